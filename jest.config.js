@@ -1,0 +1,41 @@
+// Jest runs in native ESM mode (client-node 1.x is ESM-only); @swc/jest strips types.
+// Type-checking is tsc's job (`npm run typecheck`), so transforms stay fast.
+const transform = {
+  '^.+\\.ts$': [
+    '@swc/jest',
+    {
+      jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+      module: { type: 'es6' },
+      sourceMaps: 'inline',
+    },
+  ],
+};
+const shared = {
+  extensionsToTreatAsEsm: ['.ts'],
+  transform,
+  moduleNameMapper: {
+    '^@steerer/(common|certs|controller|webhook|test)$': '<rootDir>/$1/src/index.ts',
+    '^@steerer/(common|certs|controller|webhook|test)/(.*)$': '<rootDir>/$1/src/$2.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
+};
+
+/** @type {import('jest').Config} */
+export default {
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/{common,certs,controller,webhook,test}/src/**/*.test.ts'],
+      testPathIgnorePatterns: [...shared.testPathIgnorePatterns, '\\.e2e\\.test\\.ts$'],
+    },
+    {
+      ...shared,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/src/e2e/**/*.e2e.test.ts'],
+      testTimeout: 600000,
+    },
+  ],
+};
