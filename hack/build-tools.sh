@@ -40,6 +40,8 @@ build() {
   local start=$SECONDS
   (cd "$HACK_DIR/tools/$name" && CGO_ENABLED=0 run_logged "$log" \
     go build -trimpath -ldflags "$ldflags" -o "$tmp/" "$@")
+  # The etcd server's main package is .../server/v3, which builds as "server".
+  [ ! -e "$tmp/server" ] || mv "$tmp/server" "$tmp/etcd"
   touch "$tmp/.complete"
   rm -rf "$dir"; mv "$tmp" "$dir"
   info "$name $version: built in $((SECONDS - start))s"
@@ -47,9 +49,6 @@ build() {
 }
 
 build etcd "$ETCD_VERSION" "-s -w" go.etcd.io/etcd/server/v3
-# The etcd server package builds as "server"; give it its real name.
-etcd_dir=$(tool_dir etcd "$ETCD_VERSION")
-[ -x "$etcd_dir/etcd" ] || mv "$etcd_dir/server" "$etcd_dir/etcd"
 build kwok "$KWOK_VERSION" "-s -w" sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl
 build helm "$HELM_VERSION" "$helm_ldflags" helm.sh/helm/v3/cmd/helm
 build kubernetes "$KUBERNETES_VERSION" "$k8s_ldflags" \

@@ -1,1 +1,14 @@
-export {};
+export * from './errors.js';
+export * from './duration.js';
+export * from './names.js';
+export * from './rollout.js';
+export * from './template.js';
+export * from './virtualservice.js';
+export * from './promql.js';
+export * from './prometheus.js';
+export * from './logger.js';
+export * from './flags.js';
+export * from './backoff.js';
+export * from './kube/objects.js';
+export * from './kube/client.js';
+export * from './kube/informer.js';

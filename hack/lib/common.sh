@@ -38,3 +38,48 @@ tool_dir() { # tool_dir NAME VERSION
   sum=$(sha256sum "$HACK_DIR/tools/$1/go.sum" "$HACK_DIR/tools/$1/go.mod" | sha256sum | cut -c1-12)
   printf '%s/bin/%s-%s-%s' "$STEERER_CACHE_DIR" "$1" "$2" "$sum"
 }
+
+# Paths of the cached tools (after hack/build-tools.sh has run).
+tools_path() {
+  printf '%s:%s:%s:%s' "$(tool_dir kubernetes "$KUBERNETES_VERSION")" "$(tool_dir kwok "$KWOK_VERSION")" \
+    "$(tool_dir helm "$HELM_VERSION")" "$(tool_dir etcd "$ETCD_VERSION")"
+}
+
+free_port() {
+  node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
+}
+
+# alive PIDFILE PATTERN : true when the pid in PIDFILE runs and its command line
+# contains PATTERN (so a recycled pid is never mistaken for ours).
+alive() {
+  local pid
+  [ -f "$1" ] || return 1
+  pid=$(cat "$1")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2"
+}
+
+# stop_pid PIDFILE PATTERN : TERM, wait up to 10s, then KILL; only our own process.
+stop_pid() {
+  local pid i
+  if alive "$1" "$2"; then
+    pid=$(cat "$1")
+    kill "$pid" 2>/dev/null || true
+    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$1"
+}
+
+# wait_for SECONDS DESCRIPTION CMD... : poll CMD until it succeeds or the deadline passes.
+wait_for() {
+  local deadline=$((SECONDS + $1)) what="$2"; shift 2
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || die "timed out after ${deadline}s waiting for $what"
+    sleep 0.2
+  done
+}
+
+# go_module_dir MODULE@VERSION : the module's directory in the Go module cache.
+go_module_dir() {
+  (cd "$HACK_DIR/tools/kubernetes" && go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+}

@@ -1,0 +1,312 @@
+// A thin Kubernetes REST client on top of client-node's KubeConfig (which handles
+// kubeconfig files, in-cluster service accounts and auth plugins).
+//
+// Why not client-node's generated APIs: they build a new HTTPS agent for every call (a
+// TLS handshake per request), and we want one keep-alive connection pool, typed errors
+// with the HTTP status, a per-verb request count for metrics, and JSON/merge patches on
+// custom resources without per-call middleware.
+
+import http from 'node:http';
+import https from 'node:https';
+import { createInterface } from 'node:readline';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ErrorCode, SteererError, errorMessage } from '../errors.js';
+
+export const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] as const;
+export type Verb = (typeof VERBS)[number];
+
+export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
+const PATCH_CONTENT_TYPE: Record<PatchType, string> = {
+  json: 'application/json-patch+json',
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
+export interface RequestRecord {
+  verb: Verb;
+  /** The resource plural (deployments, rollouts, events, …), with subresource if any. */
+  resource: string;
+  /** HTTP status, or 0 when no response arrived. */
+  code: number;
+  durationMs: number;
+}
+
+export interface KubeClientOptions {
+  userAgent?: string;
+  /** Default deadline of non-watch requests. */
+  timeoutMs?: number;
+  /** Extra headers on every request (e.g. Impersonate-User in tests). */
+  headers?: Record<string, string>;
+  onRequest?: (record: RequestRecord) => void;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  patchType?: PatchType;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+interface Connection {
+  server: URL;
+  agent: http.Agent;
+  headers: Record<string, string>;
+  refreshedAt: number;
+}
+
+const AUTH_REFRESH_MS = 60_000;
+
+/** `/api/v1/...` or `/apis/group/version/...` for a resource. */
+export function resourcePath(p: {
+  group: string;
+  version: string;
+  plural: string;
+  namespace?: string | undefined;
+  name?: string | undefined;
+  subresource?: string;
+}): string {
+  const base = p.group === '' ? `/api/${p.version}` : `/apis/${p.group}/${p.version}`;
+  const ns = p.namespace ? `/namespaces/${encodeURIComponent(p.namespace)}` : '';
+  const name = p.name ? `/${encodeURIComponent(p.name)}` : '';
+  const sub = p.subresource && p.name ? `/${p.subresource}` : '';
+  return `${base}${ns}/${p.plural}${name}${sub}`;
+}
+
+/** Guesses the resource (plural[/subresource]) of a path, for request metrics. */
+export function resourceOfPath(path: string): string {
+  const parts = path.split('?')[0]?.split('/').filter(Boolean) ?? [];
+  // /api/v1[/namespaces/ns]/plural[/name[/sub]]  or  /apis/g/v[/namespaces/ns]/plural[/name[/sub]]
+  let rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
+  if (rest[0] === 'namespaces' && rest.length > 2) rest = rest.slice(2);
+  const [plural, , sub] = rest;
+  return sub ? `${plural}/${sub}` : (plural ?? 'unknown');
+}
+
+interface StatusBody {
+  kind?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+}
+
+function parseStatus(text: string): StatusBody | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null ? (v as StatusBody) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class KubeClient {
+  private conn: Connection | undefined;
+  private refreshing: Promise<Connection> | undefined;
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly options: KubeClientOptions = {},
+  ) {}
+
+  /** The API server URL this client talks to. */
+  get server(): string {
+    return this.kc.getCurrentCluster()?.server ?? '';
+  }
+
+  private async connection(): Promise<Connection> {
+    const now = Date.now();
+    if (this.conn && now - this.conn.refreshedAt < AUTH_REFRESH_MS) return this.conn;
+    this.refreshing ??= this.connect().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async connect(): Promise<Connection> {
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new SteererError(ErrorCode.Invalid, 'kubeconfig has no current cluster');
+    const opts: https.RequestOptions = {};
+    await this.kc.applyToHTTPSOptions(opts);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) {
+      if (typeof v === 'string' || typeof v === 'number') headers[k] = String(v);
+    }
+    if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    const server = new URL(cluster.server);
+    // Keep one pool for the client's lifetime; only credentials are refreshed.
+    let agent = this.conn?.agent;
+    if (!agent) {
+      agent =
+        server.protocol === 'http:'
+          ? new http.Agent({ keepAlive: true, maxSockets: 32 })
+          : new https.Agent({
+              keepAlive: true,
+              maxSockets: 32,
+              ca: opts.ca,
+              cert: opts.cert,
+              key: opts.key,
+              rejectUnauthorized: opts.rejectUnauthorized,
+              servername: opts.servername,
+            });
+    }
+    this.conn = { server, agent, headers, refreshedAt: Date.now() };
+    return this.conn;
+  }
+
+  /** Releases pooled connections. */
+  close(): void {
+    this.conn?.agent.destroy();
+    this.conn = undefined;
+  }
+
+  private async send(
+    verb: Verb,
+    method: string,
+    path: string,
+    opts: RequestOptions,
+    onResponse: (res: http.IncomingMessage) => Promise<unknown>,
+  ): Promise<unknown> {
+    const conn = await this.connection();
+    const url = new URL(path, conn.server);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = {
+      ...conn.headers,
+      ...this.options.headers,
+      Accept: 'application/json',
+      'User-Agent': this.options.userAgent ?? 'steerer',
+    };
+    let payload: string | undefined;
+    if (opts.body !== undefined) {
+      payload = JSON.stringify(opts.body);
+      headers['Content-Type'] = opts.patchType ? PATCH_CONTENT_TYPE[opts.patchType] : 'application/json';
+      headers['Content-Length'] = String(Buffer.byteLength(payload));
+    }
+    const started = performance.now();
+    const resource = resourceOfPath(path);
+    let code = 0;
+    const timeoutMs = verb === 'watch' ? undefined : (opts.timeoutMs ?? this.options.timeoutMs ?? 30_000);
+    try {
+      return await new Promise<unknown>((resolve, reject) => {
+        const lib = url.protocol === 'http:' ? http : https;
+        const req = lib.request(url, { method, headers, agent: conn.agent, signal: opts.signal }, (res) => {
+          code = res.statusCode ?? 0;
+          onResponse(res).then(resolve, reject);
+        });
+        if (timeoutMs !== undefined) {
+          req.setTimeout(timeoutMs, () => {
+            req.destroy(new SteererError(ErrorCode.Timeout, `${method} ${path}: no answer within ${timeoutMs}ms`));
+          });
+        }
+        req.on('error', (e) => {
+          if (e instanceof SteererError) reject(e);
+          else if (opts.signal?.aborted) reject(new SteererError(ErrorCode.Aborted, `${method} ${path}: aborted`, { cause: e }));
+          else reject(new SteererError(ErrorCode.Network, `${method} ${path}: ${errorMessage(e)}`, { cause: e }));
+        });
+        req.end(payload);
+      });
+    } finally {
+      this.options.onRequest?.({ verb, resource, code, durationMs: performance.now() - started });
+    }
+  }
+
+  /** Any non-watch request; resolves to the parsed JSON body, rejects with SteererError. */
+  async request<T>(verb: Exclude<Verb, 'watch'>, method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const result = await this.send(verb, method, path, opts, async (res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status >= 300) throw apiError(method, path, status, text, res.headers['retry-after']);
+      try {
+        return text ? (JSON.parse(text) as unknown) : undefined;
+      } catch (e) {
+        throw new SteererError(ErrorCode.BadResponse, `${method} ${path}: answer is not JSON`, { cause: e });
+      }
+    });
+    return result as T;
+  }
+
+  get<T>(path: string, opts?: RequestOptions): Promise<T> {
+    return this.request<T>('get', 'GET', path, opts);
+  }
+  list<T>(path: string, opts?: RequestOptions): Promise<T> {
+    return this.request<T>('list', 'GET', path, opts);
+  }
+  create<T>(path: string, body: unknown, opts?: RequestOptions): Promise<T> {
+    return this.request<T>('create', 'POST', path, { ...opts, body });
+  }
+  replace<T>(path: string, body: unknown, opts?: RequestOptions): Promise<T> {
+    return this.request<T>('update', 'PUT', path, { ...opts, body });
+  }
+  patch<T>(path: string, patchType: PatchType, body: unknown, opts?: RequestOptions): Promise<T> {
+    const query = patchType === 'apply' ? { fieldManager: 'steerer', force: 'true', ...opts?.query } : opts?.query;
+    return this.request<T>('patch', 'PATCH', path, { ...opts, body, patchType, query: { fieldManager: 'steerer', ...query } });
+  }
+  delete<T>(path: string, opts?: RequestOptions): Promise<T> {
+    return this.request<T>('delete', 'DELETE', path, opts);
+  }
+
+  /**
+   * Streams a watch: calls `onEvent` for each JSON line until the server ends the stream
+   * (resolves) or it fails (rejects). Abort `signal` to stop.
+   */
+  async watch(
+    path: string,
+    query: Record<string, string | number | boolean | undefined>,
+    onEvent: (event: { type: string; object: unknown }) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    await this.send('watch', 'GET', path, { query: { ...query, watch: 'true' }, signal }, async (res) => {
+      const status = res.statusCode ?? 0;
+      if (status !== 200) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of res) chunks.push(chunk as Buffer);
+        throw apiError('WATCH', path, status, Buffer.concat(chunks).toString('utf8'), res.headers['retry-after']);
+      }
+      const lines = createInterface({ input: res, crlfDelay: Infinity });
+      let handlerError: { error: unknown } | undefined;
+      try {
+        for await (const line of lines) {
+          if (!line) continue;
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(line);
+          } catch (e) {
+            throw new SteererError(ErrorCode.BadResponse, `WATCH ${path}: bad event line`, { cause: e });
+          }
+          const ev = parsed as { type?: unknown; object?: unknown };
+          if (typeof ev.type !== 'string') continue;
+          try {
+            onEvent({ type: ev.type, object: ev.object });
+          } catch (e) {
+            // The handler's own failure (e.g. a 410 ERROR event) ends the watch as-is.
+            handlerError = { error: e };
+            break;
+          }
+        }
+      } catch (e) {
+        if (signal.aborted) return undefined;
+        if (e instanceof SteererError) throw e;
+        throw new SteererError(ErrorCode.Network, `WATCH ${path}: stream broke: ${errorMessage(e)}`, { cause: e });
+      } finally {
+        lines.close();
+      }
+      if (handlerError) {
+        res.destroy();
+        throw handlerError.error;
+      }
+      return undefined;
+    });
+  }
+}
+
+function apiError(method: string, path: string, status: number, text: string, retryAfter: string | string[] | undefined): SteererError {
+  const body = parseStatus(text);
+  const reason = body?.reason;
+  const detail = body?.message ?? (text.slice(0, 300) || 'no details');
+  const ra = typeof retryAfter === 'string' ? Number(retryAfter) : undefined;
+  return new SteererError(ErrorCode.Api, `${method} ${path}: HTTP ${status}${reason ? ` ${reason}` : ''}: ${detail}`, {
+    status,
+    ...(reason ? { reason } : {}),
+    ...(ra !== undefined && Number.isFinite(ra) ? { retryAfterSeconds: ra } : {}),
+  });
+}

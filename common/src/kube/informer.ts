@@ -1,0 +1,236 @@
+// A list+watch cache of one resource. Lists (paged), then watches from the list's
+// resourceVersion with bookmarks; on "410 Gone" it relists and reports the difference as
+// events; on any other failure it retries with capped, jittered backoff. Handlers run
+// synchronously and should only enqueue work. managedFields are dropped on arrival: they
+// are large and never read.
+
+import type { KubeClient } from './client.js';
+import type { KubeObject } from './objects.js';
+import { isApiError, errorMessage } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { Backoff } from '../backoff.js';
+
+export type InformerEvent = 'add' | 'update' | 'delete';
+export type InformerHandler<T> = (event: InformerEvent, obj: T, old: T | undefined) => void;
+
+export interface InformerOptions {
+  /** Collection path, e.g. /apis/apps/v1/deployments or /api/v1/namespaces/x/services. */
+  path: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Server-side watch timeout; a little randomness spreads reconnects. */
+  watchTimeoutSeconds?: number;
+  pageSize?: number;
+  logger: Logger;
+  /** Called when the informer (re)lists or its watch fails, for metrics. */
+  onRestart?: (reason: 'relist' | 'error') => void;
+  /** Injected for tests. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+interface ListResponse<T> {
+  metadata: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+export function objectKey(obj: KubeObject): string {
+  return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
+}
+
+function strip<T extends KubeObject>(obj: T): T {
+  delete (obj.metadata as { managedFields?: unknown }).managedFields;
+  return obj;
+}
+
+class GoneError extends Error {}
+
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export class Informer<T extends KubeObject> {
+  private readonly store = new Map<string, T>();
+  private readonly handlers: InformerHandler<T>[] = [];
+  private resourceVersion: string | undefined;
+  private synced = false;
+  private syncWaiters: (() => void)[] = [];
+  private readonly backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly options: InformerOptions,
+  ) {}
+
+  on(handler: InformerHandler<T>): void {
+    this.handlers.push(handler);
+  }
+
+  get(key: string): T | undefined {
+    return this.store.get(key);
+  }
+
+  list(): T[] {
+    return [...this.store.values()];
+  }
+
+  get size(): number {
+    return this.store.size;
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Resolves once the first list has been applied. */
+  waitForSync(signal: AbortSignal): Promise<boolean> {
+    if (this.synced) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const onAbort = (): void => resolve(false);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.syncWaiters.push(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      });
+    });
+  }
+
+  /** Runs until `signal` aborts. Never rejects. */
+  async run(signal: AbortSignal): Promise<void> {
+    const sleep = this.options.sleep ?? abortableSleep;
+    let needList = true;
+    while (!signal.aborted) {
+      try {
+        if (needList) {
+          await this.relist(signal);
+          needList = false;
+        }
+        await this.watchOnce(signal);
+        this.backoff.reset();
+      } catch (e) {
+        if (signal.aborted) break;
+        if (e instanceof GoneError || isApiError(e, 410)) {
+          this.options.logger.debug('watch expired; relisting', { path: this.options.path });
+          this.options.onRestart?.('relist');
+          needList = true;
+          continue;
+        }
+        const delay = this.backoff.next();
+        this.options.logger.warn('watch failed; retrying', { path: this.options.path, error: errorMessage(e), retryInMs: delay });
+        this.options.onRestart?.('error');
+        // After a failure we cannot know what we missed beyond the resourceVersion;
+        // resuming from it is correct, and a 410 answer sends us to relist.
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  private selectorQuery(): Record<string, string | undefined> {
+    return { labelSelector: this.options.labelSelector, fieldSelector: this.options.fieldSelector };
+  }
+
+  private async relist(signal: AbortSignal): Promise<void> {
+    const fresh = new Map<string, T>();
+    let cont: string | undefined;
+    let rv: string | undefined;
+    do {
+      const page: ListResponse<T> = await this.client.list<ListResponse<T>>(this.options.path, {
+        query: { ...this.selectorQuery(), limit: this.options.pageSize ?? 500, continue: cont },
+        signal,
+      });
+      for (const item of page.items) {
+        const obj = strip(item);
+        fresh.set(objectKey(obj), obj);
+      }
+      cont = page.metadata.continue || undefined;
+      rv = page.metadata.resourceVersion;
+    } while (cont);
+    // Report the difference against what we had, as if we had watched it happen.
+    for (const [key, old] of this.store) {
+      if (!fresh.has(key)) {
+        this.store.delete(key);
+        this.emit('delete', old, undefined);
+      }
+    }
+    for (const [key, obj] of fresh) {
+      const old = this.store.get(key);
+      this.store.set(key, obj);
+      if (!old) this.emit('add', obj, undefined);
+      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('update', obj, old);
+    }
+    this.resourceVersion = rv;
+    if (!this.synced) {
+      this.synced = true;
+      for (const w of this.syncWaiters.splice(0)) w();
+    }
+  }
+
+  private async watchOnce(signal: AbortSignal): Promise<void> {
+    const base = this.options.watchTimeoutSeconds ?? 300;
+    const timeoutSeconds = Math.round(base * (1 + Math.random() * 0.2));
+    // A stream that says nothing (not even a bookmark) for too long is presumed dead.
+    const stall = new AbortController();
+    const both = AbortSignal.any([signal, stall.signal]);
+    let timer = setTimeout(() => stall.abort(), (timeoutSeconds + 60) * 1000);
+    const touch = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => stall.abort(), (timeoutSeconds + 60) * 1000);
+    };
+    try {
+      await this.client.watch(
+        this.options.path,
+        {
+          ...this.selectorQuery(),
+          resourceVersion: this.resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds,
+        },
+        (ev) => {
+          touch();
+          this.apply(ev.type, ev.object);
+        },
+        both,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private apply(type: string, raw: unknown): void {
+    if (type === 'ERROR') {
+      const status = raw as { code?: number; message?: string };
+      if (status.code === 410) throw new GoneError(status.message ?? 'resource version too old');
+      throw new Error(`watch error ${status.code ?? '?'}: ${status.message ?? 'unknown'}`);
+    }
+    const obj = strip(raw as T);
+    if (obj.metadata?.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
+    if (type === 'BOOKMARK') return;
+    const key = objectKey(obj);
+    const old = this.store.get(key);
+    if (type === 'DELETED') {
+      this.store.delete(key);
+      this.emit('delete', obj, old);
+    } else if (type === 'ADDED' || type === 'MODIFIED') {
+      this.store.set(key, obj);
+      this.emit(old ? 'update' : 'add', obj, old);
+    }
+  }
+
+  private emit(event: InformerEvent, obj: T, old: T | undefined): void {
+    for (const h of this.handlers) {
+      try {
+        h(event, obj, old);
+      } catch (e) {
+        this.options.logger.error('informer handler failed', { path: this.options.path, error: errorMessage(e) });
+      }
+    }
+  }
+}

@@ -1,0 +1,43 @@
+// Names Steerer shares between its processes, the chart and the tests.
+
+export const ROLLOUT = {
+  group: 'apps.weave.works',
+  version: 'v1beta1',
+  kind: 'Rollout',
+  plural: 'rollouts',
+} as const;
+export const ROLLOUT_API_VERSION = `${ROLLOUT.group}/${ROLLOUT.version}`;
+
+export const ISTIO_GROUP = 'networking.istio.io';
+/** VirtualService versions in order of preference; the first one served is used. */
+export const VIRTUAL_SERVICE_VERSIONS = ['v1', 'v1beta1', 'v1alpha3'] as const;
+export type VirtualServiceVersion = (typeof VIRTUAL_SERVICE_VERSIONS)[number];
+
+/** Events are recorded with this source component and reason (the seed's wording). */
+export const EVENT_COMPONENT = 'steerer';
+export const EVENT_REASON = 'Synced';
+
+const PREFIX = 'steerer.io';
+export const LABELS = {
+  /** On Deployments a Rollout manages: the Rollout's name. Scopes the webhook. */
+  rollout: `${PREFIX}/rollout`,
+  /** On Deployments a Rollout manages: "primary" or "canary". */
+  role: `${PREFIX}/role`,
+} as const;
+
+export const ANNOTATIONS = {
+  /** On a canary Deployment: the revision (template hash) the webhook saw applied. */
+  revision: `${PREFIX}/revision`,
+  /** On a canary Deployment: when that revision was applied (RFC 3339). */
+  revisionTime: `${PREFIX}/revision-time`,
+  /** On a canary Deployment Steerer scaled to zero: the replicas it had before. */
+  scaledDownFrom: `${PREFIX}/scaled-down-from`,
+} as const;
+
+export const ROLES = ['primary', 'canary'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Annotation keys under Steerer's prefix never count as a change of a pod template. */
+export function isSteererKey(key: string): boolean {
+  return key.startsWith(`${PREFIX}/`);
+}

@@ -1,0 +1,91 @@
+// A minimal Prometheus HTTP API client: instant queries, with a deadline, typed results
+// and errors that say which server failed and how.
+
+import { ErrorCode, SteererError, errorMessage } from './errors.js';
+
+export interface Sample {
+  labels: Record<string, string>;
+  /** NaN and ±Inf are kept as such; callers decide what they mean. */
+  value: number;
+}
+
+export interface PrometheusClient {
+  /** Runs an instant query; resolves to the vector's samples. */
+  query(promql: string, signal?: AbortSignal): Promise<Sample[]>;
+}
+
+export interface HttpPrometheusOptions {
+  url: string;
+  timeoutMs: number;
+  /** Injected for tests; defaults to the global fetch. */
+  fetch?: typeof fetch;
+  /** Called once per query with its outcome, for metrics. */
+  onQuery?: (outcome: 'success' | 'error', durationMs: number) => void;
+}
+
+interface VectorResponse {
+  status: 'success' | 'error';
+  error?: string;
+  errorType?: string;
+  data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
+}
+
+function isVectorResponse(v: unknown): v is VectorResponse {
+  return typeof v === 'object' && v !== null && 'status' in v;
+}
+
+export class HttpPrometheusClient implements PrometheusClient {
+  private readonly endpoint: string;
+
+  constructor(private readonly options: HttpPrometheusOptions) {
+    this.endpoint = `${options.url.replace(/\/+$/, '')}/api/v1/query`;
+  }
+
+  async query(promql: string, signal?: AbortSignal): Promise<Sample[]> {
+    const started = performance.now();
+    try {
+      const samples = await this.run(promql, signal);
+      this.options.onQuery?.('success', performance.now() - started);
+      return samples;
+    } catch (e) {
+      this.options.onQuery?.('error', performance.now() - started);
+      throw e;
+    }
+  }
+
+  private async run(promql: string, signal?: AbortSignal): Promise<Sample[]> {
+    const doFetch = this.options.fetch ?? fetch;
+    const timeout = AbortSignal.timeout(this.options.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    let res: Response;
+    try {
+      res = await doFetch(this.endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ query: promql }).toString(),
+        signal: combined,
+      });
+    } catch (e) {
+      if (timeout.aborted) {
+        throw new SteererError(ErrorCode.Timeout, `Prometheus ${this.options.url} did not answer within ${this.options.timeoutMs}ms`, { cause: e });
+      }
+      if (signal?.aborted) throw new SteererError(ErrorCode.Aborted, 'query aborted', { cause: e });
+      throw new SteererError(ErrorCode.Network, `Prometheus ${this.options.url} is unreachable: ${errorMessage(e)}`, { cause: e });
+    }
+    let body: unknown;
+    try {
+      body = await res.json();
+    } catch (e) {
+      throw new SteererError(ErrorCode.BadResponse, `Prometheus ${this.options.url} answered HTTP ${res.status} without JSON`, { cause: e, status: res.status });
+    }
+    if (!isVectorResponse(body) || body.status !== 'success') {
+      const detail = isVectorResponse(body) ? `${body.errorType ?? 'error'}: ${body.error ?? 'unknown'}` : 'unexpected body';
+      throw new SteererError(ErrorCode.BadResponse, `Prometheus ${this.options.url} rejected the query (HTTP ${res.status}) ${detail}`, { status: res.status });
+    }
+    const data = body.data;
+    if (!data || data.resultType !== 'vector' || !Array.isArray(data.result)) {
+      throw new SteererError(ErrorCode.BadResponse, `Prometheus ${this.options.url} returned ${data?.resultType ?? 'no'} data, expected a vector`);
+    }
+    return data.result.map((r) => ({ labels: r.metric, value: Number.parseFloat(r.value[1]) }));
+  }
+}

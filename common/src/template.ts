@@ -1,0 +1,97 @@
+// Pod templates: what counts as a new canary revision, and how the canary's template
+// becomes the primary's at promotion.
+//
+// A release is due when the canary's template, promoted, differs from the primary's.
+// Both templates are defaulted by the same API server, so upgrading Kubernetes (new
+// defaulted fields) or Steerer (a different hash) never looks like a release. The hash
+// below only names revisions in status, events and the webhook's annotation.
+
+import { createHash } from 'node:crypto';
+import { isSteererKey } from './names.js';
+import type { JsonObject, JsonValue, LabelSelector, PodTemplate } from './kube/objects.js';
+
+/** JSON with object keys sorted, so equal values serialise identically. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+    return sorted;
+  });
+}
+
+function withoutSteererKeys(map: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(map ?? {})) if (!isSteererKey(k)) out[k] = v;
+  return out;
+}
+
+/** The parts of a template that define a revision: labels, annotations and spec. */
+function revisionContent(template: PodTemplate): JsonObject {
+  return {
+    labels: withoutSteererKeys(template.metadata?.labels),
+    annotations: withoutSteererKeys(template.metadata?.annotations),
+    spec: template.spec ?? {},
+  };
+}
+
+/** A short, stable name for a pod template revision (10 hex digits of SHA-256). */
+export function templateRevision(template: PodTemplate): string {
+  return createHash('sha256').update(canonicalJson(revisionContent(template))).digest('hex').slice(0, 10);
+}
+
+/** True when two templates are the same revision (Steerer's own keys aside). */
+export function sameTemplate(a: PodTemplate, b: PodTemplate): boolean {
+  return canonicalJson(revisionContent(a)) === canonicalJson(revisionContent(b));
+}
+
+function selectorKeys(selector: LabelSelector | undefined): Set<string> {
+  const keys = new Set(Object.keys(selector?.matchLabels ?? {}));
+  for (const e of selector?.matchExpressions ?? []) keys.add(e.key);
+  return keys;
+}
+
+/**
+ * The primary's template after promotion: the canary's template, with labels fixed so
+ * the primary's selector still matches its pods and the canary's selector does not.
+ *
+ * - labels the canary's selector uses are dropped (they would make primary pods look
+ *   like canary pods to the canary's Service);
+ * - labels the primary's selector uses keep the primary's current values, so its
+ *   ReplicaSets never orphan their pods;
+ * - every other label and annotation, and the whole spec, come from the canary.
+ */
+export function promotedTemplate(
+  canary: PodTemplate,
+  primary: PodTemplate,
+  primarySelector: LabelSelector,
+  canarySelector: LabelSelector,
+): PodTemplate {
+  const keep = selectorKeys(primarySelector);
+  const drop = selectorKeys(canarySelector);
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(canary.metadata?.labels ?? {})) {
+    if (!drop.has(k) && !keep.has(k)) labels[k] = v;
+  }
+  const primaryLabels = primary.metadata?.labels ?? {};
+  for (const k of keep) {
+    const v = primaryLabels[k] ?? primarySelector.matchLabels?.[k];
+    if (v !== undefined) labels[k] = v;
+  }
+  const metadata: JsonObject = { ...(structuredClone(canary.metadata ?? {}) as JsonObject), labels };
+  const annotations = canary.metadata?.annotations;
+  if (annotations) metadata.annotations = { ...annotations };
+  return { metadata, spec: structuredClone(canary.spec ?? {}) } as PodTemplate;
+}
+
+/** Label keys the primary's selector needs that the promoted template fails to carry. */
+export function missingSelectorLabels(template: PodTemplate, selector: LabelSelector): string[] {
+  const labels = template.metadata?.labels ?? {};
+  return Object.entries(selector.matchLabels ?? {})
+    .filter(([k, v]) => labels[k] !== v)
+    .map(([k]) => k);
+}
+
+export function isJsonObject(v: JsonValue | undefined): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

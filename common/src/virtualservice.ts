@@ -1,0 +1,125 @@
+// Reading and editing the weights of the VirtualService routes that split traffic
+// between a rollout's primary and canary hosts. Pure: no I/O.
+
+import type { HttpRoute, VirtualService } from './kube/objects.js';
+
+export interface JsonPatchOp {
+  op: 'add' | 'remove' | 'replace' | 'test';
+  path: string;
+  value?: unknown;
+}
+
+/** Expands a destination host to its FQDN, relative to the VirtualService's namespace. */
+export function fqdn(host: string, namespace: string): string {
+  const parts = host.split('.');
+  if (parts.length === 1) return `${host}.${namespace}.svc.cluster.local`;
+  if (parts.length === 2) return `${host}.svc.cluster.local`;
+  if (parts.length === 3 && parts[2] === 'svc') return `${host}.cluster.local`;
+  return host;
+}
+
+export interface SplitRoute {
+  /** Index in spec.http. */
+  index: number;
+  primaryIndex: number;
+  canaryIndex: number;
+}
+
+export interface RouteWeights {
+  primary: number;
+  canary: number;
+}
+
+export type RouteCheck =
+  | { ok: true; routes: SplitRoute[]; weights: RouteWeights; consistent: boolean }
+  | { ok: false; message: string };
+
+/** The weight Istio gives a destination: explicit, or 100 for a lone destination. */
+function effectiveWeight(route: HttpRoute, i: number): number {
+  const dests = route.route ?? [];
+  const w = dests[i]?.weight;
+  if (typeof w === 'number') return w;
+  return dests.length === 1 ? 100 : 0;
+}
+
+/**
+ * Finds the http routes whose destinations are exactly the primary and canary hosts.
+ * Every such route is edited together, so header-matched and default routes agree.
+ */
+export function checkRoutes(
+  vs: VirtualService,
+  primaryHost: string,
+  canaryHost: string,
+): RouteCheck {
+  const ns = vs.metadata.namespace ?? 'default';
+  const name = `${vs.metadata.name}.${ns}`;
+  const p = fqdn(primaryHost, ns);
+  const c = fqdn(canaryHost, ns);
+  const http = vs.spec.http ?? [];
+  if (http.length === 0) return { ok: false, message: `VirtualService ${name} has no http routes` };
+  const routes: SplitRoute[] = [];
+  let sawPrimary = false;
+  let sawCanary = false;
+  for (const [index, route] of http.entries()) {
+    const hosts = (route.route ?? []).map((d) => fqdn(d.destination.host, ns));
+    const primaryIndex = hosts.indexOf(p);
+    const canaryIndex = hosts.indexOf(c);
+    sawPrimary ||= primaryIndex >= 0;
+    sawCanary ||= canaryIndex >= 0;
+    if (primaryIndex < 0 || canaryIndex < 0) continue;
+    const others = hosts.filter((h) => h !== p && h !== c);
+    if (others.length > 0) {
+      return {
+        ok: false,
+        message: `VirtualService ${name} route ${index} also sends traffic to ${others.join(', ')}; the route must have only the ${primaryHost} and ${canaryHost} destinations`,
+      };
+    }
+    routes.push({ index, primaryIndex, canaryIndex });
+  }
+  if (routes.length === 0) {
+    const missing = [!sawPrimary && primaryHost, !sawCanary && canaryHost].filter(Boolean).join(' and ');
+    return {
+      ok: false,
+      message: missing
+        ? `VirtualService ${name} has no route to ${missing}`
+        : `VirtualService ${name} has no single http route with both ${primaryHost} and ${canaryHost} as destinations`,
+    };
+  }
+  const weightsOf = (r: SplitRoute): RouteWeights => {
+    const route = http[r.index] as HttpRoute;
+    return { primary: effectiveWeight(route, r.primaryIndex), canary: effectiveWeight(route, r.canaryIndex) };
+  };
+  const first = weightsOf(routes[0] as SplitRoute);
+  const consistent = routes.every((r) => {
+    const w = weightsOf(r);
+    return w.primary === first.primary && w.canary === first.canary;
+  });
+  return { ok: true, routes, weights: first, consistent };
+}
+
+/**
+ * A JSON Patch setting the split routes' weights. Each edited destination is guarded by
+ * a `test` of its host, so a concurrent reordering of the routes fails the patch
+ * instead of changing the wrong destination. Nothing else in the object is touched.
+ * Returns no operations when the weights already match.
+ */
+export function weightPatch(vs: VirtualService, routes: readonly SplitRoute[], want: RouteWeights): JsonPatchOp[] {
+  const http = vs.spec.http ?? [];
+  const ops: JsonPatchOp[] = [];
+  for (const r of routes) {
+    const route = http[r.index];
+    if (!route?.route) continue;
+    for (const [i, weight] of [
+      [r.primaryIndex, want.primary],
+      [r.canaryIndex, want.canary],
+    ] as const) {
+      const dest = route.route[i];
+      if (!dest) continue;
+      if (dest.weight === weight) continue;
+      const base = `/spec/http/${r.index}/route/${i}`;
+      ops.push({ op: 'test', path: `${base}/destination/host`, value: dest.destination.host });
+      ops.push({ op: dest.weight === undefined ? 'add' : 'replace', path: `${base}/weight`, value: weight });
+    }
+  }
+  return ops;
+}

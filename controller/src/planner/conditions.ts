@@ -1,0 +1,45 @@
+// Kubernetes-style conditions derived from the phase, so `kubectl wait` and GitOps
+// health checks can follow a rollout. lastTransitionTime changes only when status does.
+
+import type { Condition, ConditionType, Phase } from '@steerer/common';
+
+interface Want {
+  status: Condition['status'];
+  reason: string;
+  message: string;
+}
+
+export function desiredConditions(phase: Phase, message: string, stalledReason: string | undefined): Record<ConditionType, Want> {
+  const active = phase === 'Progressing' || phase === 'Halted' || phase === 'Promoting' || phase === 'Finalising';
+  const idle = phase === 'Initialized' || phase === 'Succeeded';
+  return {
+    Ready: idle
+      ? { status: 'True', reason: phase, message }
+      : { status: 'False', reason: phase, message },
+    Progressing: active
+      ? { status: 'True', reason: phase, message }
+      : { status: 'False', reason: idle ? 'Idle' : phase, message: idle ? 'no release in progress' : message },
+    Stalled:
+      phase === 'Waiting'
+        ? { status: 'True', reason: stalledReason ?? 'Waiting', message }
+        : { status: 'False', reason: 'AsExpected', message: 'all referenced objects are usable' },
+  };
+}
+
+export function mergeConditions(
+  previous: readonly Condition[] | undefined,
+  want: Record<ConditionType, Want>,
+  now: string,
+  generation: number | undefined,
+): Condition[] {
+  const out: Condition[] = [];
+  for (const type of ['Ready', 'Progressing', 'Stalled'] as const) {
+    const w = want[type];
+    const prev = previous?.find((c) => c.type === type);
+    const lastTransitionTime = prev && prev.status === w.status ? prev.lastTransitionTime : now;
+    const c: Condition = { type, status: w.status, reason: w.reason, message: w.message, lastTransitionTime };
+    if (generation !== undefined) c.observedGeneration = generation;
+    out.push(c);
+  }
+  return out;
+}

@@ -1,0 +1,208 @@
+// Test support: the seed's objects as the API server would return them, and a tiny
+// in-memory world that applies planner actions the way Kubernetes would.
+
+import type { Deployment, HorizontalPodAutoscaler, PodTemplate, RolloutObject, Service, VirtualService } from '@steerer/common';
+import { plan } from './plan.js';
+import type { Action, AnalysisSample, Observed, Plan, PlannerConfig } from './types.js';
+
+export const SEED_SPEC = {
+  targetKind: 'Deployment',
+  primary: { name: 'podinfo', host: 'podinfo' },
+  canary: { name: 'podinfo-canary', host: 'podinfo-canary' },
+  virtualService: { name: 'podinfo', weight: 10 },
+  metric: { type: 'counter', name: 'istio_requests_total', interval: '1m', threshold: 99 },
+};
+
+export function seedRollout(spec: unknown = SEED_SPEC): RolloutObject {
+  return {
+    apiVersion: 'apps.weave.works/v1beta1',
+    kind: 'Rollout',
+    metadata: { name: 'podinfo', namespace: 'test', generation: 1, resourceVersion: '1', uid: 'u1' },
+    spec: structuredClone(spec),
+  };
+}
+
+export function podTemplate(app: string, image: string, color: string): PodTemplate {
+  return {
+    metadata: { labels: { app }, annotations: { 'prometheus.io/scrape': 'true' } },
+    spec: {
+      containers: [
+        {
+          name: 'podinfod',
+          image,
+          imagePullPolicy: 'IfNotPresent',
+          ports: [{ containerPort: 9898, name: 'http', protocol: 'TCP' }],
+          command: ['./podinfo', '--port=9898', '--level=info'],
+          env: [{ name: 'PODINFO_UI_COLOR', value: color }],
+          terminationMessagePath: '/dev/termination-log',
+        },
+      ],
+      restartPolicy: 'Always',
+      dnsPolicy: 'ClusterFirst',
+    },
+  };
+}
+
+export function deployment(name: string, app: string, replicas: number, template: PodTemplate): Deployment {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'test', generation: 1, resourceVersion: '1', labels: { app } },
+    spec: { replicas, selector: { matchLabels: { app } }, template },
+    status: { observedGeneration: 1, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas },
+  };
+}
+
+export function service(name: string, app: string): Service {
+  return {
+    metadata: { name, namespace: 'test' },
+    spec: { type: 'ClusterIP', selector: { app }, ports: [{ name: 'http', port: 9898, targetPort: 'http' }] },
+  };
+}
+
+export function virtualService(primaryWeight = 100, canaryWeight = 0): VirtualService {
+  return {
+    apiVersion: 'networking.istio.io/v1alpha3',
+    kind: 'VirtualService',
+    metadata: { name: 'podinfo', namespace: 'test', labels: { app: 'podinfo' } },
+    spec: {
+      gateways: ['public-gateway.istio-system.svc.cluster.local'],
+      hosts: ['app.example.com', 'podinfo'],
+      http: [
+        {
+          route: [
+            { destination: { host: 'podinfo', port: { number: 9898 } }, weight: primaryWeight },
+            { destination: { host: 'podinfo-canary', port: { number: 9898 } }, weight: canaryWeight },
+          ],
+          timeout: '30s',
+        },
+      ],
+    },
+  };
+}
+
+export function hpa(min = 2, current = 2, desired = 2): HorizontalPodAutoscaler {
+  return {
+    metadata: { name: 'podinfo-canary', namespace: 'test' },
+    spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo-canary' }, minReplicas: min, maxReplicas: 3 },
+    status: { currentReplicas: current, desiredReplicas: desired },
+  };
+}
+
+export function seedObserved(): Required<Observed> {
+  return {
+    primary: deployment('podinfo', 'podinfo', 2, podTemplate('podinfo', 'quay.io/stefanprodan/podinfo:1.1.1', 'blue')),
+    canary: deployment('podinfo-canary', 'podinfo-canary', 2, podTemplate('podinfo-canary', 'quay.io/stefanprodan/podinfo:1.2.0', 'green')),
+    primaryService: service('podinfo', 'podinfo'),
+    canaryService: service('podinfo-canary', 'podinfo-canary'),
+    virtualService: virtualService(),
+    canaryHpa: hpa(),
+  };
+}
+
+export const CONFIG: PlannerConfig = { stepIntervalMs: 10_000, maxSampleAgeMs: 5_000 };
+
+/** A world that applies actions like the API server and controllers would. */
+export class World {
+  observed: Required<Observed>;
+  rollout: RolloutObject;
+  now = Date.parse('2026-01-01T00:00:00Z');
+  /** Success rate the canary would show; undefined = no data; 'error' = Prometheus down. */
+  successRate: number | undefined | 'error' = 100;
+  readonly events: string[] = [];
+  readonly plans: Plan[] = [];
+  /** Primary rollouts complete after this many passes. */
+  primaryRolloutPasses = 1;
+  private primaryPending = 0;
+  config: PlannerConfig = CONFIG;
+
+  constructor(observed = seedObserved(), rollout = seedRollout()) {
+    this.observed = observed;
+    this.rollout = rollout;
+  }
+
+  sample(): AnalysisSample {
+    if (this.successRate === 'error') return { kind: 'error', message: 'connection refused', at: this.now };
+    if (this.successRate === undefined) return { kind: 'nodata', at: this.now };
+    return { kind: 'ok', successRate: this.successRate, requestRate: 10, at: this.now };
+  }
+
+  /** One reconcile: plan, record status, apply actions, settle Deployments. */
+  pass(): Plan {
+    const p = plan({ rollout: this.rollout, observed: this.observed, analysis: this.sample(), now: this.now, config: this.config });
+    this.plans.push(p);
+    this.rollout = { ...this.rollout, status: p.status };
+    for (const e of p.events) this.events.push(`${e.type} ${e.message}`);
+    for (const a of p.actions) this.apply(a);
+    this.settle();
+    return p;
+  }
+
+  apply(a: Action): void {
+    const o = this.observed;
+    switch (a.kind) {
+      case 'setWeights': {
+        const route = o.virtualService.spec.http?.[0]?.route;
+        if (route?.[0] && route[1]) {
+          route[0].weight = a.primary;
+          route[1].weight = a.canary;
+        }
+        return;
+      }
+      case 'scaleCanary':
+        o.canary.spec.replicas = a.replicas;
+        o.canary.metadata.generation = (o.canary.metadata.generation ?? 1) + 1;
+        if (a.remember !== undefined) {
+          o.canary.metadata.annotations = { ...o.canary.metadata.annotations, 'steerer.io/scaled-down-from': String(a.remember) };
+        }
+        return;
+      case 'promote':
+        o.primary.spec.template = structuredClone(a.template);
+        o.primary.metadata.generation = (o.primary.metadata.generation ?? 1) + 1;
+        o.primary.status = { ...o.primary.status, updatedReplicas: 2, availableReplicas: 1, replicas: 3 };
+        this.primaryPending = this.primaryRolloutPasses;
+        return;
+      case 'labelTargets':
+        if (a.primary) o.primary.metadata.labels = { ...o.primary.metadata.labels, 'steerer.io/rollout': 'podinfo', 'steerer.io/role': 'primary' };
+        if (a.canary) o.canary.metadata.labels = { ...o.canary.metadata.labels, 'steerer.io/rollout': 'podinfo', 'steerer.io/role': 'canary' };
+        return;
+    }
+  }
+
+  /** Deployment controllers catch up (primary rollouts take `primaryRolloutPasses`). */
+  settle(): void {
+    const c = this.observed.canary;
+    const r = c.spec.replicas ?? 1;
+    c.status = { observedGeneration: c.metadata.generation ?? 1, replicas: r, updatedReplicas: r, readyReplicas: r, availableReplicas: r };
+    this.observed.canaryHpa.status = r === 0 ? { currentReplicas: 0, desiredReplicas: 0 } : { currentReplicas: r, desiredReplicas: r };
+    const p = this.observed.primary;
+    if (this.primaryPending > 0) {
+      this.primaryPending--;
+      return;
+    }
+    const pr = p.spec.replicas ?? 1;
+    p.status = { observedGeneration: p.metadata.generation ?? 1, replicas: pr, updatedReplicas: pr, readyReplicas: pr, availableReplicas: pr };
+  }
+
+  /** Runs passes, advancing the clock by `stepMs` each, until `until` holds. */
+  runUntil(until: (w: World) => boolean, stepMs = CONFIG.stepIntervalMs, maxPasses = 200): void {
+    for (let i = 0; i < maxPasses; i++) {
+      this.pass();
+      if (until(this)) return;
+      this.now += stepMs;
+    }
+    throw new Error(`condition not reached after ${maxPasses} passes; events:\n${this.events.join('\n')}`);
+  }
+
+  weights(): [number | undefined, number | undefined] {
+    const r = this.observed.virtualService.spec.http?.[0]?.route;
+    return [r?.[0]?.weight, r?.[1]?.weight];
+  }
+
+  bumpCanary(image: string): void {
+    const c = this.observed.canary;
+    const container = (c.spec.template.spec?.containers as { image: string }[])[0];
+    if (container) container.image = image;
+    c.metadata.generation = (c.metadata.generation ?? 1) + 1;
+  }
+}
