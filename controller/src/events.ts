@@ -1,0 +1,89 @@
+// Kubernetes Events on Rollouts, reason "Synced" from "steerer", as the seed shows them.
+// A message repeated for the same Rollout within the aggregation window updates the
+// existing Event's count instead of creating another one.
+
+import { hostname } from 'node:os';
+import { EVENT_COMPONENT, EVENT_REASON, errorMessage, isApiError, resourcePath } from '@steerer/common';
+import type { EventObject, KubeClient, Logger, RolloutObject } from '@steerer/common';
+
+export interface EventSink {
+  record(rollout: RolloutObject, type: 'Normal' | 'Warning', message: string): Promise<void>;
+}
+
+interface Seen {
+  name: string;
+  namespace: string;
+  count: number;
+  first: string;
+  at: number;
+}
+
+const WINDOW_MS = 10 * 60_000;
+const MAX_REMEMBERED = 20_000;
+
+export class EventRecorder implements EventSink {
+  private readonly seen = new Map<string, Seen>();
+  private counter = 0;
+  private readonly instance = hostname();
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly logger: Logger,
+    private readonly onRecord?: (type: 'Normal' | 'Warning') => void,
+  ) {}
+
+  async record(r: RolloutObject, type: 'Normal' | 'Warning', message: string): Promise<void> {
+    const ns = r.metadata.namespace;
+    const id = `${r.metadata.uid ?? `${ns}/${r.metadata.name}`}\u0000${type}\u0000${message}`;
+    const now = new Date();
+    const prev = this.seen.get(id);
+    this.onRecord?.(type);
+    try {
+      if (prev && now.getTime() - prev.at < WINDOW_MS) {
+        prev.count++;
+        prev.at = now.getTime();
+        await this.client.patch(
+          resourcePath({ group: '', version: 'v1', plural: 'events', namespace: prev.namespace, name: prev.name }),
+          'merge',
+          { count: prev.count, lastTimestamp: now.toISOString().replace(/\.\d+Z$/, 'Z') },
+        );
+        return;
+      }
+      const ts = now.toISOString().replace(/\.\d+Z$/, 'Z');
+      // Names sort by creation order, which keeps same-second events in order.
+      const suffix = (BigInt(now.getTime()) * 1_000_000n + BigInt(this.counter++ % 1_000_000)).toString(16);
+      const event: EventObject = {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name: `${r.metadata.name}.${suffix}`, namespace: ns },
+        involvedObject: {
+          apiVersion: r.apiVersion ?? 'apps.weave.works/v1beta1',
+          kind: 'Rollout',
+          name: r.metadata.name,
+          namespace: ns,
+          ...(r.metadata.uid ? { uid: r.metadata.uid } : {}),
+          ...(r.metadata.resourceVersion ? { resourceVersion: r.metadata.resourceVersion } : {}),
+        },
+        reason: EVENT_REASON,
+        message,
+        type,
+        source: { component: EVENT_COMPONENT },
+        count: 1,
+        firstTimestamp: ts,
+        lastTimestamp: ts,
+        reportingComponent: EVENT_COMPONENT,
+        reportingInstance: this.instance,
+      };
+      await this.client.create(resourcePath({ group: '', version: 'v1', plural: 'events', namespace: ns }), event);
+      this.seen.set(id, { name: event.metadata.name, namespace: ns, count: 1, first: ts, at: now.getTime() });
+      if (this.seen.size > MAX_REMEMBERED) {
+        const oldest = this.seen.keys().next().value;
+        if (oldest !== undefined) this.seen.delete(oldest);
+      }
+    } catch (e) {
+      // The Event may have expired (1h TTL): forget it so the next one is created afresh.
+      if (isApiError(e, 404)) this.seen.delete(id);
+      this.logger.warn('could not record event', { rollout: r.metadata.name, namespace: ns, message, error: errorMessage(e) });
+    }
+  }
+}
