@@ -35,7 +35,7 @@ export default {
       ...shared,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/src/e2e/**/*.e2e.test.ts'],
-      testTimeout: 600000,
+      setupFilesAfterEnv: ['<rootDir>/test/src/e2e/setup.ts'],
     },
   ],
 };

@@ -19,7 +19,9 @@ export function tryParseDuration(text: string): number | undefined {
     const unit = match[2] as Unit;
     total += value * UNIT_MS[unit];
   }
-  return Math.round(total);
+  const ms = Math.round(total);
+  // Absurdly long digit strings would otherwise become Infinity or lose precision.
+  return Number.isSafeInteger(ms) ? ms : undefined;
 }
 
 export function parseDuration(text: string, what = 'duration'): number {
@@ -33,9 +35,12 @@ export function parseDuration(text: string, what = 'duration'): number {
   return ms;
 }
 
-/** Formats milliseconds compactly: 90000 → "1m30s", 500 → "500ms". */
+/**
+ * Formats milliseconds compactly: 90000 → "1m30s", 500 → "500ms". From one second up,
+ * the value is rounded to whole seconds.
+ */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (Math.round(ms) < 1000) return `${Math.round(ms)}ms`;
   let rest = Math.round(ms / 1000);
   const h = Math.floor(rest / 3600);
   rest -= h * 3600;

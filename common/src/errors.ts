@@ -45,9 +45,20 @@ export class SteererError extends Error {
   }
 }
 
+/**
+ * True for Errors, including ones from another realm (a vm context, as under jest), which
+ * fail `instanceof Error` but carry a name and a message.
+ */
+export function isErrorLike(value: unknown): value is Error {
+  if (value instanceof Error) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as { name?: unknown; message?: unknown };
+  return typeof v.name === 'string' && typeof v.message === 'string';
+}
+
 /** Normalises anything thrown into an Error. */
 export function toError(value: unknown): Error {
-  if (value instanceof Error) return value;
+  if (isErrorLike(value)) return value;
   if (typeof value === 'string') return new Error(value);
   try {
     return new Error(JSON.stringify(value));

@@ -34,8 +34,16 @@ function invalid(message: string): SteererError {
   return new SteererError(ErrorCode.Invalid, message);
 }
 
-function convert(name: string, spec: FlagSpec, raw: string, origin: string): string | number | boolean {
-  const where = `${origin} ${JSON.stringify(raw)}`;
+/**
+ * Converts one raw value. `where` names its origin for messages: `flag value "x"`,
+ * `ENV_VAR="x"` or `default "x"`.
+ */
+function convert(
+  name: string,
+  spec: FlagSpec,
+  raw: string,
+  where: string,
+): string | number | boolean {
   switch (spec.type) {
     case 'string':
       if (spec.choices && !spec.choices.includes(raw)) {
@@ -47,22 +55,30 @@ function convert(name: string, spec: FlagSpec, raw: string, origin: string): str
       try {
         u = new URL(raw);
       } catch {
-        throw invalid(`--${name}: ${where} is not a URL (example: http://prometheus.istio-system:9090)`);
+        throw invalid(
+          `--${name}: ${where} is not a URL (example: http://prometheus.istio-system:9090)`,
+        );
       }
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalid(`--${name}: ${where} must be an http(s) URL`);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:')
+        throw invalid(`--${name}: ${where} must be an http(s) URL`);
       return raw;
     }
     case 'duration': {
       const ms = tryParseDuration(raw);
-      if (ms === undefined) throw invalid(`--${name}: ${where} is not a duration (examples: 10s, 1m, 500ms)`);
-      if (spec.minMs !== undefined && ms < spec.minMs) throw invalid(`--${name}: ${where} is below the minimum of ${spec.minMs}ms`);
+      if (ms === undefined)
+        throw invalid(`--${name}: ${where} is not a duration (examples: 10s, 1m, 500ms)`);
+      if (spec.minMs !== undefined && ms < spec.minMs)
+        throw invalid(`--${name}: ${where} is below the minimum of ${spec.minMs}ms`);
       return ms;
     }
     case 'int': {
       if (!/^-?\d+$/.test(raw)) throw invalid(`--${name}: ${where} is not a whole number`);
       const n = Number(raw);
+      if (!Number.isSafeInteger(n)) throw invalid(`--${name}: ${where} is too large`);
       if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
-        throw invalid(`--${name}: ${where} must be between ${spec.min ?? '-∞'} and ${spec.max ?? '∞'}`);
+        throw invalid(
+          `--${name}: ${where} must be between ${spec.min ?? '-∞'} and ${spec.max ?? '∞'}`,
+        );
       }
       return n;
     }
@@ -81,17 +97,24 @@ export function parseFlags<S extends FlagSpecs>(
   const given = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (!arg.startsWith('--')) throw invalid(`unexpected argument "${arg}" (flags look like --name=value)`);
+    if (!arg.startsWith('--'))
+      throw invalid(`unexpected argument "${arg}" (flags look like --name=value)`);
     const eq = arg.indexOf('=');
     const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
     const spec = specs[name];
-    if (!spec) throw invalid(`unknown flag --${name}; known flags: ${Object.keys(specs).map((k) => `--${k}`).join(', ')}`);
+    if (!spec)
+      throw invalid(
+        `unknown flag --${name}; known flags: ${Object.keys(specs)
+          .map((k) => `--${k}`)
+          .join(', ')}`,
+      );
     let value: string;
     if (eq >= 0) value = arg.slice(eq + 1);
     else if (spec.type === 'bool') value = 'true';
     else {
       const next = argv[i + 1];
-      if (next === undefined) throw invalid(`--${name} needs a value`);
+      // `--a --b` is a forgotten value, not the value "--b".
+      if (next === undefined || next.startsWith('--')) throw invalid(`--${name} needs a value`);
       value = next;
       i++;
     }
@@ -101,10 +124,15 @@ export function parseFlags<S extends FlagSpecs>(
   for (const [name, spec] of Object.entries(specs)) {
     const flag = given.get(name);
     const envRaw = spec.env ? env[spec.env]?.trim() : undefined;
-    if (flag !== undefined) out[name] = convert(name, spec, flag, 'flag value');
-    else if (envRaw) out[name] = convert(name, spec, envRaw, `${spec.env}=`);
-    else if (spec.default !== undefined) {
-      out[name] = spec.type === 'duration' ? convert(name, spec, spec.default, 'default') : spec.default;
+    if (flag !== undefined) {
+      out[name] = convert(name, spec, flag, `flag value ${JSON.stringify(flag)}`);
+    } else if (envRaw) {
+      out[name] = convert(name, spec, envRaw, `${spec.env}=${JSON.stringify(envRaw)}`);
+    } else if (spec.default !== undefined) {
+      out[name] =
+        spec.type === 'duration'
+          ? convert(name, spec, spec.default, `default ${JSON.stringify(spec.default)}`)
+          : spec.default;
     } else out[name] = undefined;
   }
   return out as ParsedFlags<S>;

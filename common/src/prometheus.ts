@@ -1,7 +1,7 @@
 // A minimal Prometheus HTTP API client: instant queries, with a deadline, typed results
 // and errors that say which server failed and how.
 
-import { ErrorCode, SteererError, errorMessage } from './errors.js';
+import { ErrorCode, SteererError, errorMessage, isErrorLike } from './errors.js';
 
 export interface Sample {
   labels: Record<string, string>;
@@ -27,7 +27,10 @@ interface VectorResponse {
   status: 'success' | 'error';
   error?: string;
   errorType?: string;
-  data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
+  data?: {
+    resultType: string;
+    result: unknown[];
+  };
 }
 
 function isVectorResponse(v: unknown): v is VectorResponse {
@@ -67,25 +70,94 @@ export class HttpPrometheusClient implements PrometheusClient {
       });
     } catch (e) {
       if (timeout.aborted) {
-        throw new SteererError(ErrorCode.Timeout, `Prometheus ${this.options.url} did not answer within ${this.options.timeoutMs}ms`, { cause: e });
+        throw new SteererError(
+          ErrorCode.Timeout,
+          `Prometheus ${this.options.url} did not answer within ${this.options.timeoutMs}ms`,
+          { cause: e },
+        );
       }
       if (signal?.aborted) throw new SteererError(ErrorCode.Aborted, 'query aborted', { cause: e });
-      throw new SteererError(ErrorCode.Network, `Prometheus ${this.options.url} is unreachable: ${errorMessage(e)}`, { cause: e });
+      // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, ...) is its cause.
+      const reason = isErrorLike(e) && e.cause !== undefined ? errorMessage(e.cause) : '';
+      throw new SteererError(
+        ErrorCode.Network,
+        `Prometheus ${this.options.url} is unreachable: ${errorMessage(e)}${reason ? ` (${reason})` : ''}`,
+        { cause: e },
+      );
     }
     let body: unknown;
     try {
       body = await res.json();
     } catch (e) {
-      throw new SteererError(ErrorCode.BadResponse, `Prometheus ${this.options.url} answered HTTP ${res.status} without JSON`, { cause: e, status: res.status });
+      // The deadline covers the body too: a server that sends headers and then stalls.
+      if (timeout.aborted) {
+        throw new SteererError(
+          ErrorCode.Timeout,
+          `Prometheus ${this.options.url} did not answer within ${this.options.timeoutMs}ms`,
+          { cause: e },
+        );
+      }
+      if (signal?.aborted) throw new SteererError(ErrorCode.Aborted, 'query aborted', { cause: e });
+      throw new SteererError(
+        ErrorCode.BadResponse,
+        `Prometheus ${this.options.url} answered HTTP ${res.status} without JSON`,
+        { cause: e, status: res.status },
+      );
     }
     if (!isVectorResponse(body) || body.status !== 'success') {
-      const detail = isVectorResponse(body) ? `${body.errorType ?? 'error'}: ${body.error ?? 'unknown'}` : 'unexpected body';
-      throw new SteererError(ErrorCode.BadResponse, `Prometheus ${this.options.url} rejected the query (HTTP ${res.status}) ${detail}`, { status: res.status });
+      const detail = isVectorResponse(body)
+        ? `${body.errorType ?? 'error'}: ${body.error ?? 'unknown'}`
+        : 'unexpected body';
+      throw new SteererError(
+        ErrorCode.BadResponse,
+        `Prometheus ${this.options.url} rejected the query (HTTP ${res.status}) ${detail}`,
+        { status: res.status },
+      );
     }
     const data = body.data;
     if (!data || data.resultType !== 'vector' || !Array.isArray(data.result)) {
-      throw new SteererError(ErrorCode.BadResponse, `Prometheus ${this.options.url} returned ${data?.resultType ?? 'no'} data, expected a vector`);
+      throw new SteererError(
+        ErrorCode.BadResponse,
+        `Prometheus ${this.options.url} returned ${data?.resultType ?? 'no'} data, expected a vector`,
+      );
     }
-    return data.result.map((r) => ({ labels: r.metric, value: Number.parseFloat(r.value[1]) }));
+    return data.result.map((r) => {
+      const value = isSample(r) ? parseSampleValue(r.value[1]) : undefined;
+      if (!isSample(r) || value === undefined) {
+        throw new SteererError(
+          ErrorCode.BadResponse,
+          `Prometheus ${this.options.url} returned a malformed sample: ${JSON.stringify(r).slice(0, 200)}`,
+        );
+      }
+      return { labels: r.metric, value };
+    });
   }
+}
+
+function isSample(r: unknown): r is { metric: Record<string, string>; value: [number, string] } {
+  if (typeof r !== 'object' || r === null) return false;
+  const { metric, value } = r as { metric?: unknown; value?: unknown };
+  return (
+    typeof metric === 'object' &&
+    metric !== null &&
+    !Array.isArray(metric) &&
+    Array.isArray(value) &&
+    value.length === 2 &&
+    typeof value[1] === 'string'
+  );
+}
+
+/** A sample value as Prometheus formats it: a float, "NaN", "+Inf" or "-Inf". */
+export function parseSampleValue(text: string): number | undefined {
+  switch (text) {
+    case 'NaN':
+      return Number.NaN;
+    case '+Inf':
+    case 'Inf':
+      return Number.POSITIVE_INFINITY;
+    case '-Inf':
+      return Number.NEGATIVE_INFINITY;
+  }
+  const n = text.trim() === '' ? Number.NaN : Number(text);
+  return Number.isNaN(n) ? undefined : n;
 }

@@ -14,7 +14,10 @@ export interface Workload {
 
 function assertSafe(value: string, what: string, pattern: RegExp): void {
   if (!pattern.test(value)) {
-    throw new SteererError(ErrorCode.Invalid, `${what} "${value}" cannot be used in a query`);
+    throw new SteererError(
+      ErrorCode.Invalid,
+      `${what} ${JSON.stringify(value)} cannot be used in a query`,
+    );
   }
 }
 
@@ -24,7 +27,10 @@ export function promString(value: string): string {
 }
 
 function regexAlternatives(values: readonly string[]): string {
-  return [...new Set(values)].sort().map((v) => v.replace(/\./g, '\\.')).join('|');
+  return [...new Set(values)]
+    .sort()
+    .map((v) => v.replace(/\./g, '\\.'))
+    .join('|');
 }
 
 export const SERIES_LABEL = 'steerer_series';
@@ -36,7 +42,11 @@ export const SERIES_LABEL = 'steerer_series';
  * requests per second). A workload that answered only errors gets success 0, not a
  * missing series; one without requests in the window has no series (no data).
  */
-export function successRateQuery(metric: string, windowMs: number, workloads: readonly Workload[]): string {
+export function successRateQuery(
+  metric: string,
+  windowMs: number,
+  workloads: readonly Workload[],
+): string {
   assertSafe(metric, 'metric name', METRIC);
   if (workloads.length === 0) throw new SteererError(ErrorCode.Invalid, 'no workloads to query');
   for (const w of workloads) {

@@ -2,6 +2,7 @@
 // the status Steerer maintains, and validation of untrusted input into typed values.
 
 import { DURATION_PATTERN, tryParseDuration } from './duration.js';
+import { fqdn } from './virtualservice.js';
 
 export const PHASES = [
   /** A referenced object is missing or unusable; Steerer waits for it to be fixed. */
@@ -136,14 +137,16 @@ export function formatFieldErrors(errors: readonly FieldError[]): string {
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** Service names (DNS-1035 label). */
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-/** A host as a VirtualService destination writes it: short, name.ns, or an FQDN. */
-const HOST = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Namespace names (DNS-1123 label). */
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 export const LIMITS = {
   nameMaxLength: 253,
   serviceNameMaxLength: 63,
   metricNameMaxLength: 200,
+  /** The CRD schema's maxLength of spec.metric.interval. */
+  intervalMaxLength: 32,
   /** The longest analysis window accepted: one day. */
   intervalMaxMs: 24 * 3_600_000,
   intervalMinMs: 1000,
@@ -155,11 +158,32 @@ function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A short rendering of a bad value for a message; control characters stay visible. */
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `"${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`;
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${v}`;
+  return typeof v === 'object' ? 'an object' : typeof v;
+}
+
+/**
+ * Why `host` cannot name a Service the way a VirtualService destination does (name,
+ * name.namespace, name.namespace.svc or name.namespace.svc.<cluster domain>), if it cannot.
+ */
+function hostProblem(host: string): string | undefined {
+  if (!DNS1123_SUBDOMAIN.test(host)) return "lower-case letters, digits, '-' and '.'";
+  const [service = '', namespace, svc] = host.split('.');
+  if (service.length > LIMITS.serviceNameMaxLength || !DNS1035_LABEL.test(service)) {
+    return `the Service name "${service}" must start with a letter and have at most ${LIMITS.serviceNameMaxLength} characters`;
+  }
+  if (namespace !== undefined && (namespace.length > 63 || !DNS1123_LABEL.test(namespace))) {
+    return `the namespace "${namespace}" must have at most 63 characters`;
+  }
+  if (svc !== undefined && svc !== 'svc') {
+    return 'write name, name.namespace or name.namespace.svc.cluster.local';
+  }
+  return undefined;
 }
 
 class Checker {
@@ -184,32 +208,49 @@ class Checker {
     return v;
   }
 
-  name(parent: Json, key: string, path: string, kind: 'object' | 'service' | 'host'): string | undefined {
+  name(parent: Json, key: string, path: string, kind: 'object' | 'host'): string | undefined {
     const v = this.string(parent, key, path);
     if (v === undefined) return undefined;
-    const max = kind === 'service' ? LIMITS.serviceNameMaxLength : LIMITS.nameMaxLength;
-    if (v.length > max) return this.fail(path, `must be at most ${max} characters, got ${v.length}`);
-    const pattern = kind === 'service' ? DNS1035_LABEL : kind === 'host' ? HOST : DNS1123_SUBDOMAIN;
-    if (!pattern.test(v)) {
+    if (v.length > LIMITS.nameMaxLength) {
+      return this.fail(path, `must be at most ${LIMITS.nameMaxLength} characters, got ${v.length}`);
+    }
+    if (kind === 'host') {
+      const problem = hostProblem(v);
+      if (problem)
+        return this.fail(path, `${describe(v)} is not a valid Service host (${problem})`);
+    } else if (!DNS1123_SUBDOMAIN.test(v)) {
       return this.fail(
         path,
-        `${describe(v)} is not a valid ${kind === 'host' ? 'host name' : 'Kubernetes name'} (lower-case letters, digits, '-' and '.')`,
+        `${describe(v)} is not a valid Kubernetes name (lower-case letters, digits, '-' and '.')`,
       );
     }
     return v;
   }
 
-  number(parent: Json, key: string, path: string, min: number, max: number, integer: boolean): number | undefined {
+  number(
+    parent: Json,
+    key: string,
+    path: string,
+    min: number,
+    max: number,
+    integer: boolean,
+  ): number | undefined {
     const v = parent[key];
     if (v === undefined) return this.fail(path, 'required');
-    if (typeof v !== 'number' || !Number.isFinite(v)) return this.fail(path, `must be a number, got ${describe(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      return this.fail(path, `must be a number, got ${describe(v)}`);
+    }
     if (integer && !Number.isInteger(v)) return this.fail(path, `must be a whole number, got ${v}`);
     if (v < min || v > max) return this.fail(path, `must be between ${min} and ${max}, got ${v}`);
     return v;
   }
 }
 
-function deploymentRef(c: Checker, spec: Json, key: 'primary' | 'canary'): DeploymentRef | undefined {
+function deploymentRef(
+  c: Checker,
+  spec: Json,
+  key: 'primary' | 'canary',
+): DeploymentRef | undefined {
   const o = c.object(spec, key, `spec.${key}`);
   if (!o) return undefined;
   const name = c.name(o, 'name', `spec.${key}.name`, 'object');
@@ -217,8 +258,26 @@ function deploymentRef(c: Checker, spec: Json, key: 'primary' | 'canary'): Deplo
   return name !== undefined && host !== undefined ? { name, host } : undefined;
 }
 
+/**
+ * True when two destination hosts certainly name the same Service: equal once expanded
+ * to FQDNs in `namespace`, or, without a namespace, equal where both spell one out.
+ */
+function sameService(a: string, b: string, namespace: string | undefined): boolean {
+  if (a === b) return true;
+  if (namespace !== undefined) return fqdn(a, namespace) === fqdn(b, namespace);
+  return a.includes('.') && b.includes('.') && fqdn(a, '') === fqdn(b, '');
+}
+
+export interface ValidateOptions {
+  /** The Rollout's namespace, so `podinfo` and `podinfo.<namespace>` count as one host. */
+  namespace?: string | undefined;
+}
+
 /** Validates an untrusted Rollout spec into a typed one, naming every bad field. */
-export function validateRolloutSpec(input: unknown): ValidationResult<RolloutSpec> {
+export function validateRolloutSpec(
+  input: unknown,
+  options: ValidateOptions = {},
+): ValidationResult<RolloutSpec> {
   const c = new Checker();
   if (!isObject(input)) {
     c.fail('spec', input === undefined ? 'required' : `must be an object, got ${describe(input)}`);
@@ -226,13 +285,23 @@ export function validateRolloutSpec(input: unknown): ValidationResult<RolloutSpe
   }
   const kind = input.targetKind;
   if (kind !== 'Deployment') {
-    c.fail('spec.targetKind', kind === undefined ? 'required (Deployment)' : `must be "Deployment", got ${describe(kind)}`);
+    c.fail(
+      'spec.targetKind',
+      kind === undefined ? 'required (Deployment)' : `must be "Deployment", got ${describe(kind)}`,
+    );
   }
   const primary = deploymentRef(c, input, 'primary');
   const canary = deploymentRef(c, input, 'canary');
   if (primary && canary) {
-    if (primary.name === canary.name) c.fail('spec.canary.name', `must differ from spec.primary.name ("${primary.name}")`);
-    if (primary.host === canary.host) c.fail('spec.canary.host', `must differ from spec.primary.host ("${primary.host}")`);
+    if (primary.name === canary.name) {
+      c.fail('spec.canary.name', `must differ from spec.primary.name ("${primary.name}")`);
+    }
+    if (sameService(primary.host, canary.host, options.namespace)) {
+      c.fail(
+        'spec.canary.host',
+        `must differ from spec.primary.host ("${primary.host}"): both name the same Service`,
+      );
+    }
   }
   let virtualService: RolloutSpec['virtualService'] | undefined;
   const vs = c.object(input, 'virtualService', 'spec.virtualService');
@@ -245,24 +314,49 @@ export function validateRolloutSpec(input: unknown): ValidationResult<RolloutSpe
   const m = c.object(input, 'metric', 'spec.metric');
   if (m) {
     if (m.type !== 'counter') {
-      c.fail('spec.metric.type', m.type === undefined ? 'required (counter)' : `must be "counter", got ${describe(m.type)}`);
+      c.fail(
+        'spec.metric.type',
+        m.type === undefined ? 'required (counter)' : `must be "counter", got ${describe(m.type)}`,
+      );
     }
     let name = c.string(m, 'name', 'spec.metric.name');
-    if (name !== undefined && (name.length > LIMITS.metricNameMaxLength || !METRIC_NAME.test(name))) {
-      name = c.fail('spec.metric.name', `${describe(name)} is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)`);
+    if (name !== undefined && name.length > LIMITS.metricNameMaxLength) {
+      name = c.fail(
+        'spec.metric.name',
+        `must be at most ${LIMITS.metricNameMaxLength} characters, got ${name.length}`,
+      );
+    } else if (name !== undefined && !METRIC_NAME.test(name)) {
+      name = c.fail(
+        'spec.metric.name',
+        `${describe(name)} is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)`,
+      );
     }
     let interval = c.string(m, 'interval', 'spec.metric.interval');
     let intervalMs: number | undefined;
     if (interval !== undefined) {
       intervalMs = tryParseDuration(interval);
-      if (intervalMs === undefined) {
-        interval = c.fail('spec.metric.interval', `${describe(interval)} is not a duration (examples: 30s, 1m, 2m30s)`);
+      if (interval.length > LIMITS.intervalMaxLength) {
+        interval = c.fail(
+          'spec.metric.interval',
+          `must be at most ${LIMITS.intervalMaxLength} characters, got ${interval.length}`,
+        );
+      } else if (intervalMs === undefined) {
+        interval = c.fail(
+          'spec.metric.interval',
+          `${describe(interval)} is not a duration (examples: 30s, 1m, 2m30s)`,
+        );
       } else if (intervalMs < LIMITS.intervalMinMs || intervalMs > LIMITS.intervalMaxMs) {
         interval = c.fail('spec.metric.interval', `must be between 1s and 24h, got ${interval}`);
       }
     }
     const threshold = c.number(m, 'threshold', 'spec.metric.threshold', 0, 100, false);
-    if (name !== undefined && interval !== undefined && intervalMs !== undefined && threshold !== undefined && m.type === 'counter') {
+    if (
+      name !== undefined &&
+      interval !== undefined &&
+      intervalMs !== undefined &&
+      threshold !== undefined &&
+      m.type === 'counter'
+    ) {
       metric = { type: 'counter', name, interval, intervalMs, threshold };
     }
   }

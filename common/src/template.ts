@@ -37,7 +37,10 @@ function revisionContent(template: PodTemplate): JsonObject {
 
 /** A short, stable name for a pod template revision (10 hex digits of SHA-256). */
 export function templateRevision(template: PodTemplate): string {
-  return createHash('sha256').update(canonicalJson(revisionContent(template))).digest('hex').slice(0, 10);
+  return createHash('sha256')
+    .update(canonicalJson(revisionContent(template)))
+    .digest('hex')
+    .slice(0, 10);
 }
 
 /** True when two templates are the same revision (Steerer's own keys aside). */
@@ -75,21 +78,49 @@ export function promotedTemplate(
   }
   const primaryLabels = primary.metadata?.labels ?? {};
   for (const k of keep) {
-    const v = primaryLabels[k] ?? primarySelector.matchLabels?.[k];
+    // The selector's own value is authoritative; expression keys keep the primary's value.
+    const v = primarySelector.matchLabels?.[k] ?? primaryLabels[k];
     if (v !== undefined) labels[k] = v;
   }
-  const metadata: JsonObject = { ...(structuredClone(canary.metadata ?? {}) as JsonObject), labels };
-  const annotations = canary.metadata?.annotations;
-  if (annotations) metadata.annotations = { ...annotations };
-  return { metadata, spec: structuredClone(canary.spec ?? {}) } as PodTemplate;
+  // structuredClone: the result shares nothing with the inputs.
+  const metadata = { ...structuredClone(canary.metadata ?? {}), labels };
+  return { metadata, spec: structuredClone(canary.spec ?? {}) };
 }
 
-/** Label keys the primary's selector needs that the promoted template fails to carry. */
+/** Whether `labels` satisfy one matchExpressions requirement. */
+function meets(
+  labels: Record<string, string>,
+  e: NonNullable<LabelSelector['matchExpressions']>[number],
+): boolean {
+  const has = Object.hasOwn(labels, e.key);
+  const value = labels[e.key];
+  switch (e.operator) {
+    case 'In':
+      return has && (e.values ?? []).includes(value as string);
+    case 'NotIn':
+      return !has || !(e.values ?? []).includes(value as string);
+    case 'Exists':
+      return has;
+    case 'DoesNotExist':
+      return !has;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Label keys of the primary's selector (matchLabels and matchExpressions) that the
+ * template's labels fail to satisfy; empty when the selector matches the template.
+ */
 export function missingSelectorLabels(template: PodTemplate, selector: LabelSelector): string[] {
   const labels = template.metadata?.labels ?? {};
-  return Object.entries(selector.matchLabels ?? {})
+  const missing = Object.entries(selector.matchLabels ?? {})
     .filter(([k, v]) => labels[k] !== v)
     .map(([k]) => k);
+  for (const e of selector.matchExpressions ?? []) {
+    if (!meets(labels, e) && !missing.includes(e.key)) missing.push(e.key);
+  }
+  return missing;
 }
 
 export function isJsonObject(v: JsonValue | undefined): v is JsonObject {

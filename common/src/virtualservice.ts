@@ -34,12 +34,13 @@ export type RouteCheck =
   | { ok: true; routes: SplitRoute[]; weights: RouteWeights; consistent: boolean }
   | { ok: false; message: string };
 
-/** The weight Istio gives a destination: explicit, or 100 for a lone destination. */
+/**
+ * The weight Istio gives a destination of a split route. Istio assumes 100 only for a
+ * lone destination; a split route always has two, so a missing weight means 0.
+ */
 function effectiveWeight(route: HttpRoute, i: number): number {
-  const dests = route.route ?? [];
-  const w = dests[i]?.weight;
-  if (typeof w === 'number') return w;
-  return dests.length === 1 ? 100 : 0;
+  const w = route.route?.[i]?.weight;
+  return typeof w === 'number' ? w : 0;
 }
 
 /**
@@ -55,6 +56,12 @@ export function checkRoutes(
   const name = `${vs.metadata.name}.${ns}`;
   const p = fqdn(primaryHost, ns);
   const c = fqdn(canaryHost, ns);
+  if (p === c) {
+    return {
+      ok: false,
+      message: `the primary host ${primaryHost} and the canary host ${canaryHost} name the same Service ${p}`,
+    };
+  }
   const http = vs.spec.http ?? [];
   if (http.length === 0) return { ok: false, message: `VirtualService ${name} has no http routes` };
   const routes: SplitRoute[] = [];
@@ -74,10 +81,18 @@ export function checkRoutes(
         message: `VirtualService ${name} route ${index} also sends traffic to ${others.join(', ')}; the route must have only the ${primaryHost} and ${canaryHost} destinations`,
       };
     }
+    if (hosts.length !== 2) {
+      return {
+        ok: false,
+        message: `VirtualService ${name} route ${index} has ${hosts.length} destinations; the route must have exactly one ${primaryHost} and one ${canaryHost} destination`,
+      };
+    }
     routes.push({ index, primaryIndex, canaryIndex });
   }
   if (routes.length === 0) {
-    const missing = [!sawPrimary && primaryHost, !sawCanary && canaryHost].filter(Boolean).join(' and ');
+    const missing = [!sawPrimary && primaryHost, !sawCanary && canaryHost]
+      .filter(Boolean)
+      .join(' and ');
     return {
       ok: false,
       message: missing
@@ -87,7 +102,10 @@ export function checkRoutes(
   }
   const weightsOf = (r: SplitRoute): RouteWeights => {
     const route = http[r.index] as HttpRoute;
-    return { primary: effectiveWeight(route, r.primaryIndex), canary: effectiveWeight(route, r.canaryIndex) };
+    return {
+      primary: effectiveWeight(route, r.primaryIndex),
+      canary: effectiveWeight(route, r.canaryIndex),
+    };
   };
   const first = weightsOf(routes[0] as SplitRoute);
   const consistent = routes.every((r) => {
@@ -98,27 +116,43 @@ export function checkRoutes(
 }
 
 /**
- * A JSON Patch setting the split routes' weights. Each edited destination is guarded by
- * a `test` of its host, so a concurrent reordering of the routes fails the patch
- * instead of changing the wrong destination. Nothing else in the object is touched.
- * Returns no operations when the weights already match.
+ * A JSON Patch setting the split routes' weights. Every edited route is guarded by a
+ * `test` of both its destination hosts, so a concurrent reordering of the routes (or of
+ * their destinations) fails the patch instead of changing the wrong destination. Nothing
+ * else in the object is touched. Returns no operations when the weights already match.
  */
-export function weightPatch(vs: VirtualService, routes: readonly SplitRoute[], want: RouteWeights): JsonPatchOp[] {
+export function weightPatch(
+  vs: VirtualService,
+  routes: readonly SplitRoute[],
+  want: RouteWeights,
+): JsonPatchOp[] {
   const http = vs.spec.http ?? [];
   const ops: JsonPatchOp[] = [];
   for (const r of routes) {
-    const route = http[r.index];
-    if (!route?.route) continue;
-    for (const [i, weight] of [
-      [r.primaryIndex, want.primary],
-      [r.canaryIndex, want.canary],
+    const dests = http[r.index]?.route;
+    const primary = dests?.[r.primaryIndex];
+    const canary = dests?.[r.canaryIndex];
+    if (!primary || !canary) continue;
+    if (primary.weight === want.primary && canary.weight === want.canary) continue;
+    const base = `/spec/http/${r.index}/route`;
+    // Both hosts, even when one weight is already right: one host alone can match at
+    // that position in a different route.
+    for (const [i, d] of [
+      [r.primaryIndex, primary],
+      [r.canaryIndex, canary],
     ] as const) {
-      const dest = route.route[i];
-      if (!dest) continue;
-      if (dest.weight === weight) continue;
-      const base = `/spec/http/${r.index}/route/${i}`;
-      ops.push({ op: 'test', path: `${base}/destination/host`, value: dest.destination.host });
-      ops.push({ op: dest.weight === undefined ? 'add' : 'replace', path: `${base}/weight`, value: weight });
+      ops.push({ op: 'test', path: `${base}/${i}/destination/host`, value: d.destination.host });
+    }
+    for (const [i, d, weight] of [
+      [r.primaryIndex, primary, want.primary],
+      [r.canaryIndex, canary, want.canary],
+    ] as const) {
+      if (d.weight === weight) continue;
+      ops.push({
+        op: d.weight === undefined ? 'add' : 'replace',
+        path: `${base}/${i}/weight`,
+        value: weight,
+      });
     }
   }
   return ops;

@@ -14,6 +14,18 @@ export interface Subscription {
   metric: string;
   windowMs: number;
   threshold: number;
+  /** Only data after this instant counts (the release's start), when set. */
+  sinceMs?: number | undefined;
+}
+
+/** The shortest window measured; below two scrapes rate() has nothing to say anyway. */
+export const MIN_WINDOW_MS = 2000;
+
+/** The window to measure now: the spec's, cut back to the release's own lifetime. */
+export function effectiveWindow(sub: Subscription, now: number): number {
+  if (sub.sinceMs === undefined) return sub.windowMs;
+  const alive = Math.ceil((now - sub.sinceMs) / 1000) * 1000;
+  return Math.min(sub.windowMs, Math.max(MIN_WINDOW_MS, alive));
 }
 
 export interface AnalysisHubOptions {
@@ -27,18 +39,29 @@ export interface AnalysisHubOptions {
   now?: () => number;
 }
 
-function groupKey(s: Subscription): string {
-  return `${s.metric}\u0000${s.windowMs}`;
+function groupKey(s: Subscription, now: number): string {
+  return `${s.metric}\u0000${effectiveWindow(s, now)}`;
 }
 
 function sameSub(a: Subscription | undefined, b: Subscription): boolean {
-  return !!a && a.namespace === b.namespace && a.workload === b.workload && a.metric === b.metric && a.windowMs === b.windowMs && a.threshold === b.threshold;
+  return (
+    !!a &&
+    a.namespace === b.namespace &&
+    a.workload === b.workload &&
+    a.metric === b.metric &&
+    a.windowMs === b.windowMs &&
+    a.threshold === b.threshold &&
+    a.sinceMs === b.sinceMs
+  );
 }
 
 export class AnalysisHub {
   private readonly subs = new Map<string, Subscription>();
   private readonly samples = new Map<string, AnalysisSample>();
-  private inflight: Promise<void> | undefined;
+  /** The poll under way and the subscriptions it measures. */
+  private inflight: { promise: Promise<void>; covers: Map<string, Subscription> } | undefined;
+  /** A poll queued behind the one under way, for subscriptions it does not cover. */
+  private followUp: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   queriesIssued = 0;
@@ -68,10 +91,28 @@ export class AnalysisHub {
     return this.samples.get(rolloutKey);
   }
 
-  /** Measures now (sharing a measurement already under way) and resolves when done. */
+  /**
+   * Measures every current subscription and resolves when done. A measurement already
+   * under way is shared when it covers every subscription; otherwise one more follows it.
+   */
   refresh(): Promise<void> {
-    this.inflight ??= this.poll().finally(() => (this.inflight = undefined));
-    return this.inflight;
+    const current = this.inflight;
+    if (!current) return this.startPoll();
+    if ([...this.subs].every(([k, s]) => current.covers.get(k) === s)) return current.promise;
+    this.followUp ??= current.promise.then(() => {
+      this.followUp = undefined;
+      return this.refresh();
+    });
+    return this.followUp;
+  }
+
+  private startPoll(): Promise<void> {
+    const covers = new Map(this.subs);
+    const promise = this.poll(covers).finally(() => {
+      if (this.inflight?.promise === promise) this.inflight = undefined;
+    });
+    this.inflight = { promise, covers };
+    return promise;
   }
 
   run(signal: AbortSignal): void {
@@ -88,29 +129,35 @@ export class AnalysisHub {
     tick();
   }
 
-  private async poll(): Promise<void> {
-    if (this.subs.size === 0) return;
+  private async poll(subs: Map<string, Subscription>): Promise<void> {
+    if (subs.size === 0) return;
     const groups = new Map<string, [string, Subscription][]>();
-    for (const entry of this.subs) {
-      const k = groupKey(entry[1]);
+    const now = this.now();
+    for (const entry of subs) {
+      const k = groupKey(entry[1], now);
       let g = groups.get(k);
       if (!g) groups.set(k, (g = []));
       g.push(entry);
     }
     const size = this.o.batchSize ?? 250;
     const batches: [string, Subscription][][] = [];
-    for (const g of groups.values()) for (let i = 0; i < g.length; i += size) batches.push(g.slice(i, i + size));
-    await Promise.all(batches.map((b) => this.measure(b)));
+    for (const g of groups.values())
+      for (let i = 0; i < g.length; i += size) batches.push(g.slice(i, i + size));
+    await Promise.all(batches.map((b) => this.measure(b, now)));
   }
 
-  private async measure(batch: [string, Subscription][]): Promise<void> {
+  private async measure(batch: [string, Subscription][], at: number): Promise<void> {
     const first = batch[0]?.[1];
     if (!first) return;
-    const at = this.now();
+    const windowMs = effectiveWindow(first, at);
     let samples: Sample[];
     try {
+      const q = successRateQuery(
+        first.metric,
+        windowMs,
+        batch.map(([, s]) => ({ namespace: s.namespace, name: s.workload })),
+      );
       this.queriesIssued++;
-      const q = successRateQuery(first.metric, first.windowMs, batch.map(([, s]) => ({ namespace: s.namespace, name: s.workload })));
       samples = await this.o.prometheus.query(q);
     } catch (e) {
       const message = errorMessage(e);
@@ -129,7 +176,13 @@ export class AnalysisHub {
     for (const [key, sub] of batch) {
       const v = found.get(`${sub.namespace}/${sub.workload}`);
       const ok = v?.success !== undefined && Number.isFinite(v.success) && (v.rate ?? 0) > 0;
-      this.deliver(key, ok ? { kind: 'ok', successRate: v.success as number, requestRate: v.rate ?? 0, at } : { kind: 'nodata', at }, sub);
+      this.deliver(
+        key,
+        ok
+          ? { kind: 'ok', successRate: v.success as number, requestRate: v.rate ?? 0, at, windowMs }
+          : { kind: 'nodata', at, windowMs },
+        sub,
+      );
     }
   }
 
@@ -137,6 +190,14 @@ export class AnalysisHub {
     // A rollout unsubscribed while the query ran gets nothing.
     if (!sameSub(this.subs.get(key), sub)) return;
     this.samples.set(key, sample);
-    this.o.onSample(key, sample, sub);
+    try {
+      this.o.onSample(key, sample, sub);
+    } catch (e) {
+      // One failing consumer must not cost the other rollouts their samples.
+      this.o.logger.error('analysis sample handler failed', {
+        rollout: key,
+        error: errorMessage(e),
+      });
+    }
   }
 }

@@ -59,11 +59,15 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => shutdown('SIGINT'));
 
   let queue: WorkQueue | undefined;
+  // Until every cache has synced, keys wait here: a pass must never mistake an object
+  // that is merely not listed yet for a missing one.
+  let synced = false;
+  const early = new Set<string>();
   const cluster = new Cluster({
     client,
     logger,
     namespace: config.namespace,
-    enqueue: (key) => queue?.add(key),
+    enqueue: (key) => (synced ? queue?.add(key) : early.add(key)),
     onInformerRestart: (kind, reason) => metrics.informerRestarts.inc({ kind, reason }),
   });
   const hub = new AnalysisHub({
@@ -137,6 +141,9 @@ async function main(): Promise<number> {
   try {
     const runs = await cluster.start(stop.signal);
     if (await cluster.waitForSync(stop.signal)) {
+      synced = true;
+      for (const key of early) queue.add(key);
+      early.clear();
       logger.info('caches synced; reconciling', { rollouts: cluster.rollouts.size });
       hub.run(stop.signal);
     }

@@ -187,7 +187,11 @@ export class WorkQueue {
         this.failures.set(key, b);
       }
       retryIn = b.next();
-      this.options.onError(key, e, retryIn);
+      try {
+        this.options.onError(key, e, retryIn);
+      } catch {
+        // A failing error report must not stop the key's retries or the queue.
+      }
     } finally {
       this.active.delete(key);
       this.running--;

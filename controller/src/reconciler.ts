@@ -40,16 +40,18 @@ export class Reconciler {
     this.now = o.now ?? Date.now;
   }
 
-  private subscription(r: RolloutObject): Subscription | undefined {
+  private subscription(r: RolloutObject, status: RolloutStatus | undefined = r.status): Subscription | undefined {
     const v = validateRolloutSpec(r.spec);
     if (!v.ok) return undefined;
     const { canary, metric } = v.value;
+    const start = status?.startTime ? Date.parse(status.startTime) : Number.NaN;
     return {
       namespace: r.metadata.namespace,
       workload: canary.name,
       metric: metric.name,
       windowMs: metric.intervalMs,
       threshold: metric.threshold,
+      sinceMs: Number.isFinite(start) ? start : undefined,
     };
   }
 
@@ -77,7 +79,7 @@ export class Reconciler {
       const observed = cluster.observe(r);
       const now = this.now();
       const p = plan({ rollout: r, observed, analysis: hub.latest(key), now, config: this.o.config });
-      hub.want(key, p.wantsAnalysis || measuring(p.status) ? this.subscription(r) : undefined);
+      hub.want(key, p.wantsAnalysis || measuring(p.status) ? this.subscription(r, p.status) : undefined);
 
       const stepped = p.status.lastStepTime !== r.status?.lastStepTime && (r.status?.canaryWeight ?? 0) > 0;
       if (stepped && r.status?.lastCheckTime) {

@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ErrorCode, SteererError, errorMessage } from '../errors.js';
+import { ErrorCode, SteererError, errorMessage, toError } from '../errors.js';
 
 export const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] as const;
 export type Verb = (typeof VERBS)[number];
@@ -74,12 +74,16 @@ export function resourcePath(p: {
   return `${base}${ns}/${p.plural}${name}${sub}`;
 }
 
+const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
+
 /** Guesses the resource (plural[/subresource]) of a path, for request metrics. */
 export function resourceOfPath(path: string): string {
   const parts = path.split('?')[0]?.split('/').filter(Boolean) ?? [];
   // /api/v1[/namespaces/ns]/plural[/name[/sub]]  or  /apis/g/v[/namespaces/ns]/plural[/name[/sub]]
   let rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
-  if (rest[0] === 'namespaces' && rest.length > 2) rest = rest.slice(2);
+  // namespaces/<ns>/<plural>..., except the Namespace's own subresources.
+  const namespaceSub = rest.length === 3 && NAMESPACE_SUBRESOURCES.has(rest[2] as string);
+  if (rest[0] === 'namespaces' && rest.length > 2 && !namespaceSub) rest = rest.slice(2);
   const [plural, , sub] = rest;
   return sub ? `${plural}/${sub}` : (plural ?? 'unknown');
 }
@@ -94,7 +98,7 @@ interface StatusBody {
 function parseStatus(text: string): StatusBody | undefined {
   try {
     const v: unknown = JSON.parse(text);
-    return typeof v === 'object' && v !== null ? (v as StatusBody) : undefined;
+    return typeof v === 'object' && v !== null ? v : undefined;
   } catch {
     return undefined;
   }
@@ -167,7 +171,8 @@ export class KubeClient {
   ): Promise<unknown> {
     const conn = await this.connection();
     const url = new URL(path, conn.server);
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(opts.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = {
       ...conn.headers,
       ...this.options.headers,
@@ -177,30 +182,52 @@ export class KubeClient {
     let payload: string | undefined;
     if (opts.body !== undefined) {
       payload = JSON.stringify(opts.body);
-      headers['Content-Type'] = opts.patchType ? PATCH_CONTENT_TYPE[opts.patchType] : 'application/json';
+      headers['Content-Type'] = opts.patchType
+        ? PATCH_CONTENT_TYPE[opts.patchType]
+        : 'application/json';
       headers['Content-Length'] = String(Buffer.byteLength(payload));
     }
     const started = performance.now();
     const resource = resourceOfPath(path);
     let code = 0;
-    const timeoutMs = verb === 'watch' ? undefined : (opts.timeoutMs ?? this.options.timeoutMs ?? 30_000);
+    const timeoutMs =
+      verb === 'watch' ? undefined : (opts.timeoutMs ?? this.options.timeoutMs ?? 30_000);
     try {
       return await new Promise<unknown>((resolve, reject) => {
+        let timedOut: SteererError | undefined;
+        const mapError = (e: unknown): SteererError => {
+          if (timedOut) return timedOut;
+          if (opts.signal?.aborted) {
+            return new SteererError(ErrorCode.Aborted, `${method} ${path}: aborted`, { cause: e });
+          }
+          if (e instanceof SteererError) return e;
+          return new SteererError(ErrorCode.Network, `${method} ${path}: ${errorMessage(e)}`, {
+            cause: e,
+          });
+        };
         const lib = url.protocol === 'http:' ? http : https;
-        const req = lib.request(url, { method, headers, agent: conn.agent, signal: opts.signal }, (res) => {
-          code = res.statusCode ?? 0;
-          onResponse(res).then(resolve, reject);
-        });
+        const req = lib.request(
+          url,
+          { method, headers, agent: conn.agent, signal: opts.signal },
+          (res) => {
+            code = res.statusCode ?? 0;
+            // onResponse's own errors pass through (a watch handler's error must reach
+            // the informer as thrown), unless our deadline or the caller ended the request.
+            onResponse(res).then(resolve, (e: unknown) =>
+              reject(timedOut ?? (opts.signal?.aborted ? mapError(e) : toError(e))),
+            );
+          },
+        );
         if (timeoutMs !== undefined) {
           req.setTimeout(timeoutMs, () => {
-            req.destroy(new SteererError(ErrorCode.Timeout, `${method} ${path}: no answer within ${timeoutMs}ms`));
+            timedOut = new SteererError(
+              ErrorCode.Timeout,
+              `${method} ${path}: no answer within ${timeoutMs}ms`,
+            );
+            req.destroy(timedOut);
           });
         }
-        req.on('error', (e) => {
-          if (e instanceof SteererError) reject(e);
-          else if (opts.signal?.aborted) reject(new SteererError(ErrorCode.Aborted, `${method} ${path}: aborted`, { cause: e }));
-          else reject(new SteererError(ErrorCode.Network, `${method} ${path}: ${errorMessage(e)}`, { cause: e }));
-        });
+        req.on('error', (e) => reject(mapError(e)));
         req.end(payload);
       });
     } finally {
@@ -209,17 +236,31 @@ export class KubeClient {
   }
 
   /** Any non-watch request; resolves to the parsed JSON body, rejects with SteererError. */
-  async request<T>(verb: Exclude<Verb, 'watch'>, method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+  async request<T>(
+    verb: Exclude<Verb, 'watch'>,
+    method: string,
+    path: string,
+    opts: RequestOptions = {},
+  ): Promise<T> {
     const result = await this.send(verb, method, path, opts, async (res) => {
       const chunks: Buffer[] = [];
-      for await (const chunk of res) chunks.push(chunk as Buffer);
+      try {
+        for await (const chunk of res) chunks.push(chunk as Buffer);
+      } catch (e) {
+        throw new SteererError(ErrorCode.Network, `${method} ${path}: answer broke off`, {
+          cause: e,
+        });
+      }
       const text = Buffer.concat(chunks).toString('utf8');
       const status = res.statusCode ?? 0;
-      if (status < 200 || status >= 300) throw apiError(method, path, status, text, res.headers['retry-after']);
+      if (status < 200 || status >= 300)
+        throw apiError(method, path, status, text, res.headers['retry-after']);
       try {
         return text ? (JSON.parse(text) as unknown) : undefined;
       } catch (e) {
-        throw new SteererError(ErrorCode.BadResponse, `${method} ${path}: answer is not JSON`, { cause: e });
+        throw new SteererError(ErrorCode.BadResponse, `${method} ${path}: answer is not JSON`, {
+          cause: e,
+        });
       }
     });
     return result as T;
@@ -238,8 +279,16 @@ export class KubeClient {
     return this.request<T>('update', 'PUT', path, { ...opts, body });
   }
   patch<T>(path: string, patchType: PatchType, body: unknown, opts?: RequestOptions): Promise<T> {
-    const query = patchType === 'apply' ? { fieldManager: 'steerer', force: 'true', ...opts?.query } : opts?.query;
-    return this.request<T>('patch', 'PATCH', path, { ...opts, body, patchType, query: { fieldManager: 'steerer', ...query } });
+    const query =
+      patchType === 'apply'
+        ? { fieldManager: 'steerer', force: 'true', ...opts?.query }
+        : opts?.query;
+    return this.request<T>('patch', 'PATCH', path, {
+      ...opts,
+      body,
+      patchType,
+      query: { fieldManager: 'steerer', ...query },
+    });
   }
   delete<T>(path: string, opts?: RequestOptions): Promise<T> {
     return this.request<T>('delete', 'DELETE', path, opts);
@@ -255,58 +304,102 @@ export class KubeClient {
     onEvent: (event: { type: string; object: unknown }) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    await this.send('watch', 'GET', path, { query: { ...query, watch: 'true' }, signal }, async (res) => {
-      const status = res.statusCode ?? 0;
-      if (status !== 200) {
-        const chunks: Buffer[] = [];
-        for await (const chunk of res) chunks.push(chunk as Buffer);
-        throw apiError('WATCH', path, status, Buffer.concat(chunks).toString('utf8'), res.headers['retry-after']);
-      }
-      const lines = createInterface({ input: res, crlfDelay: Infinity });
-      let handlerError: { error: unknown } | undefined;
-      try {
-        for await (const line of lines) {
-          if (!line) continue;
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(line);
-          } catch (e) {
-            throw new SteererError(ErrorCode.BadResponse, `WATCH ${path}: bad event line`, { cause: e });
-          }
-          const ev = parsed as { type?: unknown; object?: unknown };
-          if (typeof ev.type !== 'string') continue;
-          try {
-            onEvent({ type: ev.type, object: ev.object });
-          } catch (e) {
-            // The handler's own failure (e.g. a 410 ERROR event) ends the watch as-is.
-            handlerError = { error: e };
-            break;
-          }
+    try {
+      await this.watchStream(path, query, onEvent, signal);
+    } catch (e) {
+      if (signal.aborted) return;
+      throw e;
+    }
+  }
+
+  private async watchStream(
+    path: string,
+    query: Record<string, string | number | boolean | undefined>,
+    onEvent: (event: { type: string; object: unknown }) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    await this.send(
+      'watch',
+      'GET',
+      path,
+      { query: { ...query, watch: 'true' }, signal },
+      async (res) => {
+        const status = res.statusCode ?? 0;
+        if (status !== 200) {
+          const chunks: Buffer[] = [];
+          for await (const chunk of res) chunks.push(chunk as Buffer);
+          throw apiError(
+            'WATCH',
+            path,
+            status,
+            Buffer.concat(chunks).toString('utf8'),
+            res.headers['retry-after'],
+          );
         }
-      } catch (e) {
-        if (signal.aborted) return undefined;
-        if (e instanceof SteererError) throw e;
-        throw new SteererError(ErrorCode.Network, `WATCH ${path}: stream broke: ${errorMessage(e)}`, { cause: e });
-      } finally {
-        lines.close();
-      }
-      if (handlerError) {
-        res.destroy();
-        throw handlerError.error;
-      }
-      return undefined;
-    });
+        const lines = createInterface({ input: res, crlfDelay: Infinity });
+        let handlerError: { error: unknown } | undefined;
+        try {
+          for await (const line of lines) {
+            if (!line) continue;
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(line);
+            } catch (e) {
+              throw new SteererError(ErrorCode.BadResponse, `WATCH ${path}: bad event line`, {
+                cause: e,
+              });
+            }
+            const ev = parsed as { type?: unknown; object?: unknown };
+            if (typeof ev.type !== 'string') continue;
+            try {
+              onEvent({ type: ev.type, object: ev.object });
+            } catch (e) {
+              // The handler's own failure (e.g. a 410 ERROR event) ends the watch as-is.
+              handlerError = { error: e };
+              break;
+            }
+          }
+        } catch (e) {
+          if (signal.aborted) return undefined;
+          if (e instanceof SteererError) throw e;
+          throw new SteererError(
+            ErrorCode.Network,
+            `WATCH ${path}: stream broke: ${errorMessage(e)}`,
+            { cause: e },
+          );
+        } finally {
+          lines.close();
+          // Unless the server ended the stream, drop the connection: a half-read response
+          // would otherwise hold one of the pool's sockets forever.
+          if (!res.complete) res.destroy();
+        }
+        if (handlerError) {
+          throw handlerError.error;
+        }
+        return undefined;
+      },
+    );
   }
 }
 
-function apiError(method: string, path: string, status: number, text: string, retryAfter: string | string[] | undefined): SteererError {
+function apiError(
+  method: string,
+  path: string,
+  status: number,
+  text: string,
+  retryAfter: string | string[] | undefined,
+): SteererError {
   const body = parseStatus(text);
   const reason = body?.reason;
   const detail = body?.message ?? (text.slice(0, 300) || 'no details');
   const ra = typeof retryAfter === 'string' ? Number(retryAfter) : undefined;
-  return new SteererError(ErrorCode.Api, `${method} ${path}: HTTP ${status}${reason ? ` ${reason}` : ''}: ${detail}`, {
-    status,
-    ...(reason ? { reason } : {}),
-    ...(ra !== undefined && Number.isFinite(ra) ? { retryAfterSeconds: ra } : {}),
-  });
+  return new SteererError(
+    ErrorCode.Api,
+    `${method} ${path}: HTTP ${status}${reason ? ` ${reason}` : ''}: ${detail}`,
+    {
+      status,
+      ...(reason ? { reason } : {}),
+      ...(ra !== undefined && Number.isFinite(ra) ? { retryAfterSeconds: ra } : {}),
+    },
+  );
 }

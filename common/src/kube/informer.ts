@@ -34,7 +34,9 @@ interface ListResponse<T> {
 }
 
 export function objectKey(obj: KubeObject): string {
-  return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
+  return obj.metadata.namespace
+    ? `${obj.metadata.namespace}/${obj.metadata.name}`
+    : obj.metadata.name;
 }
 
 function strip<T extends KubeObject>(obj: T): T {
@@ -43,6 +45,9 @@ function strip<T extends KubeObject>(obj: T): T {
 }
 
 class GoneError extends Error {}
+
+/** A watch that ends sooner than this without any event counts as failed. */
+const SHORT_WATCH_MS = 1000;
 
 export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -93,6 +98,7 @@ export class Informer<T extends KubeObject> {
   /** Resolves once the first list has been applied. */
   waitForSync(signal: AbortSignal): Promise<boolean> {
     if (this.synced) return Promise.resolve(true);
+    if (signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       const onAbort = (): void => resolve(false);
       signal.addEventListener('abort', onAbort, { once: true });
@@ -124,7 +130,11 @@ export class Informer<T extends KubeObject> {
           continue;
         }
         const delay = this.backoff.next();
-        this.options.logger.warn('watch failed; retrying', { path: this.options.path, error: errorMessage(e), retryInMs: delay });
+        this.options.logger.warn('watch failed; retrying', {
+          path: this.options.path,
+          error: errorMessage(e),
+          retryInMs: delay,
+        });
         this.options.onRestart?.('error');
         // After a failure we cannot know what we missed beyond the resourceVersion;
         // resuming from it is correct, and a 410 answer sends us to relist.
@@ -164,7 +174,8 @@ export class Informer<T extends KubeObject> {
       const old = this.store.get(key);
       this.store.set(key, obj);
       if (!old) this.emit('add', obj, undefined);
-      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('update', obj, old);
+      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion)
+        this.emit('update', obj, old);
     }
     this.resourceVersion = rv;
     if (!this.synced) {
@@ -184,6 +195,8 @@ export class Informer<T extends KubeObject> {
       clearTimeout(timer);
       timer = setTimeout(() => stall.abort(), (timeoutSeconds + 60) * 1000);
     };
+    let events = 0;
+    const started = performance.now();
     try {
       await this.client.watch(
         this.options.path,
@@ -194,6 +207,7 @@ export class Informer<T extends KubeObject> {
           timeoutSeconds,
         },
         (ev) => {
+          events++;
           touch();
           this.apply(ev.type, ev.object);
         },
@@ -201,6 +215,11 @@ export class Informer<T extends KubeObject> {
       );
     } finally {
       clearTimeout(timer);
+    }
+    // A watch the server closes at once, without a single event, is a failure: going
+    // round again without a pause would hammer the API server.
+    if (!signal.aborted && events === 0 && performance.now() - started < SHORT_WATCH_MS) {
+      throw new Error('the watch ended at once without any event');
     }
   }
 
@@ -229,7 +248,10 @@ export class Informer<T extends KubeObject> {
       try {
         h(event, obj, old);
       } catch (e) {
-        this.options.logger.error('informer handler failed', { path: this.options.path, error: errorMessage(e) });
+        this.options.logger.error('informer handler failed', {
+          path: this.options.path,
+          error: errorMessage(e),
+        });
       }
     }
   }

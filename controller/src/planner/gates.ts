@@ -2,7 +2,7 @@
 // or a halt with a reason and a sentence for users. The sentences are what events,
 // status and logs show, so they name objects the way the seed does ("podinfo.test").
 
-import { checkRoutes, qualified } from '@steerer/common';
+import { checkRoutes, formatDuration, qualified } from '@steerer/common';
 import type { Deployment, HorizontalPodAutoscaler, RolloutSpec, Service, SplitRoute, RouteWeights } from '@steerer/common';
 import type { AnalysisSample, Observed } from './types.js';
 
@@ -83,6 +83,8 @@ export interface RolloutProgress {
   desired: number;
   updated: number;
   available: number;
+  /** Replicas of the latest template that are available (0 until the spec is observed). */
+  updatedAvailable: number;
 }
 
 export function rolloutProgress(d: Deployment): RolloutProgress {
@@ -93,7 +95,8 @@ export function rolloutProgress(d: Deployment): RolloutProgress {
   const observed = (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0);
   const total = s.replicas ?? 0;
   const done = observed && updated >= desired && total <= updated && available >= desired;
-  return { done, desired, updated, available };
+  const updatedAvailable = observed ? Math.min(updated, Math.max(0, available - (total - updated))) : 0;
+  return { done, desired, updated, available, updatedAvailable };
 }
 
 /**
@@ -127,10 +130,12 @@ export function checkHpa(hpa: HorizontalPodAutoscaler | undefined, canary: Deplo
   if (current === 0 && desired === 0) return PASS;
   const replicas = canary.spec.replicas ?? 1;
   if (desired !== current || replicas !== current) {
-    const target = desired !== current ? desired : replicas;
+    // From what runs to what the HPA wants: "2 → 3" while it scales up, and "1 → 2"
+    // when something set fewer replicas than the HPA keeps (it will scale them back).
+    const from = desired !== current ? current : replicas;
     return halt(
       'HpaScaling',
-      `${qualified(canary.metadata.name, ns)} is being scaled by HorizontalPodAutoscaler ${qualified(hpa.metadata.name, ns)}: ${current} → ${target} replicas`,
+      `${qualified(canary.metadata.name, ns)} is being scaled by HorizontalPodAutoscaler ${qualified(hpa.metadata.name, ns)}: ${from} → ${desired} replicas`,
     );
   }
   return PASS;
@@ -138,6 +143,12 @@ export function checkHpa(hpa: HorizontalPodAutoscaler | undefined, canary: Deplo
 
 export function formatPercent(v: number): string {
   return `${v.toFixed(2)}%`;
+}
+
+/** The window a sample covers, as users write durations. */
+export function windowOf(sample: AnalysisSample | undefined, spec: RolloutSpec): string {
+  const ms = sample && sample.kind !== 'error' ? sample.windowMs : undefined;
+  return ms === undefined || ms === spec.metric.intervalMs ? spec.metric.interval : formatDuration(ms);
 }
 
 /** Gate 5 of the seed: the canary's success rate over the window, against the threshold. */
@@ -151,10 +162,10 @@ export function checkAnalysis(sample: AnalysisSample | undefined, spec: RolloutS
     case 'error':
       return halt('MetricsUnavailable', `metrics server unavailable: ${sample.message}`);
     case 'nodata':
-      return halt('NoMetricData', `no ${spec.metric.name} data for ${canary} over the last ${spec.metric.interval}`);
+      return halt('NoMetricData', `no ${spec.metric.name} data for ${canary} over the last ${windowOf(sample, spec)}`);
     case 'ok':
       if (!Number.isFinite(sample.successRate)) {
-        return halt('NoMetricData', `no ${spec.metric.name} data for ${canary} over the last ${spec.metric.interval}`);
+        return halt('NoMetricData', `no ${spec.metric.name} data for ${canary} over the last ${windowOf(sample, spec)}`);
       }
       if (sample.successRate < spec.metric.threshold) {
         return halt('LowSuccessRate', `success rate ${formatPercent(sample.successRate)} < ${spec.metric.threshold}%`);

@@ -20,7 +20,7 @@ import {
 } from '@steerer/common';
 import type { AnalysisStatus, Deployment, Phase, RolloutSpec, RolloutStatus } from '@steerer/common';
 import { desiredConditions, mergeConditions } from './conditions.js';
-import { checkAnalysis, checkDeployment, checkHpa, checkTargets, rolloutProgress } from './gates.js';
+import { checkAnalysis, checkDeployment, checkHpa, checkTargets, rolloutProgress, windowOf } from './gates.js';
 import type { Gate, Targets } from './gates.js';
 import type { Action, AnalysisSample, Plan, PlanInput, PlannedEvent } from './types.js';
 
@@ -196,7 +196,7 @@ function analysisStatus(sample: AnalysisSample | undefined, spec: RolloutSpec, g
   const a: AnalysisStatus = {
     result: gate.ok ? 'Pass' : gate.reason === 'LowSuccessRate' ? 'Fail' : gate.reason === 'NoMetricData' ? 'NoData' : 'Error',
     threshold: spec.metric.threshold,
-    window: spec.metric.interval,
+    window: windowOf(sample, spec),
     time: now,
   };
   if (sample?.kind === 'ok' && Number.isFinite(sample.successRate)) {
@@ -302,10 +302,10 @@ function promote(pass: Pass, spec: RolloutSpec, t: Targets, wanted: Deployment['
     if (!stuck.ok && stuck.reason === 'UnhealthyPods' && stuck.message.includes('progress deadline')) {
       pass.say(`Halt rollout ${pass.name} ${stuck.message}`, true);
     } else {
-      pass.say(
-        `Waiting for ${primaryName} rollout to finish: ${t.primary.status?.availableReplicas ?? 0} of ${p.updated} updated replicas are available`,
-        true,
-      );
+      // Reported once when the wait begins; status follows the progress silently.
+      const waiting = `Waiting for ${primaryName} rollout to finish: ${p.updatedAvailable} of ${p.desired} updated replicas are available`;
+      if (!pass.prev.message?.startsWith(`Waiting for ${primaryName} rollout to finish`)) pass.warning(waiting);
+      pass.say(waiting);
     }
     pass.requeue(WAIT_REQUEUE_MS);
     return;

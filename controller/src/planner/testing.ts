@@ -159,7 +159,7 @@ export class World {
       case 'promote':
         o.primary.spec.template = structuredClone(a.template);
         o.primary.metadata.generation = (o.primary.metadata.generation ?? 1) + 1;
-        o.primary.status = { ...o.primary.status, updatedReplicas: 2, availableReplicas: 1, replicas: 3 };
+        o.primary.status = { observedGeneration: o.primary.metadata.generation, updatedReplicas: 2, availableReplicas: 2, replicas: 3 };
         this.primaryPending = this.primaryRolloutPasses;
         return;
       case 'labelTargets':

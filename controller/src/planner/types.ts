@@ -22,10 +22,14 @@ export interface Observed {
   canaryHpa?: HorizontalPodAutoscaler | undefined;
 }
 
-/** The latest success-rate measurement of the canary's workload. */
+/**
+ * The latest success-rate measurement of the canary's workload. `windowMs` is the
+ * window actually measured: the spec's interval, or less early in a release, so data
+ * from a previous revision never counts for the current one.
+ */
 export type AnalysisSample =
-  | { kind: 'ok'; successRate: number; requestRate: number; at: number }
-  | { kind: 'nodata'; at: number }
+  | { kind: 'ok'; successRate: number; requestRate: number; at: number; windowMs?: number }
+  | { kind: 'nodata'; at: number; windowMs?: number }
   | { kind: 'error'; message: string; at: number };
 
 export interface PlannerConfig {

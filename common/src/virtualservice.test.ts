@@ -1,0 +1,381 @@
+import { describe, expect, it } from '@jest/globals';
+import jsonpatch from 'jsonpatch';
+import type { HttpRoute, HttpRouteDestination, VirtualService } from './kube/objects.js';
+import { checkRoutes, fqdn, weightPatch } from './virtualservice.js';
+import type { RouteCheck, SplitRoute } from './virtualservice.js';
+
+function dest(host: string, weight?: number): HttpRouteDestination {
+  return {
+    destination: { host, port: { number: 9898 } },
+    ...(weight === undefined ? {} : { weight }),
+  };
+}
+
+/** The seed's VirtualService, with the given http routes. */
+function vs(
+  http: HttpRoute[] = [{ route: [dest('podinfo', 100), dest('podinfo-canary', 0)] }],
+): VirtualService {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: {
+      name: 'podinfo',
+      namespace: 'test',
+      resourceVersion: '7',
+      labels: { app: 'podinfo' },
+    },
+    spec: {
+      gateways: ['public-gateway.istio-system.svc.cluster.local'],
+      hosts: ['app.example.com', 'podinfo'],
+      http,
+    },
+  };
+}
+
+function ok(check: RouteCheck): Extract<RouteCheck, { ok: true }> {
+  if (!check.ok) throw new Error(`expected ok, got: ${check.message}`);
+  return check;
+}
+
+function failure(check: RouteCheck): string {
+  if (check.ok) throw new Error('expected a failure');
+  return check.message;
+}
+
+describe('fqdn', () => {
+  it.each([
+    ['podinfo', 'podinfo.test.svc.cluster.local'],
+    ['podinfo.prod', 'podinfo.prod.svc.cluster.local'],
+    ['podinfo.prod.svc', 'podinfo.prod.svc.cluster.local'],
+    ['podinfo.prod.svc.cluster.local', 'podinfo.prod.svc.cluster.local'],
+    ['podinfo.prod.svc.example.org', 'podinfo.prod.svc.example.org'],
+    ['api.example.com', 'api.example.com'],
+  ])('%s → %s', (host, want) => {
+    expect(fqdn(host, 'test')).toBe(want);
+  });
+});
+
+describe('checkRoutes', () => {
+  it('finds the seed route and its weights', () => {
+    expect(checkRoutes(vs(), 'podinfo', 'podinfo-canary')).toEqual({
+      ok: true,
+      routes: [{ index: 0, primaryIndex: 0, canaryIndex: 1 }],
+      weights: { primary: 100, canary: 0 },
+      consistent: true,
+    });
+  });
+
+  it.each([
+    ['short', 'podinfo', 'podinfo-canary'],
+    ['name.ns', 'podinfo.test', 'podinfo-canary.test'],
+    ['name.ns.svc', 'podinfo.test.svc', 'podinfo-canary.test.svc'],
+    ['FQDN', 'podinfo.test.svc.cluster.local', 'podinfo-canary.test.svc.cluster.local'],
+  ])(
+    'matches destination hosts written %s against any spelling of the spec hosts',
+    (_form, p, c) => {
+      const v = vs([{ route: [dest(p, 90), dest(c, 10)] }]);
+      for (const [sp, sc] of [
+        ['podinfo', 'podinfo-canary'],
+        ['podinfo.test', 'podinfo-canary.test'],
+        ['podinfo.test.svc.cluster.local', 'podinfo-canary.test.svc.cluster.local'],
+      ] as const) {
+        expect(ok(checkRoutes(v, sp, sc)).weights).toEqual({ primary: 90, canary: 10 });
+      }
+    },
+  );
+
+  it('does not confuse a Service of the same name in another namespace', () => {
+    const v = vs([{ route: [dest('podinfo', 100), dest('podinfo-canary.prod', 0)] }]);
+    expect(failure(checkRoutes(v, 'podinfo', 'podinfo-canary'))).toBe(
+      'VirtualService podinfo.test has no route to podinfo-canary',
+    );
+  });
+
+  it('finds the canary in either position', () => {
+    const v = vs([{ route: [dest('podinfo-canary', 30), dest('podinfo', 70)] }]);
+    expect(ok(checkRoutes(v, 'podinfo', 'podinfo-canary'))).toMatchObject({
+      routes: [{ index: 0, primaryIndex: 1, canaryIndex: 0 }],
+      weights: { primary: 70, canary: 30 },
+    });
+  });
+
+  it('names the missing canary host when no route has it', () => {
+    const v = vs([{ route: [dest('podinfo', 100)] }]);
+    expect(failure(checkRoutes(v, 'podinfo', 'podinfo-canary'))).toBe(
+      'VirtualService podinfo.test has no route to podinfo-canary',
+    );
+  });
+
+  it('names both hosts when neither is routed to', () => {
+    const v = vs([{ route: [dest('other', 100)] }]);
+    expect(failure(checkRoutes(v, 'podinfo', 'podinfo-canary'))).toBe(
+      'VirtualService podinfo.test has no route to podinfo and podinfo-canary',
+    );
+  });
+
+  it('refuses hosts that are only split across different routes', () => {
+    const v = vs([
+      { match: [{ headers: { x: { exact: '1' } } }], route: [dest('podinfo-canary')] },
+      { route: [dest('podinfo')] },
+    ]);
+    expect(failure(checkRoutes(v, 'podinfo', 'podinfo-canary'))).toContain(
+      'has no single http route with both podinfo and podinfo-canary',
+    );
+  });
+
+  it('refuses a VirtualService without http routes', () => {
+    expect(failure(checkRoutes(vs([]), 'podinfo', 'podinfo-canary'))).toBe(
+      'VirtualService podinfo.test has no http routes',
+    );
+    const noHttp = vs();
+    delete noHttp.spec.http;
+    expect(failure(checkRoutes(noHttp, 'podinfo', 'podinfo-canary'))).toContain('no http routes');
+  });
+
+  it('refuses a split route with a third destination', () => {
+    const v = vs([
+      { route: [dest('podinfo', 80), dest('podinfo-canary', 10), dest('legacy', 10)] },
+    ]);
+    expect(failure(checkRoutes(v, 'podinfo', 'podinfo-canary'))).toBe(
+      'VirtualService podinfo.test route 0 also sends traffic to legacy.test.svc.cluster.local; the route must have only the podinfo and podinfo-canary destinations',
+    );
+  });
+
+  it('refuses a split route with a second primary destination (e.g. another subset)', () => {
+    const v = vs([
+      {
+        route: [
+          dest('podinfo', 50),
+          { destination: { host: 'podinfo.test.svc.cluster.local', subset: 'v2' }, weight: 50 },
+          dest('podinfo-canary', 0),
+        ],
+      },
+    ]);
+    expect(failure(checkRoutes(v, 'podinfo', 'podinfo-canary'))).toContain(
+      'route 0 has 3 destinations; the route must have exactly one podinfo and one podinfo-canary destination',
+    );
+  });
+
+  it('refuses primary and canary hosts that name the same Service', () => {
+    const v = vs([{ route: [dest('podinfo', 100)] }]);
+    expect(failure(checkRoutes(v, 'podinfo', 'podinfo.test.svc.cluster.local'))).toContain(
+      'name the same Service podinfo.test.svc.cluster.local',
+    );
+  });
+
+  it('finds every split route and leaves other routes alone', () => {
+    const v = vs([
+      { match: [{ headers: { canary: { exact: 'always' } } }], route: [dest('podinfo-canary')] },
+      {
+        match: [{ uri: { prefix: '/api' } }],
+        route: [dest('podinfo', 80), dest('podinfo-canary', 20)],
+      },
+      { match: [{ uri: { prefix: '/admin' } }], route: [dest('podinfo')] },
+      { route: [dest('podinfo-canary.test', 20), dest('podinfo.test', 80)] },
+    ]);
+    expect(ok(checkRoutes(v, 'podinfo', 'podinfo-canary'))).toEqual({
+      ok: true,
+      routes: [
+        { index: 1, primaryIndex: 0, canaryIndex: 1 },
+        { index: 3, primaryIndex: 1, canaryIndex: 0 },
+      ],
+      weights: { primary: 80, canary: 20 },
+      consistent: true,
+    });
+  });
+
+  it('flags split routes whose weights disagree, reporting the first', () => {
+    const v = vs([
+      { route: [dest('podinfo', 80), dest('podinfo-canary', 20)] },
+      { route: [dest('podinfo', 100), dest('podinfo-canary', 0)] },
+    ]);
+    expect(ok(checkRoutes(v, 'podinfo', 'podinfo-canary'))).toMatchObject({
+      weights: { primary: 80, canary: 20 },
+      consistent: false,
+    });
+  });
+
+  it('counts a missing weight in a split route as 0', () => {
+    const v = vs([{ route: [dest('podinfo', 100), dest('podinfo-canary')] }]);
+    expect(ok(checkRoutes(v, 'podinfo', 'podinfo-canary')).weights).toEqual({
+      primary: 100,
+      canary: 0,
+    });
+    const none = vs([{ route: [dest('podinfo'), dest('podinfo-canary')] }]);
+    expect(ok(checkRoutes(none, 'podinfo', 'podinfo-canary')).weights).toEqual({
+      primary: 0,
+      canary: 0,
+    });
+  });
+
+  it('resolves short hosts in the default namespace when the VirtualService has none', () => {
+    const v = vs();
+    delete v.metadata.namespace;
+    expect(ok(checkRoutes(v, 'podinfo.default', 'podinfo-canary.default')).routes).toHaveLength(1);
+    expect(failure(checkRoutes(v, 'podinfo.test', 'podinfo-canary.test'))).toContain(
+      'podinfo.default',
+    );
+  });
+});
+
+describe('weightPatch', () => {
+  function routes(v: VirtualService): SplitRoute[] {
+    return ok(checkRoutes(v, 'podinfo', 'podinfo-canary')).routes;
+  }
+
+  it('replaces both weights, guarded by tests of both hosts', () => {
+    const v = vs();
+    expect(weightPatch(v, routes(v), { primary: 90, canary: 10 })).toEqual([
+      { op: 'test', path: '/spec/http/0/route/0/destination/host', value: 'podinfo' },
+      { op: 'test', path: '/spec/http/0/route/1/destination/host', value: 'podinfo-canary' },
+      { op: 'replace', path: '/spec/http/0/route/0/weight', value: 90 },
+      { op: 'replace', path: '/spec/http/0/route/1/weight', value: 10 },
+    ]);
+  });
+
+  it('tests hosts as they are written in the object', () => {
+    const v = vs([
+      { route: [dest('podinfo.test', 100), dest('podinfo-canary.test.svc.cluster.local', 0)] },
+    ]);
+    expect(
+      weightPatch(v, routes(v), { primary: 90, canary: 10 }).filter((o) => o.op === 'test'),
+    ).toEqual([
+      { op: 'test', path: '/spec/http/0/route/0/destination/host', value: 'podinfo.test' },
+      {
+        op: 'test',
+        path: '/spec/http/0/route/1/destination/host',
+        value: 'podinfo-canary.test.svc.cluster.local',
+      },
+    ]);
+  });
+
+  it('is empty when the weights already match', () => {
+    const v = vs();
+    expect(weightPatch(v, routes(v), { primary: 100, canary: 0 })).toEqual([]);
+  });
+
+  it('only writes the weight that changes, but still tests both hosts', () => {
+    const v = vs([{ route: [dest('podinfo', 100), dest('podinfo-canary')] }]);
+    expect(weightPatch(v, routes(v), { primary: 100, canary: 0 })).toEqual([
+      { op: 'test', path: '/spec/http/0/route/0/destination/host', value: 'podinfo' },
+      { op: 'test', path: '/spec/http/0/route/1/destination/host', value: 'podinfo-canary' },
+      { op: 'add', path: '/spec/http/0/route/1/weight', value: 0 },
+    ]);
+  });
+
+  it('skips routes that already have the wanted weights', () => {
+    const v = vs([
+      { route: [dest('podinfo', 90), dest('podinfo-canary', 10)] },
+      { route: [dest('podinfo', 100), dest('podinfo-canary', 0)] },
+    ]);
+    const ops = weightPatch(v, routes(v), { primary: 90, canary: 10 });
+    expect(ops.map((o) => o.path.split('/')[3])).toEqual(['1', '1', '1', '1']);
+  });
+
+  it('uses add for a weight that is absent', () => {
+    const v = vs([{ route: [dest('podinfo'), dest('podinfo-canary')] }]);
+    const ops = weightPatch(v, routes(v), { primary: 50, canary: 50 });
+    expect(ops.filter((o) => o.op !== 'test')).toEqual([
+      { op: 'add', path: '/spec/http/0/route/0/weight', value: 50 },
+      { op: 'add', path: '/spec/http/0/route/1/weight', value: 50 },
+    ]);
+  });
+
+  it('produces only weight operations and host tests', () => {
+    const v = vs([
+      { route: [dest('podinfo', 80), dest('podinfo-canary', 20)] },
+      { route: [dest('podinfo-canary'), dest('podinfo', 100)] },
+    ]);
+    const ops = weightPatch(v, routes(v), { primary: 60, canary: 40 });
+    expect(ops).toHaveLength(8);
+    expect(ops.filter((o) => o.op === 'test')).toHaveLength(4);
+    for (const o of ops) {
+      if (o.op === 'test')
+        expect(o.path).toMatch(/^\/spec\/http\/\d+\/route\/\d+\/destination\/host$/);
+      else {
+        expect(['add', 'replace']).toContain(o.op);
+        expect(o.path).toMatch(/^\/spec\/http\/\d+\/route\/\d+\/weight$/);
+      }
+    }
+  });
+
+  describe('applied with an RFC 6902 implementation', () => {
+    const many = (): VirtualService =>
+      vs([
+        {
+          match: [{ headers: { canary: { exact: 'always' } } }],
+          route: [dest('podinfo-canary')],
+          timeout: '5s',
+        },
+        {
+          match: [{ uri: { prefix: '/api' } }],
+          route: [dest('podinfo', 100), dest('podinfo-canary', 0)],
+        },
+        { match: [{ uri: { prefix: '/admin' } }], route: [dest('podinfo')] },
+        {
+          route: [dest('podinfo-canary.test.svc.cluster.local'), dest('podinfo.test', 100)],
+          retries: { attempts: 3 },
+        },
+      ]);
+
+    it('sets every split route and changes nothing else', () => {
+      const v = many();
+      const before = structuredClone(v);
+      const ops = weightPatch(v, routes(v), { primary: 70, canary: 30 });
+      const patched = jsonpatch.apply_patch(v, ops);
+      expect(v).toEqual(before);
+      const want = structuredClone(before);
+      const http = want.spec.http as HttpRoute[];
+      (http[1]?.route as HttpRouteDestination[])[0]!.weight = 70;
+      (http[1]?.route as HttpRouteDestination[])[1]!.weight = 30;
+      (http[3]?.route as HttpRouteDestination[])[0]!.weight = 30;
+      (http[3]?.route as HttpRouteDestination[])[1]!.weight = 70;
+      expect(patched).toEqual(want);
+      const after = ok(checkRoutes(patched, 'podinfo', 'podinfo-canary'));
+      expect(after).toMatchObject({ weights: { primary: 70, canary: 30 }, consistent: true });
+      expect(weightPatch(patched, after.routes, { primary: 70, canary: 30 })).toEqual([]);
+    });
+
+    it('fails when the routes were reordered since the patch was computed', () => {
+      const v = many();
+      const ops = weightPatch(v, routes(v), { primary: 70, canary: 30 });
+      const reordered = structuredClone(v);
+      reordered.spec.http = [...(v.spec.http as HttpRoute[])].reverse();
+      expect(() => jsonpatch.apply_patch(reordered, ops)).toThrow(jsonpatch.PatchApplyError);
+    });
+
+    it("fails when a route with the same primary host took the split route's place", () => {
+      // Only the primary's weight changes (the canary's is already 0), yet both hosts are
+      // tested: the primary host alone also matches the mirror route now at index 0.
+      const v = vs([{ route: [dest('podinfo'), dest('podinfo-canary', 0)] }]);
+      const ops = weightPatch(v, routes(v), { primary: 100, canary: 0 });
+      expect(ops.filter((o) => o.op !== 'test')).toHaveLength(1);
+      const moved = vs([
+        { route: [dest('podinfo', 50), dest('legacy', 50)] },
+        { route: [dest('podinfo'), dest('podinfo-canary', 0)] },
+      ]);
+      expect(() => jsonpatch.apply_patch(moved, ops)).toThrow('Test operation failed');
+    });
+
+    it('fails when a split route swapped its destinations', () => {
+      const v = vs();
+      const ops = weightPatch(v, routes(v), { primary: 90, canary: 10 });
+      const swapped = vs([{ route: [dest('podinfo-canary', 0), dest('podinfo', 100)] }]);
+      expect(() => jsonpatch.apply_patch(swapped, ops)).toThrow('Test operation failed');
+    });
+
+    it('still applies when only unrelated parts changed', () => {
+      const v = vs();
+      const ops = weightPatch(v, routes(v), { primary: 90, canary: 10 });
+      const edited = structuredClone(v);
+      edited.spec.hosts = ['app.example.com'];
+      (edited.spec.http as HttpRoute[])[0]!.timeout = '3s';
+      const patched = jsonpatch.apply_patch(edited, ops);
+      expect(patched.spec.hosts).toEqual(['app.example.com']);
+      expect(ok(checkRoutes(patched, 'podinfo', 'podinfo-canary')).weights).toEqual({
+        primary: 90,
+        canary: 10,
+      });
+    });
+  });
+});

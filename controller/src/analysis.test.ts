@@ -1,0 +1,367 @@
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { MemoryLogger } from '@steerer/common';
+import type { PrometheusClient, Sample } from '@steerer/common';
+import { AnalysisHub, MIN_WINDOW_MS, effectiveWindow } from './analysis.js';
+import type { Subscription } from './analysis.js';
+import type { AnalysisSample } from './planner/types.js';
+
+const NOW = 1_700_000_000_000;
+
+function sub(workload: string, extra: Partial<Subscription> = {}): Subscription {
+  return {
+    namespace: 'test',
+    workload,
+    metric: 'istio_requests_total',
+    windowMs: 60_000,
+    threshold: 99,
+    ...extra,
+  };
+}
+
+function series(ns: string, workload: string, kind: 'success' | 'rate', value: number): Sample {
+  return {
+    labels: {
+      destination_workload_namespace: ns,
+      destination_workload: workload,
+      steerer_series: kind,
+    },
+    value,
+  };
+}
+
+/** The workload names a success-rate query selects. */
+function workloadsIn(query: string): string[] {
+  const m = /destination_workload=~"([^"]*)"/.exec(query);
+  return (m?.[1] ?? '').split('|').map((w) => w.replace(/\\\\\./g, '.'));
+}
+
+/** A Prometheus that records queries and answers with `answer` (or waits, if paused). */
+class FakePrometheus implements PrometheusClient {
+  readonly queries: string[] = [];
+  answer: (query: string) => Sample[] = () => [];
+  private gate: Promise<void> | undefined;
+  private open: (() => void) | undefined;
+
+  pause(): void {
+    this.gate = new Promise((resolve) => (this.open = resolve));
+  }
+
+  resume(): void {
+    this.open?.();
+    this.gate = undefined;
+  }
+
+  async query(promql: string): Promise<Sample[]> {
+    this.queries.push(promql);
+    await this.gate;
+    return this.answer(promql);
+  }
+}
+
+function hub(options: { batchSize?: number; now?: () => number } = {}) {
+  const prometheus = new FakePrometheus();
+  const delivered: [string, AnalysisSample][] = [];
+  const logger = new MemoryLogger();
+  const h = new AnalysisHub({
+    prometheus,
+    intervalMs: 2000,
+    logger,
+    onSample: (key, sample) => delivered.push([key, sample]),
+    now: options.now ?? (() => NOW),
+    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+  });
+  return { h, prometheus, delivered, logger };
+}
+
+/** Lets pending promise callbacks run. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
+
+describe('effectiveWindow', () => {
+  it.each([
+    ['no release start', undefined, 60_000, 60_000],
+    ['a release older than the window', NOW - 600_000, 60_000, 60_000],
+    ['a release started 10s ago', NOW - 10_000, 60_000, 10_000],
+    ['a release started 2.5s ago (rounded up to seconds)', NOW - 2500, 60_000, 3000],
+    ['a release started just now (the floor)', NOW, 60_000, MIN_WINDOW_MS],
+    ['a release started 1ms ago (the floor)', NOW - 1, 60_000, MIN_WINDOW_MS],
+    ['a start in the future (clock skew)', NOW + 5000, 60_000, MIN_WINDOW_MS],
+    ['a spec window below the floor', NOW - 600_000, 1000, 1000],
+  ])('%s', (_name, sinceMs, windowMs, want) => {
+    expect(effectiveWindow(sub('a', { sinceMs, windowMs }), NOW)).toBe(want);
+  });
+});
+
+describe('AnalysisHub', () => {
+  it('queries nothing without subscriptions', async () => {
+    const { h, prometheus } = hub();
+    await h.refresh();
+    h.want('test/a', sub('a'));
+    h.want('test/a', undefined);
+    await h.refresh();
+    expect(prometheus.queries).toEqual([]);
+    expect(h.queriesIssued).toBe(0);
+    expect(h.subscriptions).toBe(0);
+  });
+
+  it('measures every subscriber of one metric and window with one query', async () => {
+    const { h, prometheus, delivered } = hub();
+    prometheus.answer = () => [
+      series('test', 'a', 'success', 99.5),
+      series('test', 'a', 'rate', 10),
+      series('test', 'b', 'success', 0),
+      series('test', 'b', 'rate', 4),
+      series('prod', 'c', 'success', 100),
+      series('prod', 'c', 'rate', 0.5),
+      series('prod', 'a', 'success', 50), // a workload nobody asked about
+      series('prod', 'a', 'rate', 1),
+    ];
+    h.want('test/ra', sub('a'));
+    h.want('test/rb', sub('b'));
+    h.want('prod/rc', sub('c', { namespace: 'prod' }));
+    await h.refresh();
+    expect(prometheus.queries).toHaveLength(1);
+    expect(workloadsIn(prometheus.queries[0] ?? '')).toEqual(['a', 'b', 'c']);
+    expect(prometheus.queries[0]).toContain('[60s]');
+    expect(delivered).toEqual([
+      ['test/ra', { kind: 'ok', successRate: 99.5, requestRate: 10, at: NOW, windowMs: 60_000 }],
+      // A workload that answered only errors is 0%, not "no data".
+      ['test/rb', { kind: 'ok', successRate: 0, requestRate: 4, at: NOW, windowMs: 60_000 }],
+      ['prod/rc', { kind: 'ok', successRate: 100, requestRate: 0.5, at: NOW, windowMs: 60_000 }],
+    ]);
+    expect(h.latest('test/rb')).toEqual(delivered[1]?.[1]);
+  });
+
+  it('queries once per metric and effective window', async () => {
+    const { h, prometheus } = hub();
+    h.want('r1', sub('a'));
+    h.want('r2', sub('b'));
+    h.want('r3', sub('c', { windowMs: 30_000 }));
+    h.want('r4', sub('d', { metric: 'other_requests_total' }));
+    // Young releases: their windows are cut back to their lifetimes.
+    h.want('r5', sub('e', { sinceMs: NOW - 5000 }));
+    h.want('r6', sub('f', { sinceMs: NOW - 4200 }));
+    h.want('r7', sub('g', { sinceMs: NOW - 600_000 }));
+    await h.refresh();
+    const byWorkloads = prometheus.queries.map((q) => [
+      workloadsIn(q).join(','),
+      /\[(\d+s)\]/.exec(q)?.[1],
+      q.includes('other_requests_total'),
+    ]);
+    expect(byWorkloads.sort()).toEqual(
+      [
+        ['a,b,g', '60s', false],
+        ['c', '30s', false],
+        ['d', '60s', true],
+        ['e,f', '5s', false],
+      ].sort(),
+    );
+    expect(h.queriesIssued).toBe(4);
+  });
+
+  it('splits a large group into batches of batchSize', async () => {
+    const { h, prometheus, delivered } = hub({ batchSize: 2 });
+    for (const w of ['a', 'b', 'c', 'd', 'e']) h.want(`test/${w}`, sub(w));
+    prometheus.answer = (q) =>
+      workloadsIn(q).flatMap((w) => [
+        series('test', w, 'success', 100),
+        series('test', w, 'rate', 1),
+      ]);
+    await h.refresh();
+    expect(prometheus.queries.map((q) => workloadsIn(q))).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+    expect(delivered.map(([k, s]) => [k, s.kind])).toEqual(
+      ['a', 'b', 'c', 'd', 'e'].map((w) => [`test/${w}`, 'ok']),
+    );
+  });
+
+  it.each([
+    ['no series', [], 'nodata'],
+    [
+      'a NaN success rate (no requests in the window)',
+      [series('test', 'a', 'success', NaN), series('test', 'a', 'rate', 0)],
+      'nodata',
+    ],
+    [
+      'a zero request rate',
+      [series('test', 'a', 'success', 100), series('test', 'a', 'rate', 0)],
+      'nodata',
+    ],
+    ['a success rate without a request rate', [series('test', 'a', 'success', 100)], 'nodata'],
+    ['only a request rate', [series('test', 'a', 'rate', 3)], 'nodata'],
+    [
+      'another namespace only',
+      [series('prod', 'a', 'success', 100), series('prod', 'a', 'rate', 3)],
+      'nodata',
+    ],
+    [
+      'an infinite success rate',
+      [series('test', 'a', 'success', Infinity), series('test', 'a', 'rate', 3)],
+      'nodata',
+    ],
+    ['a good answer', [series('test', 'a', 'success', 98), series('test', 'a', 'rate', 3)], 'ok'],
+  ] as const)('reads %s as %s', async (_name, samples, kind) => {
+    const { h, prometheus, delivered } = hub();
+    prometheus.answer = () => [...samples];
+    h.want('test/a', sub('a'));
+    await h.refresh();
+    expect(delivered).toHaveLength(1);
+    expect(delivered[0]?.[1]).toMatchObject({ kind, at: NOW, windowMs: 60_000 });
+  });
+
+  it('gives every subscriber of a failed query an error sample', async () => {
+    const { h, prometheus, delivered, logger } = hub();
+    prometheus.answer = () => {
+      throw new Error('Prometheus http://prom:9090 is unreachable');
+    };
+    h.want('test/a', sub('a'));
+    h.want('test/b', sub('b'));
+    await h.refresh();
+    expect(delivered).toEqual([
+      ['test/a', { kind: 'error', message: 'Prometheus http://prom:9090 is unreachable', at: NOW }],
+      ['test/b', { kind: 'error', message: 'Prometheus http://prom:9090 is unreachable', at: NOW }],
+    ]);
+    expect(logger.entries).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        message: 'success-rate query failed',
+        fields: expect.objectContaining({ rollouts: 2 }),
+      }),
+    );
+  });
+
+  it('gives an error sample, without querying, for a name that cannot be queried', async () => {
+    const { h, prometheus, delivered } = hub();
+    h.want('test/a', sub('Bad"Name'));
+    await h.refresh();
+    expect(prometheus.queries).toEqual([]);
+    expect(h.queriesIssued).toBe(0);
+    expect(delivered[0]?.[1]).toMatchObject({
+      kind: 'error',
+      message: expect.stringContaining('cannot be used in a query'),
+    });
+  });
+
+  it('delivers nothing to a rollout unsubscribed or changed while its query ran', async () => {
+    const { h, prometheus, delivered } = hub();
+    prometheus.answer = (q) =>
+      workloadsIn(q).flatMap((w) => [
+        series('test', w, 'success', 100),
+        series('test', w, 'rate', 1),
+      ]);
+    h.want('test/a', sub('a'));
+    h.want('test/b', sub('b'));
+    h.want('test/c', sub('c'));
+    prometheus.pause();
+    const done = h.refresh();
+    await settle();
+    expect(prometheus.queries).toHaveLength(1);
+    h.want('test/a', undefined);
+    h.want('test/b', sub('b', { threshold: 95 }));
+    prometheus.resume();
+    await done;
+    expect(delivered.map(([k]) => k)).toEqual(['test/c']);
+    expect(h.latest('test/a')).toBeUndefined();
+    expect(h.latest('test/b')).toBeUndefined();
+  });
+
+  it('keeps the latest sample while the subscription stays the same, and drops it when it changes', async () => {
+    const { h, prometheus } = hub();
+    prometheus.answer = () => [series('test', 'a', 'success', 100), series('test', 'a', 'rate', 1)];
+    h.want('test/a', sub('a'));
+    await h.refresh();
+    expect(h.latest('test/a')?.kind).toBe('ok');
+    h.want('test/a', sub('a')); // an equal subscription
+    expect(h.latest('test/a')?.kind).toBe('ok');
+    h.want('test/a', sub('a', { sinceMs: NOW - 1000 }));
+    expect(h.latest('test/a')).toBeUndefined();
+  });
+
+  it('shares a poll under way between callers of refresh', async () => {
+    const { h, prometheus } = hub();
+    h.want('test/a', sub('a'));
+    prometheus.pause();
+    const first = h.refresh();
+    const second = h.refresh();
+    await settle();
+    expect(prometheus.queries).toHaveLength(1);
+    prometheus.resume();
+    await Promise.all([first, second]);
+    expect(prometheus.queries).toHaveLength(1);
+    await h.refresh();
+    expect(prometheus.queries).toHaveLength(2);
+  });
+
+  it('measures a subscription added during a poll with one follow-up poll', async () => {
+    const { h, prometheus, delivered } = hub();
+    prometheus.answer = (q) =>
+      workloadsIn(q).flatMap((w) => [
+        series('test', w, 'success', 100),
+        series('test', w, 'rate', 1),
+      ]);
+    h.want('test/a', sub('a'));
+    prometheus.pause();
+    const first = h.refresh();
+    await settle();
+    h.want('test/b', sub('b'));
+    const second = h.refresh();
+    const third = h.refresh();
+    prometheus.resume();
+    await Promise.all([first, second, third]);
+    expect(prometheus.queries.map(workloadsIn)).toEqual([['a'], ['a', 'b']]);
+    expect(h.latest('test/b')?.kind).toBe('ok');
+    expect(delivered.map(([k]) => k)).toEqual(['test/a', 'test/a', 'test/b']);
+  });
+
+  it('keeps delivering when one onSample call throws', async () => {
+    const prometheus = new FakePrometheus();
+    prometheus.answer = (q) =>
+      workloadsIn(q).flatMap((w) => [
+        series('test', w, 'success', 100),
+        series('test', w, 'rate', 1),
+      ]);
+    const got: string[] = [];
+    const logger = new MemoryLogger();
+    const h = new AnalysisHub({
+      prometheus,
+      intervalMs: 1000,
+      logger,
+      now: () => NOW,
+      onSample: (key) => {
+        got.push(key);
+        if (key === 'test/a') throw new Error('consumer bug');
+      },
+    });
+    h.want('test/a', sub('a'));
+    h.want('test/b', sub('b'));
+    await expect(h.refresh()).resolves.toBeUndefined();
+    expect(got).toEqual(['test/a', 'test/b']);
+    expect(logger.entries.some((e) => e.level === 'error')).toBe(true);
+  });
+
+  describe('run', () => {
+    afterEach(() => {
+      jest.useRealTimers();
+    });
+
+    it('measures every interval until aborted', async () => {
+      jest.useFakeTimers({ now: NOW });
+      const { h, prometheus } = hub({ now: () => Date.now() });
+      h.want('test/a', sub('a'));
+      const stop = new AbortController();
+      h.run(stop.signal);
+      await jest.advanceTimersByTimeAsync(0);
+      expect(prometheus.queries).toHaveLength(1);
+      await jest.advanceTimersByTimeAsync(1999);
+      expect(prometheus.queries).toHaveLength(1);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(prometheus.queries).toHaveLength(2);
+      await jest.advanceTimersByTimeAsync(4000);
+      expect(prometheus.queries).toHaveLength(4);
+      stop.abort();
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(prometheus.queries).toHaveLength(4);
+      expect(jest.getTimerCount()).toBe(0);
+    });
+  });
+});

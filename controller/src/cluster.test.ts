@@ -1,0 +1,286 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { KubeClient, MemoryLogger } from '@steerer/common';
+import type {
+  Deployment,
+  HorizontalPodAutoscaler,
+  KubeObject,
+  RolloutObject,
+  Service,
+} from '@steerer/common';
+import { FakeApiServer, sendJson } from '@steerer/common/kube/fake-api-server';
+import type { ApiRequest, WatchStream } from '@steerer/common/kube/fake-api-server';
+import { Cluster, serviceKeyOfHost } from './cluster.js';
+
+const PATHS = {
+  rollouts: '/apis/apps.weave.works/v1beta1/rollouts',
+  deployments: '/apis/apps/v1/deployments',
+  services: '/api/v1/services',
+  hpas: '/apis/autoscaling/v2/horizontalpodautoscalers',
+  virtualServices: '/apis/networking.istio.io/v1beta1/virtualservices',
+} as const;
+
+function meta(name: string, rv: string, namespace = 'test') {
+  return { name, namespace, resourceVersion: rv };
+}
+
+function rollout(name: string, rv: string, canary = 'podinfo-canary'): RolloutObject {
+  return {
+    metadata: meta(name, rv),
+    spec: {
+      targetKind: 'Deployment',
+      primary: { name: 'podinfo', host: 'podinfo' },
+      canary: { name: canary, host: `${canary}.test.svc.cluster.local` },
+      virtualService: { name: 'podinfo', weight: 10 },
+    },
+  };
+}
+
+function deployment(name: string, rv: string, replicas = 1): Deployment {
+  return {
+    metadata: meta(name, rv),
+    spec: { replicas, selector: { matchLabels: { app: name } }, template: {} },
+  };
+}
+
+function service(name: string, rv: string): Service {
+  return { metadata: meta(name, rv), spec: { selector: { app: name } } };
+}
+
+function hpa(name: string, rv: string, target: string): HorizontalPodAutoscaler {
+  return {
+    metadata: meta(name, rv),
+    spec: { scaleTargetRef: { kind: 'Deployment', name: target }, maxReplicas: 3 },
+  };
+}
+
+let api: FakeApiServer;
+let client: KubeClient;
+let stop: AbortController;
+let runs: Promise<void>[];
+let enqueued: string[];
+
+beforeEach(async () => {
+  api = await FakeApiServer.start();
+  client = new KubeClient(api.kubeConfig());
+  stop = new AbortController();
+  runs = [];
+  enqueued = [];
+});
+
+afterEach(async () => {
+  stop.abort();
+  await Promise.all(runs);
+  client.close();
+  await api.close();
+});
+
+const isWatch = (r: ApiRequest): boolean => r.query.get('watch') === 'true';
+
+function serve(
+  lists: Partial<Record<keyof typeof PATHS, KubeObject[]>>,
+  served = ['v1alpha3', 'v1beta1'],
+): void {
+  api.on(
+    (r) => r.path === '/apis/networking.istio.io',
+    (_r, res) =>
+      sendJson(res, 200, { kind: 'APIGroup', versions: served.map((version) => ({ version })) }),
+  );
+  for (const [k, path] of Object.entries(PATHS)) {
+    api.on(
+      (r) => r.path === path && !isWatch(r),
+      (_r, res) =>
+        sendJson(res, 200, {
+          metadata: { resourceVersion: '100' },
+          items: lists[k as keyof typeof PATHS] ?? [],
+        }),
+    );
+  }
+  api.streamWatches();
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = performance.now() + 3000;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/** Starts a Cluster, waits for its caches, and returns it with its five watch streams. */
+async function started(
+  lists: Partial<Record<keyof typeof PATHS, KubeObject[]>>,
+  now?: () => number,
+): Promise<{ cluster: Cluster; watch: Record<keyof typeof PATHS, WatchStream> }> {
+  serve(lists);
+  const cluster = new Cluster({
+    client,
+    logger: new MemoryLogger(),
+    namespace: undefined,
+    enqueue: (k) => enqueued.push(k),
+    ...(now ? { now } : {}),
+  });
+  runs = await cluster.start(stop.signal);
+  expect(await cluster.waitForSync(stop.signal)).toBe(true);
+  expect(cluster.hasSynced()).toBe(true);
+  const byPath = new Map<string, WatchStream>();
+  while (byPath.size < 5) {
+    const w = await api.nextWatch();
+    byPath.set(w.request.path, w);
+  }
+  const watch = Object.fromEntries(
+    Object.entries(PATHS).map(([k, p]) => [k, byPath.get(p) as WatchStream]),
+  ) as Record<keyof typeof PATHS, WatchStream>;
+  return { cluster, watch };
+}
+
+describe('serviceKeyOfHost (re-exported)', () => {
+  it('reads the namespace from a qualified host', () => {
+    expect(serviceKeyOfHost('podinfo.prod.svc.cluster.local', 'test')).toBe('prod/podinfo');
+  });
+});
+
+describe('Cluster', () => {
+  it('serves the preferred VirtualService version and watches every kind', async () => {
+    const { cluster } = await started({});
+    expect(cluster.vsVersion).toBe('v1beta1');
+    const watched = api.requests
+      .filter(isWatch)
+      .map((r) => r.path)
+      .sort();
+    expect(watched).toEqual(Object.values(PATHS).sort());
+  });
+
+  it('observes the objects a Rollout refers to from its caches', async () => {
+    const r = rollout('podinfo', '1');
+    const { cluster } = await started({
+      rollouts: [r],
+      deployments: [
+        deployment('podinfo', '2'),
+        deployment('podinfo-canary', '3'),
+        deployment('unrelated', '4'),
+      ],
+      services: [service('podinfo', '5'), service('podinfo-canary', '6')],
+      virtualServices: [{ metadata: meta('podinfo', '7') }],
+      hpas: [hpa('canary-hpa', '8', 'podinfo-canary')],
+    });
+    expect(enqueued).toEqual(['test/podinfo']);
+    const requestsBefore = api.requests.length;
+    const o = cluster.observe(r);
+    expect(api.requests.length).toBe(requestsBefore);
+    expect(o.primary?.metadata.resourceVersion).toBe('2');
+    expect(o.canary?.metadata.resourceVersion).toBe('3');
+    expect(o.primaryService?.metadata.name).toBe('podinfo');
+    expect(o.canaryService?.metadata.name).toBe('podinfo-canary');
+    expect(o.virtualService?.metadata.resourceVersion).toBe('7');
+    expect(o.canaryHpa?.metadata.name).toBe('canary-hpa');
+    expect(cluster.rollout('test/podinfo')).toEqual(r);
+    expect(cluster.rolloutsOfDeployment('test/podinfo-canary')).toEqual(['test/podinfo']);
+  });
+
+  it('wakes the Rollouts that refer to a changed object, and only those', async () => {
+    const { cluster, watch } = await started({
+      rollouts: [rollout('a', '1'), rollout('b', '2', 'other-canary')],
+    });
+    enqueued.length = 0;
+    watch.deployments.send('MODIFIED', deployment('podinfo-canary', '10'));
+    watch.deployments.send('ADDED', deployment('unrelated', '11'));
+    watch.services.send('ADDED', service('other-canary', '12'));
+    watch.virtualServices.send('DELETED', { metadata: meta('podinfo', '13') });
+    watch.services.send('ADDED', { metadata: meta('podinfo', '14', 'prod'), spec: {} });
+    await until(() => enqueued.length >= 4, 'four wake-ups');
+    // Events on unrelated objects were applied too, and woke nobody.
+    await until(
+      () =>
+        cluster.deployments.get('test/unrelated') !== undefined &&
+        cluster.services.get('prod/podinfo') !== undefined,
+      'the unrelated objects',
+    );
+    // Streams are separate connections, so only the count per rollout is certain.
+    expect(enqueued.sort()).toEqual(['test/a', 'test/a', 'test/b', 'test/b']);
+  });
+
+  it('stops waking a deleted Rollout', async () => {
+    const { cluster, watch } = await started({ rollouts: [rollout('a', '1')] });
+    watch.rollouts.send('DELETED', rollout('a', '20'));
+    await until(() => enqueued.length === 2, 'the delete');
+    watch.deployments.send('MODIFIED', deployment('podinfo', '21'));
+    await until(() => cluster.deployments.get('test/podinfo') !== undefined, 'the deployment');
+    watch.rollouts.send('ADDED', rollout('z', '22', 'z-canary'));
+    await until(() => enqueued.length === 3, 'the new rollout');
+    expect(enqueued).toEqual(['test/a', 'test/a', 'test/z']);
+  });
+
+  it('follows an HPA moved from one canary to another', async () => {
+    const a = rollout('a', '1');
+    const b = rollout('b', '2', 'other-canary');
+    const { cluster, watch } = await started({
+      rollouts: [a, b],
+      hpas: [hpa('h', '3', 'podinfo-canary')],
+    });
+    expect(cluster.observe(a).canaryHpa?.metadata.name).toBe('h');
+    enqueued.length = 0;
+    watch.hpas.send('MODIFIED', hpa('h', '30', 'other-canary'));
+    await until(() => enqueued.length === 2, 'both rollouts');
+    expect(enqueued.sort()).toEqual(['test/a', 'test/b']);
+    expect(cluster.observe(a).canaryHpa).toBeUndefined();
+    expect(cluster.observe(b).canaryHpa?.metadata.resourceVersion).toBe('30');
+  });
+
+  it('acts on its own recent write until the informer catches up', async () => {
+    const r = rollout('a', '1');
+    const { cluster, watch } = await started({
+      rollouts: [r],
+      deployments: [deployment('podinfo-canary', '5', 2)],
+    });
+    const written = deployment('podinfo-canary', '9', 0);
+    cluster.recordWrite('deployment', written);
+    expect(cluster.observe(r).canary).toBe(written);
+    // An older event arrives first: the write still wins.
+    watch.deployments.send('MODIFIED', deployment('podinfo-canary', '7', 3));
+    await until(
+      () => cluster.deployments.get('test/podinfo-canary')?.metadata.resourceVersion === '7',
+      'rv 7',
+    );
+    expect(cluster.observe(r).canary?.spec.replicas).toBe(0);
+    // The informer catches up: its object is used again.
+    watch.deployments.send('MODIFIED', deployment('podinfo-canary', '9', 0));
+    await until(
+      () => cluster.deployments.get('test/podinfo-canary')?.metadata.resourceVersion === '9',
+      'rv 9',
+    );
+    expect(cluster.observe(r).canary).toBe(cluster.deployments.get('test/podinfo-canary'));
+  });
+
+  it('forgets a write to an object deleted afterwards', async () => {
+    const r = rollout('a', '1');
+    const { cluster, watch } = await started({
+      rollouts: [r],
+      deployments: [deployment('podinfo-canary', '5')],
+    });
+    cluster.recordWrite('deployment', deployment('podinfo-canary', '9', 0));
+    watch.deployments.send('DELETED', deployment('podinfo-canary', '10'));
+    await until(() => cluster.deployments.get('test/podinfo-canary') === undefined, 'the delete');
+    expect(cluster.observe(r).canary).toBeUndefined();
+  });
+
+  it('forgets a write after the TTL', async () => {
+    let now = 1_000_000;
+    const r = rollout('a', '1');
+    const { cluster } = await started(
+      { rollouts: [r], deployments: [deployment('podinfo-canary', '5')] },
+      () => now,
+    );
+    const written = deployment('podinfo-canary', '9', 0);
+    cluster.recordWrite('deployment', written);
+    expect(cluster.observe(r).canary).toBe(written);
+    now += 30_001;
+    expect(cluster.observe(r).canary?.metadata.resourceVersion).toBe('5');
+  });
+
+  it('reads its own Rollout writes too', async () => {
+    const { cluster } = await started({ rollouts: [rollout('a', '1')] });
+    const written = { ...rollout('a', '2'), status: { phase: 'Progressing' as const } };
+    cluster.recordWrite('rollout', written);
+    expect(cluster.rollout('test/a')).toBe(written);
+  });
+});

@@ -1,0 +1,133 @@
+// The gateway's request path, shared by real HTTP requests and background load: route
+// (routing.ts), answer as the workload would (podinfo.ts + faults), wait for the simulated
+// latency, then record Istio metrics. Transport-free: server.ts adapts node:http to it.
+
+import { sleep, type Clock } from './clock.js';
+import { shouldFail, type FaultOverrides } from './faults.js';
+import type { IstioMetrics, ResponseFlags } from './istio-metrics.js';
+import { objectKey, type FaultProfile } from './model.js';
+import { faultReply, podinfoReply, podName } from './podinfo.js';
+import { decide, type RouteDecision, type RouteRequest, type RoutingTable } from './routing.js';
+import type { RequestOrigin, SelfMetrics } from './self-metrics.js';
+import { Counters, Sequencer } from './sequence.js';
+
+export interface GatewayRequest extends RouteRequest {
+  readonly origin: RequestOrigin;
+}
+
+export interface GatewayResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+export interface GatewayDeps {
+  table(): RoutingTable;
+  clock: Clock;
+  istio: IstioMetrics;
+  self: SelfMetrics;
+  overrides: FaultOverrides;
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+
+export class Gateway {
+  private readonly sequencer = new Sequencer();
+  private readonly counters = new Counters();
+  private readonly closing = new AbortController();
+
+  constructor(private readonly deps: GatewayDeps) {}
+
+  /** The fault profile in force for a workload: admin override, else annotations. */
+  faultsFor(namespace: string, name: string, annotated: FaultProfile): FaultProfile {
+    return this.deps.overrides.get(objectKey(namespace, name)) ?? annotated;
+  }
+
+  async handle(req: GatewayRequest): Promise<GatewayResponse> {
+    const { clock } = this.deps;
+    const start = clock.now();
+    const decision = decide(this.deps.table(), req, (s) => this.sequencer.next(s));
+    switch (decision.kind) {
+      case 'no-route':
+        this.finish(req, decision, 404, 'NR', start);
+        return {
+          status: 404,
+          headers: { 'content-type': TEXT, server: 'istio-envoy' },
+          body: 'no route',
+        };
+      case 'unavailable':
+        this.finish(req, decision, 503, decision.flag, start);
+        return {
+          status: 503,
+          headers: { 'content-type': TEXT, server: 'istio-envoy' },
+          body: 'no healthy upstream',
+        };
+      case 'upstream': {
+        const w = decision.workload;
+        const faults = this.faultsFor(w.namespace, w.name, w.faults);
+        const n = this.counters.take(objectKey(w.namespace, w.name));
+        const reply = shouldFail(n, faults.errorRatio)
+          ? faultReply(faults.errorCode)
+          : podinfoReply(w, decision.replica, req.path);
+        await sleep(clock, faults.latencyMs + reply.delayMs, this.closing.signal);
+        const duration = this.finish(req, decision, reply.status, '-', start);
+        return {
+          status: reply.status,
+          headers: {
+            'content-type': reply.contentType,
+            server: 'istio-envoy',
+            'x-envoy-upstream-service-time': String(Math.round(duration)),
+            'x-mesh-workload': objectKey(w.namespace, w.name),
+            'x-mesh-pod': podName(w, decision.replica),
+          },
+          body: reply.body,
+        };
+      }
+    }
+  }
+
+  /** Ends pending simulated waits at once (shutdown). */
+  close(): void {
+    this.closing.abort();
+  }
+
+  private finish(
+    req: GatewayRequest,
+    decision: RouteDecision,
+    code: number,
+    flags: ResponseFlags,
+    start: number,
+  ): number {
+    const durationMs = Math.max(0, this.deps.clock.now() - start);
+    this.deps.istio.record({ decision, code, flags, durationMs });
+    this.deps.self.countRequest(
+      req.origin,
+      decision.kind === 'no-route' ? 'no_route' : decision.kind,
+    );
+    return durationMs;
+  }
+}
+
+/** The request background load sends for a VirtualService: its first host, pinned to it. */
+export function backgroundRequest(
+  table: RoutingTable,
+  key: string,
+  pathAndQuery: string,
+): GatewayRequest | undefined {
+  const vs = table.virtualServices.get(key);
+  const first = vs?.hosts[0];
+  if (first === undefined) return undefined;
+  const host =
+    first === '*' ? 'load.mesh.local' : first.startsWith('*') ? `load${first.slice(1)}` : first;
+  const q = pathAndQuery.indexOf('?');
+  const headers: Readonly<Record<string, string>> = { host, 'user-agent': 'mesh-sim-load' };
+  return {
+    origin: 'load',
+    host,
+    path: q === -1 ? pathAndQuery : pathAndQuery.slice(0, q),
+    query: q === -1 ? '' : pathAndQuery.slice(q + 1),
+    method: 'GET',
+    header: (name) => headers[name],
+    virtualService: key,
+  };
+}

@@ -1,0 +1,230 @@
+// Istio's standard request metrics as its proxies would report them for traffic entering
+// through the ingress gateway: the destination reporter (the workload's sidecar) and,
+// optionally, the source reporter (the gateway). Series appear on first request only.
+
+import type { Deployment, Service } from './model.js';
+import {
+  formatLabels,
+  HistogramSeries,
+  renderHistogramHeader,
+  type LabelPairs,
+} from './prom-text.js';
+import type { RouteDecision } from './routing.js';
+import { serviceKeyForHost } from './routing.js';
+
+/** Istio's default buckets for istio_request_duration_milliseconds. */
+export const ISTIO_DURATION_BUCKETS = [
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000,
+  1800000, 3600000,
+] as const;
+
+export const GATEWAY_WORKLOAD = {
+  name: 'istio-ingressgateway',
+  namespace: 'istio-system',
+} as const;
+
+export type Reporter = 'destination' | 'source';
+
+/** `-` for a normal response; UH no healthy upstream, NC no cluster, NR no route. */
+export type ResponseFlags = '-' | 'UH' | 'NC' | 'NR';
+
+export interface RequestRecord {
+  readonly decision: RouteDecision;
+  readonly code: number;
+  readonly flags: ResponseFlags;
+  readonly durationMs: number;
+}
+
+interface DestinationLabels {
+  service: string;
+  serviceName: string;
+  serviceNamespace: string;
+  workload: string;
+  workloadNamespace: string;
+  app: string;
+  version: string;
+  canonicalService: string;
+  canonicalRevision: string;
+}
+
+const UNKNOWN = 'unknown';
+
+function workloadLabels(
+  d: Deployment,
+): Pick<
+  DestinationLabels,
+  'workload' | 'workloadNamespace' | 'app' | 'version' | 'canonicalService' | 'canonicalRevision'
+> {
+  const l = d.podLabels;
+  return {
+    workload: d.name,
+    workloadNamespace: d.namespace,
+    app: l['app'] ?? UNKNOWN,
+    version: l['version'] ?? UNKNOWN,
+    canonicalService:
+      l['service.istio.io/canonical-name'] ?? l['app.kubernetes.io/name'] ?? l['app'] ?? d.name,
+    canonicalRevision:
+      l['service.istio.io/canonical-revision'] ??
+      l['app.kubernetes.io/version'] ??
+      l['version'] ??
+      'latest',
+  };
+}
+
+function serviceLabels(
+  s: Service | undefined,
+  host: string | undefined,
+  vsNamespace: string,
+): Pick<DestinationLabels, 'service' | 'serviceName' | 'serviceNamespace'> {
+  if (s) {
+    return {
+      service: `${s.name}.${s.namespace}.svc.cluster.local`,
+      serviceName: s.name,
+      serviceNamespace: s.namespace,
+    };
+  }
+  if (host === undefined)
+    return { service: UNKNOWN, serviceName: UNKNOWN, serviceNamespace: UNKNOWN };
+  const key = serviceKeyForHost(host, vsNamespace);
+  const [ns, name] = key === undefined ? [UNKNOWN, host] : key.split('/');
+  return {
+    service: key === undefined ? host : `${name}.${ns}.svc.cluster.local`,
+    serviceName: name ?? host,
+    serviceNamespace: ns ?? UNKNOWN,
+  };
+}
+
+const NO_WORKLOAD = {
+  workload: UNKNOWN,
+  workloadNamespace: UNKNOWN,
+  app: UNKNOWN,
+  version: UNKNOWN,
+  canonicalService: UNKNOWN,
+  canonicalRevision: UNKNOWN,
+};
+
+/** The destination_* labels for a decision; undefined workload fields become "unknown". */
+export function destinationLabels(decision: RouteDecision): DestinationLabels {
+  switch (decision.kind) {
+    case 'no-route':
+      return { ...serviceLabels(undefined, undefined, ''), ...NO_WORKLOAD };
+    case 'unavailable':
+      return {
+        ...serviceLabels(
+          decision.service,
+          decision.destination.host,
+          decision.virtualService.namespace,
+        ),
+        ...(decision.workload ? workloadLabels(decision.workload) : NO_WORKLOAD),
+      };
+    case 'upstream':
+      return {
+        ...serviceLabels(decision.service, undefined, decision.virtualService.namespace),
+        ...workloadLabels(decision.workload),
+      };
+  }
+}
+
+export function istioLabelPairs(
+  reporter: Reporter,
+  d: DestinationLabels,
+  code: number,
+  flags: ResponseFlags,
+): LabelPairs {
+  return [
+    ['reporter', reporter],
+    ['source_workload', GATEWAY_WORKLOAD.name],
+    ['source_canonical_service', GATEWAY_WORKLOAD.name],
+    ['source_canonical_revision', 'latest'],
+    ['source_workload_namespace', GATEWAY_WORKLOAD.namespace],
+    ['source_principal', UNKNOWN],
+    ['source_app', GATEWAY_WORKLOAD.name],
+    ['source_version', UNKNOWN],
+    ['source_cluster', 'Kubernetes'],
+    ['destination_workload', d.workload],
+    ['destination_workload_namespace', d.workloadNamespace],
+    ['destination_principal', UNKNOWN],
+    ['destination_app', d.app],
+    ['destination_version', d.version],
+    ['destination_service', d.service],
+    ['destination_canonical_service', d.canonicalService],
+    ['destination_canonical_revision', d.canonicalRevision],
+    ['destination_service_name', d.serviceName],
+    ['destination_service_namespace', d.serviceNamespace],
+    ['destination_cluster', 'Kubernetes'],
+    ['request_protocol', 'http'],
+    ['response_code', String(code)],
+    ['grpc_response_status', ''],
+    ['response_flags', flags],
+    ['connection_security_policy', UNKNOWN],
+  ];
+}
+
+interface Series {
+  requests: number;
+  readonly labels: string;
+  readonly duration: HistogramSeries;
+}
+
+export class IstioMetrics {
+  private readonly series = new Map<string, Series>();
+
+  constructor(private readonly options: { sourceReporter: boolean }) {}
+
+  /** Whether the destination reporter (a sidecar at the workload) saw this request. */
+  static hasDestinationSample(decision: RouteDecision): boolean {
+    return decision.kind === 'upstream' || (decision.kind === 'unavailable' && !!decision.workload);
+  }
+
+  record(r: RequestRecord): void {
+    if (!IstioMetrics.hasDestinationSample(r.decision) && !this.options.sourceReporter) return;
+    const d = destinationLabels(r.decision);
+    if (IstioMetrics.hasDestinationSample(r.decision)) this.observe('destination', d, r);
+    if (this.options.sourceReporter) this.observe('source', d, r);
+  }
+
+  seriesCount(): number {
+    return this.series.size;
+  }
+
+  private observe(reporter: Reporter, d: DestinationLabels, r: RequestRecord): void {
+    const key = [
+      reporter,
+      d.service,
+      d.serviceName,
+      d.serviceNamespace,
+      d.workload,
+      d.workloadNamespace,
+      d.app,
+      d.version,
+      d.canonicalService,
+      d.canonicalRevision,
+      r.code,
+      r.flags,
+    ].join('\u0000');
+    let s = this.series.get(key);
+    if (!s) {
+      const labels = formatLabels(istioLabelPairs(reporter, d, r.code, r.flags));
+      s = { requests: 0, labels, duration: new HistogramSeries(labels, ISTIO_DURATION_BUCKETS) };
+      this.series.set(key, s);
+    }
+    s.requests += 1;
+    s.duration.observe(r.durationMs);
+  }
+
+  render(out: string[]): void {
+    out.push(
+      '# HELP istio_requests_total Total requests (simulated Istio standard metric).',
+      '# TYPE istio_requests_total counter',
+    );
+    for (const s of this.series.values())
+      out.push(`istio_requests_total{${s.labels}} ${s.requests}`);
+    renderHistogramHeader(
+      'istio_request_duration_milliseconds',
+      'Request duration in milliseconds (simulated Istio standard metric).',
+      out,
+    );
+    for (const s of this.series.values())
+      s.duration.render('istio_request_duration_milliseconds', out);
+  }
+}
