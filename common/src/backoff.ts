@@ -2,9 +2,7 @@
 
 export class Backoff {
   private attempt = 0;
-  constructor(
-    private readonly opts: { initialMs: number; maxMs: number; random?: () => number },
-  ) {}
+  constructor(private readonly opts: { initialMs: number; maxMs: number; random?: () => number }) {}
 
   /** The delay before the next attempt; grows until `maxMs`. */
   next(): number {

@@ -39,7 +39,11 @@ export function createLogger(options: { level: LogLevel; component: string }): L
   const w = winston.createLogger({
     level: options.level,
     defaultMeta: { component: options.component },
-    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
+    format: winston.format.combine(
+      winston.format.timestamp(),
+      winston.format.errors({ stack: true }),
+      winston.format.json(),
+    ),
     transports: [new winston.transports.Console()],
   });
   return new WinstonLogger(w);

@@ -13,7 +13,14 @@ import {
   resourcePath,
   weightPatch,
 } from '@steerer/common';
-import type { Deployment, KubeClient, RolloutObject, RolloutSpec, RolloutStatus, VirtualService } from '@steerer/common';
+import type {
+  Deployment,
+  KubeClient,
+  RolloutObject,
+  RolloutSpec,
+  RolloutStatus,
+  VirtualService,
+} from '@steerer/common';
 import type { Cluster } from './cluster.js';
 import type { Action, Observed } from './planner/types.js';
 
@@ -24,7 +31,13 @@ export class Actuator {
   ) {}
 
   private deploymentPath(ns: string, name: string): string {
-    return resourcePath({ group: 'apps', version: 'v1', plural: 'deployments', namespace: ns, name });
+    return resourcePath({
+      group: 'apps',
+      version: 'v1',
+      plural: 'deployments',
+      namespace: ns,
+      name,
+    });
   }
 
   /** Writes status when it differs; returns the updated Rollout, or undefined if unchanged. */
@@ -41,7 +54,11 @@ export class Actuator {
     const body = {
       apiVersion: `${ROLLOUT.group}/${ROLLOUT.version}`,
       kind: ROLLOUT.kind,
-      metadata: { name: r.metadata.name, namespace: r.metadata.namespace, resourceVersion: r.metadata.resourceVersion },
+      metadata: {
+        name: r.metadata.name,
+        namespace: r.metadata.namespace,
+        resourceVersion: r.metadata.resourceVersion,
+      },
       spec: r.spec,
       status,
     };
@@ -60,7 +77,13 @@ export class Actuator {
         if (!routes.ok) return;
         const ops = weightPatch(vs, routes.routes, { primary: a.primary, canary: a.canary });
         if (ops.length === 0) return;
-        const path = resourcePath({ group: ISTIO_GROUP, version: this.cluster.vsVersion, plural: 'virtualservices', namespace: ns, name: vs.metadata.name });
+        const path = resourcePath({
+          group: ISTIO_GROUP,
+          version: this.cluster.vsVersion,
+          plural: 'virtualservices',
+          namespace: ns,
+          name: vs.metadata.name,
+        });
         const updated = await this.client.patch<VirtualService>(path, 'json', ops);
         this.cluster.recordWrite('virtualservice', updated);
         return;
@@ -69,18 +92,31 @@ export class Actuator {
         const canary = observed.canary;
         if (!canary || canary.spec.replicas === a.replicas) return;
         const body: Record<string, unknown> = { spec: { replicas: a.replicas } };
-        if (a.remember !== undefined) body.metadata = { annotations: { [ANNOTATIONS.scaledDownFrom]: String(a.remember) } };
-        const updated = await this.client.patch<Deployment>(this.deploymentPath(ns, canary.metadata.name), 'merge', body);
+        if (a.remember !== undefined)
+          body.metadata = { annotations: { [ANNOTATIONS.scaledDownFrom]: String(a.remember) } };
+        const updated = await this.client.patch<Deployment>(
+          this.deploymentPath(ns, canary.metadata.name),
+          'merge',
+          body,
+        );
         this.cluster.recordWrite('deployment', updated);
         return;
       }
       case 'promote': {
         const primary = observed.primary;
         if (!primary) return;
-        const updated = await this.client.patch<Deployment>(this.deploymentPath(ns, primary.metadata.name), 'json', [
-          { op: 'test', path: '/metadata/resourceVersion', value: primary.metadata.resourceVersion },
-          { op: 'replace', path: '/spec/template', value: a.template },
-        ]);
+        const updated = await this.client.patch<Deployment>(
+          this.deploymentPath(ns, primary.metadata.name),
+          'json',
+          [
+            {
+              op: 'test',
+              path: '/metadata/resourceVersion',
+              value: primary.metadata.resourceVersion,
+            },
+            { op: 'replace', path: '/spec/template', value: a.template },
+          ],
+        );
         this.cluster.recordWrite('deployment', updated);
         return;
       }
@@ -90,9 +126,13 @@ export class Actuator {
           [a.canary, observed.canary, 'canary'],
         ] as const) {
           if (!want || !d) continue;
-          const updated = await this.client.patch<Deployment>(this.deploymentPath(ns, d.metadata.name), 'merge', {
-            metadata: { labels: { [LABELS.rollout]: r.metadata.name, [LABELS.role]: role } },
-          });
+          const updated = await this.client.patch<Deployment>(
+            this.deploymentPath(ns, d.metadata.name),
+            'merge',
+            {
+              metadata: { labels: { [LABELS.rollout]: r.metadata.name, [LABELS.role]: role } },
+            },
+          );
           this.cluster.recordWrite('deployment', updated);
         }
         return;

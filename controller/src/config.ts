@@ -24,27 +24,74 @@ export const CONTROLLER_FLAGS = {
     minMs: 200,
     help: 'How often canaries under analysis are measured; a failing measurement halts at once',
   },
-  'metrics-timeout': { type: 'duration', env: 'METRICS_TIMEOUT', default: '5s', help: 'Deadline of one Prometheus query' },
-  namespace: { type: 'string', env: 'WATCH_NAMESPACE', help: 'Watch Rollouts in this namespace only (default: all namespaces)' },
-  'log-level': { type: 'string', env: 'LOG_LEVEL', default: 'info', choices: LOG_LEVELS, help: 'error, warn, info or debug' },
-  kubeconfig: { type: 'string', env: 'KUBECONFIG', help: 'kubeconfig file (default: in-cluster, then ~/.kube/config)' },
-  'listen-address': { type: 'string', env: 'LISTEN_ADDRESS', default: ':8080', help: 'Address of /metrics, /healthz and /readyz' },
-  workers: { type: 'int', env: 'WORKERS', default: 8, min: 1, max: 256, help: 'Rollouts reconciled in parallel' },
-  'leader-elect': { type: 'bool', env: 'LEADER_ELECT', default: true, help: 'Run only while holding the leader Lease' },
+  'metrics-timeout': {
+    type: 'duration',
+    env: 'METRICS_TIMEOUT',
+    default: '5s',
+    help: 'Deadline of one Prometheus query',
+  },
+  namespace: {
+    type: 'string',
+    env: 'WATCH_NAMESPACE',
+    help: 'Watch Rollouts in this namespace only (default: all namespaces)',
+  },
+  'log-level': {
+    type: 'string',
+    env: 'LOG_LEVEL',
+    default: 'info',
+    choices: LOG_LEVELS,
+    help: 'error, warn, info or debug',
+  },
+  kubeconfig: {
+    type: 'string',
+    env: 'KUBECONFIG',
+    help: 'kubeconfig file (default: in-cluster, then ~/.kube/config)',
+  },
+  'listen-address': {
+    type: 'string',
+    env: 'LISTEN_ADDRESS',
+    default: ':8080',
+    help: 'Address of /metrics, /healthz and /readyz',
+  },
+  workers: {
+    type: 'int',
+    env: 'WORKERS',
+    default: 8,
+    min: 1,
+    max: 256,
+    help: 'Rollouts reconciled in parallel',
+  },
+  'leader-elect': {
+    type: 'bool',
+    env: 'LEADER_ELECT',
+    default: true,
+    help: 'Run only while holding the leader Lease',
+  },
   'leader-election-namespace': {
     type: 'string',
     env: 'POD_NAMESPACE',
     default: 'default',
     help: 'Namespace of the leader Lease (steerer-controller)',
   },
-  'leader-election-id': { type: 'string', env: 'LEADER_ELECTION_ID', default: 'steerer-controller', help: 'Name of the leader Lease' },
-  impersonate: { type: 'string', help: 'Act as this user (e.g. system:serviceaccount:ns:name); for tests of RBAC' },
+  'leader-election-id': {
+    type: 'string',
+    env: 'LEADER_ELECTION_ID',
+    default: 'steerer-controller',
+    help: 'Name of the leader Lease',
+  },
+  impersonate: {
+    type: 'string',
+    help: 'Act as this user (e.g. system:serviceaccount:ns:name); for tests of RBAC',
+  },
   help: { type: 'bool', default: false, help: 'Print this help' },
 } as const satisfies FlagSpecs;
 
 export type ControllerConfig = ParsedFlags<typeof CONTROLLER_FLAGS>;
 
-export function loadConfig(argv: readonly string[], env: Record<string, string | undefined>): ControllerConfig {
+export function loadConfig(
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+): ControllerConfig {
   return parseFlags(CONTROLLER_FLAGS, argv, env);
 }
 
@@ -53,6 +100,7 @@ export function parseListenAddress(addr: string): { host: string | undefined; po
   const i = addr.lastIndexOf(':');
   const host = i > 0 ? addr.slice(0, i) : undefined;
   const port = Number(addr.slice(i + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--listen-address: "${addr}" has no valid port`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--listen-address: "${addr}" has no valid port`);
   return { host, port };
 }

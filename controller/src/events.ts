@@ -1,9 +1,16 @@
 // Kubernetes Events on Rollouts, reason "Synced" from "steerer", as the seed shows them.
-// A message repeated for the same Rollout within the aggregation window updates the
-// existing Event's count instead of creating another one.
+// A message that repeats the Rollout's previous event (a halt reported at every check,
+// say) updates that Event's count instead of creating another one, as kubectl shows
+// with "(x3 over 2m)"; anything in between starts a new Event, so the log reads in order.
 
 import { hostname } from 'node:os';
-import { EVENT_COMPONENT, EVENT_REASON, errorMessage, isApiError, resourcePath } from '@steerer/common';
+import {
+  EVENT_COMPONENT,
+  EVENT_REASON,
+  errorMessage,
+  isApiError,
+  resourcePath,
+} from '@steerer/common';
 import type { EventObject, KubeClient, Logger, RolloutObject } from '@steerer/common';
 
 export interface EventSink {
@@ -11,10 +18,10 @@ export interface EventSink {
 }
 
 interface Seen {
+  key: string;
   name: string;
   namespace: string;
   count: number;
-  first: string;
   at: number;
 }
 
@@ -34,16 +41,23 @@ export class EventRecorder implements EventSink {
 
   async record(r: RolloutObject, type: 'Normal' | 'Warning', message: string): Promise<void> {
     const ns = r.metadata.namespace;
-    const id = `${r.metadata.uid ?? `${ns}/${r.metadata.name}`}\u0000${type}\u0000${message}`;
+    const id = r.metadata.uid ?? `${ns}/${r.metadata.name}`;
+    const key = `${type}\u0000${message}`;
     const now = new Date();
     const prev = this.seen.get(id);
     this.onRecord?.(type);
     try {
-      if (prev && now.getTime() - prev.at < WINDOW_MS) {
+      if (prev?.key === key && now.getTime() - prev.at < WINDOW_MS) {
         prev.count++;
         prev.at = now.getTime();
         await this.client.patch(
-          resourcePath({ group: '', version: 'v1', plural: 'events', namespace: prev.namespace, name: prev.name }),
+          resourcePath({
+            group: '',
+            version: 'v1',
+            plural: 'events',
+            namespace: prev.namespace,
+            name: prev.name,
+          }),
           'merge',
           { count: prev.count, lastTimestamp: now.toISOString().replace(/\.\d+Z$/, 'Z') },
         );
@@ -51,7 +65,10 @@ export class EventRecorder implements EventSink {
       }
       const ts = now.toISOString().replace(/\.\d+Z$/, 'Z');
       // Names sort by creation order, which keeps same-second events in order.
-      const suffix = (BigInt(now.getTime()) * 1_000_000n + BigInt(this.counter++ % 1_000_000)).toString(16);
+      const suffix = (
+        BigInt(now.getTime()) * 1_000_000n +
+        BigInt(this.counter++ % 1_000_000)
+      ).toString(16);
       const event: EventObject = {
         apiVersion: 'v1',
         kind: 'Event',
@@ -74,8 +91,18 @@ export class EventRecorder implements EventSink {
         reportingComponent: EVENT_COMPONENT,
         reportingInstance: this.instance,
       };
-      await this.client.create(resourcePath({ group: '', version: 'v1', plural: 'events', namespace: ns }), event);
-      this.seen.set(id, { name: event.metadata.name, namespace: ns, count: 1, first: ts, at: now.getTime() });
+      await this.client.create(
+        resourcePath({ group: '', version: 'v1', plural: 'events', namespace: ns }),
+        event,
+      );
+      this.seen.delete(id);
+      this.seen.set(id, {
+        key,
+        name: event.metadata.name,
+        namespace: ns,
+        count: 1,
+        at: now.getTime(),
+      });
       if (this.seen.size > MAX_REMEMBERED) {
         const oldest = this.seen.keys().next().value;
         if (oldest !== undefined) this.seen.delete(oldest);
@@ -83,7 +110,12 @@ export class EventRecorder implements EventSink {
     } catch (e) {
       // The Event may have expired (1h TTL): forget it so the next one is created afresh.
       if (isApiError(e, 404)) this.seen.delete(id);
-      this.logger.warn('could not record event', { rollout: r.metadata.name, namespace: ns, message, error: errorMessage(e) });
+      this.logger.warn('could not record event', {
+        rollout: r.metadata.name,
+        namespace: ns,
+        message,
+        error: errorMessage(e),
+      });
     }
   }
 }

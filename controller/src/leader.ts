@@ -43,7 +43,12 @@ export class LeaderElector {
   }
 
   private get path(): string {
-    return resourcePath({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace: this.o.namespace });
+    return resourcePath({
+      group: 'coordination.k8s.io',
+      version: 'v1',
+      plural: 'leases',
+      namespace: this.o.namespace,
+    });
   }
 
   /** One attempt to acquire or renew; true when this replica holds the Lease. */
@@ -99,10 +104,16 @@ export class LeaderElector {
     while (!signal.aborted) {
       try {
         if (await this.tryAcquireOrRenew()) {
-          this.o.logger.info('became leader', { lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity });
+          this.o.logger.info('became leader', {
+            lease: `${this.o.namespace}/${this.o.name}`,
+            identity: this.o.identity,
+          });
           return true;
         }
-        if (!logged) this.o.logger.info('waiting for leadership', { lease: `${this.o.namespace}/${this.o.name}` });
+        if (!logged)
+          this.o.logger.info('waiting for leadership', {
+            lease: `${this.o.namespace}/${this.o.name}`,
+          });
         logged = true;
       } catch (e) {
         this.o.logger.warn('leader election failed; retrying', { error: errorMessage(e) });
@@ -144,7 +155,12 @@ export class LeaderElector {
       if (lease.spec.holderIdentity !== this.o.identity) return;
       await this.o.client.replace(`${this.path}/${this.o.name}`, {
         ...lease,
-        spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.now()) },
+        spec: {
+          ...lease.spec,
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          renewTime: microTime(this.now()),
+        },
       });
     } catch (e) {
       this.o.logger.warn('could not release the lease', { error: errorMessage(e) });

@@ -2,7 +2,13 @@
 
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
-import { HttpPrometheusClient, KubeClient, createLogger, errorMessage, flagsHelp } from '@steerer/common';
+import {
+  HttpPrometheusClient,
+  KubeClient,
+  createLogger,
+  errorMessage,
+  flagsHelp,
+} from '@steerer/common';
 import type { LogLevel } from '@steerer/common';
 import { Actuator } from './actuator.js';
 import { AnalysisHub } from './analysis.js';
@@ -58,7 +64,6 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
 
-  let queue: WorkQueue | undefined;
   // Until every cache has synced, keys wait here: a pass must never mistake an object
   // that is merely not listed yet for a missing one.
   let synced = false;
@@ -67,7 +72,7 @@ async function main(): Promise<number> {
     client,
     logger,
     namespace: config.namespace,
-    enqueue: (key) => (synced ? queue?.add(key) : early.add(key)),
+    enqueue: (key) => (synced ? queue.add(key) : early.add(key)),
     onInformerRestart: (kind, reason) => metrics.informerRestarts.inc({ kind, reason }),
   });
   const hub = new AnalysisHub({
@@ -76,7 +81,7 @@ async function main(): Promise<number> {
     logger: logger.child({ part: 'analysis' }),
     onSample: (key, sample, sub) => {
       // Only a measured failure is urgent; passing samples wait for the step interval.
-      if (sample.kind === 'ok' && sample.successRate < sub.threshold) queue?.add(key);
+      if (sample.kind === 'ok' && sample.successRate < sub.threshold) queue.add(key);
     },
   });
   const reconciler = new Reconciler({
@@ -91,12 +96,17 @@ async function main(): Promise<number> {
       maxSampleAgeMs: 3 * config['analysis-interval'] + config['metrics-timeout'],
     },
   });
-  queue = new WorkQueue({
+  const queue: WorkQueue = new WorkQueue({
     concurrency: config.workers,
     handler: (key) => reconciler.reconcile(key),
-    onError: (key, error, retryInMs) => logger.warn('reconcile failed; will retry', { rollout: key, error: errorMessage(error), retryInMs }),
+    onError: (key, error, retryInMs) =>
+      logger.warn('reconcile failed; will retry', {
+        rollout: key,
+        error: errorMessage(error),
+        retryInMs,
+      }),
   });
-  const depthTimer = setInterval(() => metrics.queueDepth.set(queue?.depth ?? 0), 1000);
+  const depthTimer = setInterval(() => metrics.queueDepth.set(queue.depth), 1000);
 
   const { host, port } = parseListenAddress(config['listen-address']);
   let leading = !config['leader-elect'];
@@ -158,8 +168,8 @@ async function main(): Promise<number> {
 
   async function cleanup(): Promise<number> {
     clearInterval(depthTimer);
-    queue?.stop();
-    await queue?.drained();
+    queue.stop();
+    await queue.drained();
     if (elector && leading) await elector.release();
     await new Promise((resolve) => server.close(resolve));
     client.close();

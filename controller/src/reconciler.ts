@@ -40,7 +40,10 @@ export class Reconciler {
     this.now = o.now ?? Date.now;
   }
 
-  private subscription(r: RolloutObject, status: RolloutStatus | undefined = r.status): Subscription | undefined {
+  private subscription(
+    r: RolloutObject,
+    status: RolloutStatus | undefined = r.status,
+  ): Subscription | undefined {
     const v = validateRolloutSpec(r.spec);
     if (!v.ok) return undefined;
     const { canary, metric } = v.value;
@@ -78,10 +81,20 @@ export class Reconciler {
       }
       const observed = cluster.observe(r);
       const now = this.now();
-      const p = plan({ rollout: r, observed, analysis: hub.latest(key), now, config: this.o.config });
-      hub.want(key, p.wantsAnalysis || measuring(p.status) ? this.subscription(r, p.status) : undefined);
+      const p = plan({
+        rollout: r,
+        observed,
+        analysis: hub.latest(key),
+        now,
+        config: this.o.config,
+      });
+      hub.want(
+        key,
+        p.wantsAnalysis || measuring(p.status) ? this.subscription(r, p.status) : undefined,
+      );
 
-      const stepped = p.status.lastStepTime !== r.status?.lastStepTime && (r.status?.canaryWeight ?? 0) > 0;
+      const stepped =
+        p.status.lastStepTime !== r.status?.lastStepTime && (r.status?.canaryWeight ?? 0) > 0;
       if (stepped && r.status?.lastCheckTime) {
         const dueAt = Date.parse(r.status.lastCheckTime) + this.o.config.stepIntervalMs;
         if (now >= dueAt) metrics.stepLag.observe((now - dueAt) / 1000);
@@ -89,7 +102,8 @@ export class Reconciler {
       // Record the decision first: actions follow only a decision that was saved.
       const updated = await this.o.actuator.writeStatus(r, p.status);
       const current = updated ?? r;
-      if (p.spec) for (const a of p.actions) await this.o.actuator.apply(a, current, p.spec, observed);
+      if (p.spec)
+        for (const a of p.actions) await this.o.actuator.apply(a, current, p.spec, observed);
       for (const e of p.events) await this.o.events.record(current, e.type, e.message);
       if (updated) {
         log.info(p.status.message ?? 'status updated', {

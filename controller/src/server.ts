@@ -12,7 +12,7 @@ export interface ProbeServerOptions {
 
 export function createProbeServer(o: ProbeServerOptions): http.Server {
   return http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     const reply = (code: number, body: string, type = 'text/plain'): void => {
       res.writeHead(code, { 'content-type': type });
       res.end(body);

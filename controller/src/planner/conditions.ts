@@ -9,8 +9,16 @@ interface Want {
   message: string;
 }
 
-export function desiredConditions(phase: Phase, message: string, stalledReason: string | undefined): Record<ConditionType, Want> {
-  const active = phase === 'Progressing' || phase === 'Halted' || phase === 'Promoting' || phase === 'Finalising';
+export function desiredConditions(
+  phase: Phase,
+  message: string,
+  stalledReason: string | undefined,
+): Record<ConditionType, Want> {
+  const active =
+    phase === 'Progressing' ||
+    phase === 'Halted' ||
+    phase === 'Promoting' ||
+    phase === 'Finalising';
   const idle = phase === 'Initialized' || phase === 'Succeeded';
   return {
     Ready: idle
@@ -18,7 +26,11 @@ export function desiredConditions(phase: Phase, message: string, stalledReason: 
       : { status: 'False', reason: phase, message },
     Progressing: active
       ? { status: 'True', reason: phase, message }
-      : { status: 'False', reason: idle ? 'Idle' : phase, message: idle ? 'no release in progress' : message },
+      : {
+          status: 'False',
+          reason: idle ? 'Idle' : phase,
+          message: idle ? 'no release in progress' : message,
+        },
     Stalled:
       phase === 'Waiting'
         ? { status: 'True', reason: stalledReason ?? 'Waiting', message }
@@ -37,7 +49,13 @@ export function mergeConditions(
     const w = want[type];
     const prev = previous?.find((c) => c.type === type);
     const lastTransitionTime = prev && prev.status === w.status ? prev.lastTransitionTime : now;
-    const c: Condition = { type, status: w.status, reason: w.reason, message: w.message, lastTransitionTime };
+    const c: Condition = {
+      type,
+      status: w.status,
+      reason: w.reason,
+      message: w.message,
+      lastTransitionTime,
+    };
     if (generation !== undefined) c.observedGeneration = generation;
     out.push(c);
   }

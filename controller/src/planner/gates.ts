@@ -3,7 +3,14 @@
 // status and logs show, so they name objects the way the seed does ("podinfo.test").
 
 import { checkRoutes, formatDuration, qualified } from '@steerer/common';
-import type { Deployment, HorizontalPodAutoscaler, RolloutSpec, Service, SplitRoute, RouteWeights } from '@steerer/common';
+import type {
+  Deployment,
+  HorizontalPodAutoscaler,
+  RolloutSpec,
+  Service,
+  SplitRoute,
+  RouteWeights,
+} from '@steerer/common';
 import type { AnalysisSample, Observed } from './types.js';
 
 export const HALT_REASONS = [
@@ -36,7 +43,8 @@ export interface Targets {
 function checkService(svc: Service | undefined, host: string, ns: string): string | undefined {
   if (!svc) return `Service ${qualified(host, ns)} not found`;
   const type = svc.spec.type ?? 'ClusterIP';
-  if (type !== 'ClusterIP') return `Service ${qualified(host, ns)} is of type ${type}, not ClusterIP`;
+  if (type !== 'ClusterIP')
+    return `Service ${qualified(host, ns)} is of type ${type}, not ClusterIP`;
   const ports = svc.spec.ports ?? [];
   if (!ports.some((p) => p.name === 'http' || p.name === 'https')) {
     return `Service ${qualified(host, ns)} has no port named http or https`;
@@ -45,7 +53,11 @@ function checkService(svc: Service | undefined, host: string, ns: string): strin
 }
 
 /** Gate 2 of the seed: the Deployments, Services and VirtualService route exist and fit. */
-export function checkTargets(spec: RolloutSpec, ns: string, o: Observed): { ok: true; targets: Targets } | { ok: false; reason: HaltReason; message: string } {
+export function checkTargets(
+  spec: RolloutSpec,
+  ns: string,
+  o: Observed,
+): { ok: true; targets: Targets } | { ok: false; reason: HaltReason; message: string } {
   const missing: string[] = [];
   if (!o.primary) missing.push(`Deployment ${qualified(spec.primary.name, ns)}`);
   if (!o.canary) missing.push(`Deployment ${qualified(spec.canary.name, ns)}`);
@@ -59,8 +71,10 @@ export function checkTargets(spec: RolloutSpec, ns: string, o: Observed): { ok: 
     if (p && !svc) missing.push(`Service ${qualified(host, ns)}`);
     else if (p) problems.push(p);
   }
-  if (missing.length > 0) return { ok: false, reason: 'MissingTarget', message: `${missing.join(', ')} not found` };
-  if (problems.length > 0) return { ok: false, reason: 'InvalidTarget', message: problems.join('; ') };
+  if (missing.length > 0)
+    return { ok: false, reason: 'MissingTarget', message: `${missing.join(', ')} not found` };
+  if (problems.length > 0)
+    return { ok: false, reason: 'InvalidTarget', message: problems.join('; ') };
   const vs = o.virtualService as NonNullable<Observed['virtualService']>;
   const routes = checkRoutes(vs, spec.primary.host, spec.canary.host);
   if (!routes.ok) return { ok: false, reason: 'InvalidTarget', message: routes.message };
@@ -85,6 +99,8 @@ export interface RolloutProgress {
   available: number;
   /** Replicas of the latest template that are available (0 until the spec is observed). */
   updatedAvailable: number;
+  /** The Deployment controller has seen the latest spec. */
+  observed: boolean;
 }
 
 export function rolloutProgress(d: Deployment): RolloutProgress {
@@ -95,8 +111,10 @@ export function rolloutProgress(d: Deployment): RolloutProgress {
   const observed = (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0);
   const total = s.replicas ?? 0;
   const done = observed && updated >= desired && total <= updated && available >= desired;
-  const updatedAvailable = observed ? Math.min(updated, Math.max(0, available - (total - updated))) : 0;
-  return { done, desired, updated, available, updatedAvailable };
+  const updatedAvailable = observed
+    ? Math.min(updated, Math.max(0, available - (total - updated)))
+    : 0;
+  return { done, desired, updated, available, updatedAvailable, observed };
 }
 
 /**
@@ -107,8 +125,14 @@ export function checkDeployment(d: Deployment, ns: string): Gate {
   const name = qualified(d.metadata.name, ns);
   const progress = rolloutProgress(d);
   const s = d.status ?? {};
-  const stuck = (s.conditions ?? []).find((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded');
-  if (stuck) return halt('UnhealthyPods', `${name} has exceeded its progress deadline: ${stuck.message ?? 'pods are not becoming ready'}`);
+  const stuck = (s.conditions ?? []).find(
+    (c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded',
+  );
+  if (stuck)
+    return halt(
+      'UnhealthyPods',
+      `${name} has exceeded its progress deadline: ${stuck.message ?? 'pods are not becoming ready'}`,
+    );
   if (progress.done) return PASS;
   const observed = (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0);
   if (!observed || progress.updated < progress.desired || (s.replicas ?? 0) > progress.updated) {
@@ -117,11 +141,18 @@ export function checkDeployment(d: Deployment, ns: string): Gate {
       `${name} rolling update under way: ${progress.updated} of ${progress.desired} replicas updated, ${progress.available} available`,
     );
   }
-  return halt('UnhealthyPods', `${name} pods are unhealthy: ${progress.available} of ${progress.desired} replicas available`);
+  return halt(
+    'UnhealthyPods',
+    `${name} pods are unhealthy: ${progress.available} of ${progress.desired} replicas available`,
+  );
 }
 
 /** Halt while the canary's HPA is changing its size. */
-export function checkHpa(hpa: HorizontalPodAutoscaler | undefined, canary: Deployment, ns: string): Gate {
+export function checkHpa(
+  hpa: HorizontalPodAutoscaler | undefined,
+  canary: Deployment,
+  ns: string,
+): Gate {
   const st = hpa?.status;
   if (!hpa || !st || st.currentReplicas === undefined) return PASS;
   const current = st.currentReplicas;
@@ -148,11 +179,19 @@ export function formatPercent(v: number): string {
 /** The window a sample covers, as users write durations. */
 export function windowOf(sample: AnalysisSample | undefined, spec: RolloutSpec): string {
   const ms = sample && sample.kind !== 'error' ? sample.windowMs : undefined;
-  return ms === undefined || ms === spec.metric.intervalMs ? spec.metric.interval : formatDuration(ms);
+  return ms === undefined || ms === spec.metric.intervalMs
+    ? spec.metric.interval
+    : formatDuration(ms);
 }
 
 /** Gate 5 of the seed: the canary's success rate over the window, against the threshold. */
-export function checkAnalysis(sample: AnalysisSample | undefined, spec: RolloutSpec, ns: string, now: number, maxAgeMs: number): Gate {
+export function checkAnalysis(
+  sample: AnalysisSample | undefined,
+  spec: RolloutSpec,
+  ns: string,
+  now: number,
+  maxAgeMs: number,
+): Gate {
   const name = qualified(spec.primary.name, ns);
   const canary = qualified(spec.canary.name, ns);
   if (!sample || now - sample.at > maxAgeMs) {
@@ -162,13 +201,22 @@ export function checkAnalysis(sample: AnalysisSample | undefined, spec: RolloutS
     case 'error':
       return halt('MetricsUnavailable', `metrics server unavailable: ${sample.message}`);
     case 'nodata':
-      return halt('NoMetricData', `no ${spec.metric.name} data for ${canary} over the last ${windowOf(sample, spec)}`);
+      return halt(
+        'NoMetricData',
+        `no ${spec.metric.name} data for ${canary} over the last ${windowOf(sample, spec)}`,
+      );
     case 'ok':
       if (!Number.isFinite(sample.successRate)) {
-        return halt('NoMetricData', `no ${spec.metric.name} data for ${canary} over the last ${windowOf(sample, spec)}`);
+        return halt(
+          'NoMetricData',
+          `no ${spec.metric.name} data for ${canary} over the last ${windowOf(sample, spec)}`,
+        );
       }
       if (sample.successRate < spec.metric.threshold) {
-        return halt('LowSuccessRate', `success rate ${formatPercent(sample.successRate)} < ${spec.metric.threshold}%`);
+        return halt(
+          'LowSuccessRate',
+          `success rate ${formatPercent(sample.successRate)} < ${spec.metric.threshold}%`,
+        );
       }
       return PASS;
   }

@@ -1,17 +1,28 @@
 import { describe, expect, it } from '@jest/globals';
 import { plan } from './plan.js';
-import { CONFIG, World, deployment, hpa, podTemplate, seedObserved, seedRollout } from './testing.js';
+import {
+  CONFIG,
+  World,
+  deployment,
+  hpa,
+  podTemplate,
+  seedObserved,
+  seedRollout,
+} from './testing.js';
 
 const SEED_EVENTS = [
   'Normal Starting rollout for podinfo.test',
-  ...[10, 20, 30, 40, 50, 60, 70, 80, 90, 100].map((w) => `Normal Advance rollout podinfo.test weight ${w}`),
+  ...[10, 20, 30, 40, 50, 60, 70, 80, 90, 100].map(
+    (w) => `Normal Advance rollout podinfo.test weight ${w}`,
+  ),
   'Normal Copying podinfo-canary.test template spec to podinfo.test',
   'Warning Waiting for podinfo.test rollout to finish: 1 of 2 updated replicas are available',
   'Normal Promotion complete! Scaling down podinfo-canary.test',
 ];
 
 function primaryImage(w: World): string | undefined {
-  return (w.observed.primary.spec.template.spec?.containers as { image: string }[] | undefined)?.[0]?.image;
+  return (w.observed.primary.spec.template.spec?.containers as { image: string }[] | undefined)?.[0]
+    ?.image;
 }
 
 describe('the seed rollout', () => {
@@ -92,7 +103,12 @@ describe('analysis gate', () => {
     expect(w.rollout.status?.canaryWeight).toBe(60);
     expect(w.weights()).toEqual([40, 60]);
     expect(w.rollout.status?.failedChecks).toBe(2);
-    expect(w.rollout.status?.analysis).toMatchObject({ result: 'Fail', successRate: 82.86, threshold: 99, window: '1m' });
+    expect(w.rollout.status?.analysis).toMatchObject({
+      result: 'Fail',
+      successRate: 82.86,
+      threshold: 99,
+      window: '1m',
+    });
     w.successRate = 100;
     w.now += CONFIG.stepIntervalMs;
     w.pass();
@@ -107,15 +123,27 @@ describe('analysis gate', () => {
     w.successRate = 70;
     const p = w.pass();
     expect(p.status.phase).toBe('Halted');
-    expect(p.events).toEqual([{ type: 'Warning', message: 'Halt rollout podinfo.test success rate 70.00% < 99%' }]);
+    expect(p.events).toEqual([
+      { type: 'Warning', message: 'Halt rollout podinfo.test success rate 70.00% < 99%' },
+    ]);
     // ...and does not repeat the halt until the next interval.
     w.now += 1000;
     expect(w.pass().events).toEqual([]);
   });
 
   it.each([
-    ['no data', undefined, 'Halt rollout podinfo.test no istio_requests_total data for podinfo-canary.test over the last 1m', 'NoData'],
-    ['Prometheus down', 'error' as const, 'Halt rollout podinfo.test metrics server unavailable: connection refused', 'Error'],
+    [
+      'no data',
+      undefined,
+      'Halt rollout podinfo.test no istio_requests_total data for podinfo-canary.test over the last 1m',
+      'NoData',
+    ],
+    [
+      'Prometheus down',
+      'error' as const,
+      'Halt rollout podinfo.test metrics server unavailable: connection refused',
+      'Error',
+    ],
   ])('never advances with %s', (_name, rate, message, result) => {
     const w = new World();
     w.runUntil((x) => x.rollout.status?.canaryWeight === 20);
@@ -139,12 +167,19 @@ describe('analysis gate', () => {
     const p = plan({
       rollout: w.rollout,
       observed: w.observed,
-      analysis: { kind: 'ok', successRate: 100, requestRate: 5, at: w.now - CONFIG.maxSampleAgeMs - 1 },
+      analysis: {
+        kind: 'ok',
+        successRate: 100,
+        requestRate: 5,
+        at: w.now - CONFIG.maxSampleAgeMs - 1,
+      },
       now: w.now,
       config: CONFIG,
     });
     expect(p.status.phase).toBe('Halted');
-    expect(p.events[0]?.message).toBe('Halt rollout podinfo.test no recent istio_requests_total measurement for podinfo-canary.test');
+    expect(p.events[0]?.message).toBe(
+      'Halt rollout podinfo.test no recent istio_requests_total measurement for podinfo-canary.test',
+    );
   });
 
   it('treats NaN (0/0) as no data, and promotes only after a passing check at 100%', () => {
@@ -164,7 +199,13 @@ describe('Deployment and HPA gates', () => {
     w.runUntil((x) => x.rollout.status?.canaryWeight === 20);
     w.observed.canaryHpa = hpa(2, 1, 3);
     w.now += 500;
-    const p = plan({ rollout: w.rollout, observed: w.observed, analysis: w.sample(), now: w.now, config: CONFIG });
+    const p = plan({
+      rollout: w.rollout,
+      observed: w.observed,
+      analysis: w.sample(),
+      now: w.now,
+      config: CONFIG,
+    });
     expect(p.status.phase).toBe('Halted');
     expect(p.events[0]?.message).toBe(
       'Halt rollout podinfo.test podinfo-canary.test is being scaled by HorizontalPodAutoscaler podinfo-canary.test: 1 → 3 replicas',
@@ -176,7 +217,13 @@ describe('Deployment and HPA gates', () => {
     w.runUntil((x) => x.rollout.status?.canaryWeight === 20);
     w.observed.primary.metadata.generation = 9;
     w.now += 500;
-    const p = plan({ rollout: w.rollout, observed: w.observed, analysis: w.sample(), now: w.now, config: CONFIG });
+    const p = plan({
+      rollout: w.rollout,
+      observed: w.observed,
+      analysis: w.sample(),
+      now: w.now,
+      config: CONFIG,
+    });
     expect(p.events[0]?.message).toBe(
       'Halt rollout podinfo.test podinfo.test rolling update under way: 2 of 2 replicas updated, 2 available',
     );
@@ -185,11 +232,23 @@ describe('Deployment and HPA gates', () => {
   it('halts while canary pods are unhealthy', () => {
     const w = new World();
     w.runUntil((x) => x.rollout.status?.canaryWeight === 20);
-    w.observed.canary.status = { ...w.observed.canary.status, availableReplicas: 0, readyReplicas: 0 };
+    w.observed.canary.status = {
+      ...w.observed.canary.status,
+      availableReplicas: 0,
+      readyReplicas: 0,
+    };
     w.now += 500;
-    const p = plan({ rollout: w.rollout, observed: w.observed, analysis: w.sample(), now: w.now, config: CONFIG });
+    const p = plan({
+      rollout: w.rollout,
+      observed: w.observed,
+      analysis: w.sample(),
+      now: w.now,
+      config: CONFIG,
+    });
     expect(p.status.phase).toBe('Halted');
-    expect(p.events[0]?.message).toBe('Halt rollout podinfo.test podinfo-canary.test pods are unhealthy: 0 of 2 replicas available');
+    expect(p.events[0]?.message).toBe(
+      'Halt rollout podinfo.test podinfo-canary.test pods are unhealthy: 0 of 2 replicas available',
+    );
   });
 
   it('waits for a scaled-down canary to come up before the first step', () => {
@@ -207,10 +266,27 @@ describe('Deployment and HPA gates', () => {
 
   it('reports a canary that never becomes healthy once per interval', () => {
     const w = new World();
-    w.observed.canary.status = { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 0 };
-    const first = plan({ rollout: w.rollout, observed: w.observed, analysis: undefined, now: w.now, config: CONFIG });
+    w.observed.canary.status = {
+      observedGeneration: 1,
+      replicas: 1,
+      updatedReplicas: 1,
+      availableReplicas: 0,
+    };
+    const first = plan({
+      rollout: w.rollout,
+      observed: w.observed,
+      analysis: undefined,
+      now: w.now,
+      config: CONFIG,
+    });
     expect(first.events.map((e) => e.message)).toEqual(['Starting rollout for podinfo.test']);
-    const later = plan({ rollout: { ...w.rollout, status: first.status }, observed: w.observed, analysis: undefined, now: w.now + CONFIG.stepIntervalMs, config: CONFIG });
+    const later = plan({
+      rollout: { ...w.rollout, status: first.status },
+      observed: w.observed,
+      analysis: undefined,
+      now: w.now + CONFIG.stepIntervalMs,
+      config: CONFIG,
+    });
     expect(later.events.map((e) => e.message)).toEqual([
       'Halt rollout podinfo.test podinfo-canary.test rolling update under way: 1 of 2 replicas updated, 0 available',
     ]);
@@ -225,7 +301,13 @@ describe('promotion', () => {
     w.now += 1000;
     const p = w.pass();
     expect(p.status.phase).toBe('Promoting');
-    expect(p.events).toEqual([{ type: 'Warning', message: 'Waiting for podinfo.test rollout to finish: 1 of 2 updated replicas are available' }]);
+    expect(p.events).toEqual([
+      {
+        type: 'Warning',
+        message:
+          'Waiting for podinfo.test rollout to finish: 1 of 2 updated replicas are available',
+      },
+    ]);
     expect(w.weights()).toEqual([0, 100]);
     w.runUntil((x) => x.rollout.status?.phase === 'Succeeded', 1000);
   });
@@ -247,7 +329,9 @@ describe('promotion', () => {
     const old = w.rollout.status?.canaryRevision;
     w.bumpCanary('quay.io/stefanprodan/podinfo:1.4.0');
     const p = w.pass();
-    expect(p.events[0]?.message).toMatch(/^Restarting rollout for podinfo\.test: new revision [0-9a-f]{10} of podinfo-canary\.test$/);
+    expect(p.events[0]?.message).toMatch(
+      /^Restarting rollout for podinfo\.test: new revision [0-9a-f]{10} of podinfo-canary\.test$/,
+    );
     expect(p.status.canaryRevision).not.toBe(old);
     expect(p.status.failedChecks).toBe(0);
     // Traffic goes back to the primary while the new canary rolls out, then steps again.
@@ -265,7 +349,9 @@ describe('promotion', () => {
     const c = w.observed.canary;
     c.spec.template = podTemplate('podinfo-canary', 'quay.io/stefanprodan/podinfo:1.1.1', 'blue');
     const p = w.pass();
-    expect(p.events[0]?.message).toBe('Stopping rollout for podinfo.test: podinfo-canary.test matches podinfo.test again');
+    expect(p.events[0]?.message).toBe(
+      'Stopping rollout for podinfo.test: podinfo-canary.test matches podinfo.test again',
+    );
     expect(p.actions).toContainEqual({ kind: 'setWeights', primary: 100, canary: 0 });
     w.runUntil((x) => x.rollout.status?.phase === 'Succeeded', 1000);
   });
@@ -274,8 +360,19 @@ describe('promotion', () => {
 describe('initialisation and bad targets', () => {
   it('is Initialized (and scales the canary down) when primary and canary already agree', () => {
     const o = seedObserved();
-    o.canary = deployment('podinfo-canary', 'podinfo-canary', 1, podTemplate('podinfo-canary', 'quay.io/stefanprodan/podinfo:1.1.1', 'blue'));
-    const p = plan({ rollout: seedRollout(), observed: o, analysis: undefined, now: 0, config: CONFIG });
+    o.canary = deployment(
+      'podinfo-canary',
+      'podinfo-canary',
+      1,
+      podTemplate('podinfo-canary', 'quay.io/stefanprodan/podinfo:1.1.1', 'blue'),
+    );
+    const p = plan({
+      rollout: seedRollout(),
+      observed: o,
+      analysis: undefined,
+      now: 0,
+      config: CONFIG,
+    });
     expect(p.status.phase).toBe('Initialized');
     expect(p.events).toEqual([]);
     expect(p.actions).toContainEqual({ kind: 'scaleCanary', replicas: 0, remember: 1 });
@@ -285,10 +382,16 @@ describe('initialisation and bad targets', () => {
   it('leaves a primary changed by hand alone while the canary is unchanged', () => {
     const w = new World();
     w.runUntil((x) => x.rollout.status?.phase === 'Succeeded');
-    w.observed.primary.spec.template = podTemplate('podinfo', 'quay.io/stefanprodan/podinfo:0.9.0', 'red');
+    w.observed.primary.spec.template = podTemplate(
+      'podinfo',
+      'quay.io/stefanprodan/podinfo:0.9.0',
+      'red',
+    );
     const p = w.pass();
     expect(p.actions).toEqual([]);
-    expect(p.events[0]?.message).toMatch(/^podinfo\.test was changed after revision [0-9a-f]{10} was promoted/);
+    expect(p.events[0]?.message).toMatch(
+      /^podinfo\.test was changed after revision [0-9a-f]{10} was promoted/,
+    );
     expect(w.pass().events).toEqual([]);
   });
 
@@ -296,39 +399,87 @@ describe('initialisation and bad targets', () => {
     const o: Partial<ReturnType<typeof seedObserved>> = seedObserved();
     delete o.virtualService;
     delete o.canaryService;
-    const p1 = plan({ rollout: seedRollout(), observed: o, analysis: undefined, now: 0, config: CONFIG });
+    const p1 = plan({
+      rollout: seedRollout(),
+      observed: o,
+      analysis: undefined,
+      now: 0,
+      config: CONFIG,
+    });
     expect(p1.status.phase).toBe('Waiting');
     expect(p1.actions).toEqual([]);
     expect(p1.events).toEqual([
-      { type: 'Warning', message: 'Halt rollout podinfo.test VirtualService podinfo.test, Service podinfo-canary.test not found' },
+      {
+        type: 'Warning',
+        message:
+          'Halt rollout podinfo.test VirtualService podinfo.test, Service podinfo-canary.test not found',
+      },
     ]);
-    expect(p1.status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'MissingTarget' });
-    const p2 = plan({ rollout: { ...seedRollout(), status: p1.status }, observed: o, analysis: undefined, now: 1, config: CONFIG });
+    expect(p1.status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'MissingTarget',
+    });
+    const p2 = plan({
+      rollout: { ...seedRollout(), status: p1.status },
+      observed: o,
+      analysis: undefined,
+      now: 1,
+      config: CONFIG,
+    });
     expect(p2.events).toEqual([]);
-    const p3 = plan({ rollout: { ...seedRollout(), status: p2.status }, observed: seedObserved(), analysis: undefined, now: 2, config: CONFIG });
+    const p3 = plan({
+      rollout: { ...seedRollout(), status: p2.status },
+      observed: seedObserved(),
+      analysis: undefined,
+      now: 2,
+      config: CONFIG,
+    });
     expect(p3.status.phase).toBe('Progressing');
   });
 
   it('names the missing route host when the VirtualService lacks the canary', () => {
     const o = seedObserved();
     o.virtualService.spec.http = [{ route: [{ destination: { host: 'podinfo' } }] }];
-    const p = plan({ rollout: seedRollout(), observed: o, analysis: undefined, now: 0, config: CONFIG });
-    expect(p.status.message).toBe('Halt rollout podinfo.test VirtualService podinfo.test has no route to podinfo-canary');
+    const p = plan({
+      rollout: seedRollout(),
+      observed: o,
+      analysis: undefined,
+      now: 0,
+      config: CONFIG,
+    });
+    expect(p.status.message).toBe(
+      'Halt rollout podinfo.test VirtualService podinfo.test has no route to podinfo-canary',
+    );
   });
 
   it('rejects a Service without an http port and a NodePort Service', () => {
     const o = seedObserved();
     o.canaryService.spec.ports = [{ name: 'grpc', port: 9999 }];
     o.primaryService.spec.type = 'NodePort';
-    const p = plan({ rollout: seedRollout(), observed: o, analysis: undefined, now: 0, config: CONFIG });
+    const p = plan({
+      rollout: seedRollout(),
+      observed: o,
+      analysis: undefined,
+      now: 0,
+      config: CONFIG,
+    });
     expect(p.status.message).toBe(
       'Halt rollout podinfo.test Service podinfo.test is of type NodePort, not ClusterIP; Service podinfo-canary.test has no port named http or https',
     );
   });
 
   it('reports an invalid spec with the field names', () => {
-    const bad = seedRollout({ targetKind: 'Deployment', primary: { name: 'podinfo', host: 'podinfo' } });
-    const p = plan({ rollout: bad, observed: seedObserved(), analysis: undefined, now: 0, config: CONFIG });
+    const bad = seedRollout({
+      targetKind: 'Deployment',
+      primary: { name: 'podinfo', host: 'podinfo' },
+    });
+    const p = plan({
+      rollout: bad,
+      observed: seedObserved(),
+      analysis: undefined,
+      now: 0,
+      config: CONFIG,
+    });
     expect(p.status.phase).toBe('Waiting');
     expect(p.status.message).toContain('spec.canary: required');
     expect(p.status.message).toContain('spec.virtualService: required');
@@ -346,7 +497,9 @@ describe('initialisation and bad targets', () => {
     w.now += 100;
     const p = w.pass();
     expect(p.actions).toContainEqual({ kind: 'setWeights', primary: 70, canary: 30 });
-    expect(p.events.map((e) => e.message)).toEqual(['Restoring VirtualService podinfo.test weights to 70/30 (found 50/50)']);
+    expect(p.events.map((e) => e.message)).toEqual([
+      'Restoring VirtualService podinfo.test weights to 70/30 (found 50/50)',
+    ]);
   });
 
   it('labels both Deployments once', () => {
@@ -358,7 +511,13 @@ describe('initialisation and bad targets', () => {
   it('is deterministic: the same input gives the same plan', () => {
     const w = new World();
     w.runUntil((x) => x.rollout.status?.canaryWeight === 50);
-    const input = { rollout: w.rollout, observed: w.observed, analysis: w.sample(), now: w.now + 99_999, config: CONFIG };
+    const input = {
+      rollout: w.rollout,
+      observed: w.observed,
+      analysis: w.sample(),
+      now: w.now + 99_999,
+      config: CONFIG,
+    };
     expect(plan(structuredClone(input))).toEqual(plan(structuredClone(input)));
   });
 });

@@ -18,9 +18,22 @@ import {
   templateRevision,
   validateRolloutSpec,
 } from '@steerer/common';
-import type { AnalysisStatus, Deployment, Phase, RolloutSpec, RolloutStatus } from '@steerer/common';
+import type {
+  AnalysisStatus,
+  Deployment,
+  Phase,
+  RolloutSpec,
+  RolloutStatus,
+} from '@steerer/common';
 import { desiredConditions, mergeConditions } from './conditions.js';
-import { checkAnalysis, checkDeployment, checkHpa, checkTargets, rolloutProgress, windowOf } from './gates.js';
+import {
+  checkAnalysis,
+  checkDeployment,
+  checkHpa,
+  checkTargets,
+  rolloutProgress,
+  windowOf,
+} from './gates.js';
 import type { Gate, Targets } from './gates.js';
 import type { Action, AnalysisSample, Plan, PlanInput, PlannedEvent } from './types.js';
 
@@ -101,7 +114,12 @@ function release(pass: Pass, spec: RolloutSpec, t: Targets): void {
   const ns = input.rollout.metadata.namespace;
   const canaryTemplate = t.canary.spec.template;
   const revision = templateRevision(canaryTemplate);
-  const wanted = promotedTemplate(canaryTemplate, t.primary.spec.template, t.primary.spec.selector, t.canary.spec.selector);
+  const wanted = promotedTemplate(
+    canaryTemplate,
+    t.primary.spec.template,
+    t.primary.spec.selector,
+    t.canary.spec.selector,
+  );
   const inSync = sameTemplate(wanted, t.primary.spec.template);
   const s = pass.status;
   const canaryName = qualified(spec.canary.name, ns);
@@ -161,7 +179,8 @@ function idle(pass: Pass, spec: RolloutSpec, t: Targets, revision: string, inSyn
     s.lastPromotedRevision = revision;
     s.canaryRevision = revision;
   }
-  const released = pass.prev.phase === 'Succeeded' || pass.prev.phase === 'Finalising' || s.phase === 'Finalising';
+  const released =
+    pass.prev.phase === 'Succeeded' || pass.prev.phase === 'Finalising' || s.phase === 'Finalising';
   const settled = t.weights.canary === 0 && t.routesConsistent && t.canary.spec.replicas === 0;
   if (!settled && (s.phase === 'Finalising' || pass.prev.phase === 'Finalising')) {
     s.phase = 'Finalising';
@@ -186,15 +205,30 @@ function idle(pass: Pass, spec: RolloutSpec, t: Targets, revision: string, inSyn
 
 /** The first failing Deployment or HPA gate, if any. */
 function healthGate(t: Targets, ns: string, hpa: PlanInput['observed']['canaryHpa']): Gate {
-  for (const g of [checkDeployment(t.canary, ns), checkDeployment(t.primary, ns), checkHpa(hpa, t.canary, ns)]) {
+  for (const g of [
+    checkDeployment(t.canary, ns),
+    checkDeployment(t.primary, ns),
+    checkHpa(hpa, t.canary, ns),
+  ]) {
     if (!g.ok) return g;
   }
   return { ok: true };
 }
 
-function analysisStatus(sample: AnalysisSample | undefined, spec: RolloutSpec, gate: Gate, now: string): AnalysisStatus {
+function analysisStatus(
+  sample: AnalysisSample | undefined,
+  spec: RolloutSpec,
+  gate: Gate,
+  now: string,
+): AnalysisStatus {
   const a: AnalysisStatus = {
-    result: gate.ok ? 'Pass' : gate.reason === 'LowSuccessRate' ? 'Fail' : gate.reason === 'NoMetricData' ? 'NoData' : 'Error',
+    result: gate.ok
+      ? 'Pass'
+      : gate.reason === 'LowSuccessRate'
+        ? 'Fail'
+        : gate.reason === 'NoMetricData'
+          ? 'NoData'
+          : 'Error',
     threshold: spec.metric.threshold,
     window: windowOf(sample, spec),
     time: now,
@@ -207,7 +241,12 @@ function analysisStatus(sample: AnalysisSample | undefined, spec: RolloutSpec, g
   return a;
 }
 
-function progress(pass: Pass, spec: RolloutSpec, t: Targets, wanted: Deployment['spec']['template']): void {
+function progress(
+  pass: Pass,
+  spec: RolloutSpec,
+  t: Targets,
+  wanted: Deployment['spec']['template'],
+): void {
   const { input } = pass;
   const s = pass.status;
   const ns = input.rollout.metadata.namespace;
@@ -257,7 +296,9 @@ function progress(pass: Pass, spec: RolloutSpec, t: Targets, wanted: Deployment[
   }
   // 100% of traffic on the canary and its success rate holds: promote.
   s.phase = 'Promoting';
-  pass.say(`Copying ${qualified(spec.canary.name, ns)} template spec to ${qualified(spec.primary.name, ns)}`);
+  pass.say(
+    `Copying ${qualified(spec.canary.name, ns)} template spec to ${qualified(spec.primary.name, ns)}`,
+  );
   pass.normal(s.message as string);
   pass.actions.push({ kind: 'promote', template: wanted });
   pass.requeue(WAIT_REQUEUE_MS);
@@ -285,7 +326,13 @@ function haltCheck(pass: Pass, gate: Exclude<Gate, { ok: true }>): void {
   pass.requeue(pass.input.config.stepIntervalMs);
 }
 
-function promote(pass: Pass, spec: RolloutSpec, t: Targets, wanted: Deployment['spec']['template'], inSync: boolean): void {
+function promote(
+  pass: Pass,
+  spec: RolloutSpec,
+  t: Targets,
+  wanted: Deployment['spec']['template'],
+  inSync: boolean,
+): void {
   const s = pass.status;
   const ns = pass.input.rollout.metadata.namespace;
   const primaryName = qualified(spec.primary.name, ns);
@@ -299,19 +346,26 @@ function promote(pass: Pass, spec: RolloutSpec, t: Targets, wanted: Deployment['
   const p = rolloutProgress(t.primary);
   if (!p.done) {
     const stuck = checkDeployment(t.primary, ns);
-    if (!stuck.ok && stuck.reason === 'UnhealthyPods' && stuck.message.includes('progress deadline')) {
+    if (
+      !stuck.ok &&
+      stuck.reason === 'UnhealthyPods' &&
+      stuck.message.includes('progress deadline')
+    ) {
       pass.say(`Halt rollout ${pass.name} ${stuck.message}`, true);
+    } else if (!p.observed) {
+      pass.say(`Waiting for ${primaryName} rollout to start`);
     } else {
       // Reported once when the wait begins; status follows the progress silently.
       const waiting = `Waiting for ${primaryName} rollout to finish: ${p.updatedAvailable} of ${p.desired} updated replicas are available`;
-      if (!pass.prev.message?.startsWith(`Waiting for ${primaryName} rollout to finish`)) pass.warning(waiting);
+      if (!pass.prev.message?.startsWith(`Waiting for ${primaryName} rollout to finish`))
+        pass.warning(waiting);
       pass.say(waiting);
     }
     pass.requeue(WAIT_REQUEUE_MS);
     return;
   }
   // The primary runs the canary's revision: route everything back and scale down.
-  s.lastPromotedRevision = s.canaryRevision as string;
+  s.lastPromotedRevision = s.canaryRevision;
   s.phase = 'Finalising';
   s.canaryWeight = 0;
   pass.say(`Promotion complete! Scaling down ${qualified(spec.canary.name, ns)}`);
@@ -337,11 +391,15 @@ function desiredWeights(s: RolloutStatus): { primary: number; canary: number } {
 
 function ensureRouting(pass: Pass, t: Targets): void {
   const want = desiredWeights(pass.status);
-  if (t.routesConsistent && t.weights.primary === want.primary && t.weights.canary === want.canary) return;
+  if (t.routesConsistent && t.weights.primary === want.primary && t.weights.canary === want.canary)
+    return;
   pass.actions.push({ kind: 'setWeights', ...want });
   // Someone else changed weights Steerer had set: say so, once per distinct finding.
   const prevWant = desiredWeights(pass.prev);
-  const ours = pass.prev.phase !== undefined && prevWant.primary === want.primary && prevWant.canary === want.canary;
+  const ours =
+    pass.prev.phase !== undefined &&
+    prevWant.primary === want.primary &&
+    prevWant.canary === want.canary;
   if (ours) {
     pass.warning(
       `Restoring VirtualService ${qualified(t.virtualService.metadata.name, t.virtualService.metadata.namespace ?? '')} weights to ${want.primary}/${want.canary} (found ${t.weights.primary}/${t.weights.canary})`,
@@ -355,8 +413,15 @@ function ensureCanaryScale(pass: Pass, t: Targets): void {
   const active = phase !== undefined && ACTIVE_PHASES.includes(phase);
   if (active && replicas === 0) {
     const hpa = pass.input.observed.canaryHpa;
-    const remembered = Number.parseInt(t.canary.metadata.annotations?.[ANNOTATIONS.scaledDownFrom] ?? '', 10);
-    const up = hpa ? (hpa.spec.minReplicas ?? 1) : Number.isFinite(remembered) && remembered > 0 ? remembered : 1;
+    const remembered = Number.parseInt(
+      t.canary.metadata.annotations?.[ANNOTATIONS.scaledDownFrom] ?? '',
+      10,
+    );
+    const up = hpa
+      ? (hpa.spec.minReplicas ?? 1)
+      : Number.isFinite(remembered) && remembered > 0
+        ? remembered
+        : 1;
     pass.actions.push({ kind: 'scaleCanary', replicas: up });
   } else if (!active && phase !== 'Waiting' && replicas !== 0) {
     pass.actions.push({ kind: 'scaleCanary', replicas: 0, remember: replicas });

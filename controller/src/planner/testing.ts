@@ -1,7 +1,14 @@
 // Test support: the seed's objects as the API server would return them, and a tiny
 // in-memory world that applies planner actions the way Kubernetes would.
 
-import type { Deployment, HorizontalPodAutoscaler, PodTemplate, RolloutObject, Service, VirtualService } from '@steerer/common';
+import type {
+  Deployment,
+  HorizontalPodAutoscaler,
+  PodTemplate,
+  RolloutObject,
+  Service,
+  VirtualService,
+} from '@steerer/common';
 import { plan } from './plan.js';
 import type { Action, AnalysisSample, Observed, Plan, PlannerConfig } from './types.js';
 
@@ -17,7 +24,13 @@ export function seedRollout(spec: unknown = SEED_SPEC): RolloutObject {
   return {
     apiVersion: 'apps.weave.works/v1beta1',
     kind: 'Rollout',
-    metadata: { name: 'podinfo', namespace: 'test', generation: 1, resourceVersion: '1', uid: 'u1' },
+    metadata: {
+      name: 'podinfo',
+      namespace: 'test',
+      generation: 1,
+      resourceVersion: '1',
+      uid: 'u1',
+    },
     spec: structuredClone(spec),
   };
 }
@@ -43,20 +56,35 @@ export function podTemplate(app: string, image: string, color: string): PodTempl
   };
 }
 
-export function deployment(name: string, app: string, replicas: number, template: PodTemplate): Deployment {
+export function deployment(
+  name: string,
+  app: string,
+  replicas: number,
+  template: PodTemplate,
+): Deployment {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace: 'test', generation: 1, resourceVersion: '1', labels: { app } },
     spec: { replicas, selector: { matchLabels: { app } }, template },
-    status: { observedGeneration: 1, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas },
+    status: {
+      observedGeneration: 1,
+      replicas,
+      updatedReplicas: replicas,
+      readyReplicas: replicas,
+      availableReplicas: replicas,
+    },
   };
 }
 
 export function service(name: string, app: string): Service {
   return {
     metadata: { name, namespace: 'test' },
-    spec: { type: 'ClusterIP', selector: { app }, ports: [{ name: 'http', port: 9898, targetPort: 'http' }] },
+    spec: {
+      type: 'ClusterIP',
+      selector: { app },
+      ports: [{ name: 'http', port: 9898, targetPort: 'http' }],
+    },
   };
 }
 
@@ -72,7 +100,10 @@ export function virtualService(primaryWeight = 100, canaryWeight = 0): VirtualSe
         {
           route: [
             { destination: { host: 'podinfo', port: { number: 9898 } }, weight: primaryWeight },
-            { destination: { host: 'podinfo-canary', port: { number: 9898 } }, weight: canaryWeight },
+            {
+              destination: { host: 'podinfo-canary', port: { number: 9898 } },
+              weight: canaryWeight,
+            },
           ],
           timeout: '30s',
         },
@@ -84,15 +115,29 @@ export function virtualService(primaryWeight = 100, canaryWeight = 0): VirtualSe
 export function hpa(min = 2, current = 2, desired = 2): HorizontalPodAutoscaler {
   return {
     metadata: { name: 'podinfo-canary', namespace: 'test' },
-    spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo-canary' }, minReplicas: min, maxReplicas: 3 },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo-canary' },
+      minReplicas: min,
+      maxReplicas: 3,
+    },
     status: { currentReplicas: current, desiredReplicas: desired },
   };
 }
 
 export function seedObserved(): Required<Observed> {
   return {
-    primary: deployment('podinfo', 'podinfo', 2, podTemplate('podinfo', 'quay.io/stefanprodan/podinfo:1.1.1', 'blue')),
-    canary: deployment('podinfo-canary', 'podinfo-canary', 2, podTemplate('podinfo-canary', 'quay.io/stefanprodan/podinfo:1.2.0', 'green')),
+    primary: deployment(
+      'podinfo',
+      'podinfo',
+      2,
+      podTemplate('podinfo', 'quay.io/stefanprodan/podinfo:1.1.1', 'blue'),
+    ),
+    canary: deployment(
+      'podinfo-canary',
+      'podinfo-canary',
+      2,
+      podTemplate('podinfo-canary', 'quay.io/stefanprodan/podinfo:1.2.0', 'green'),
+    ),
     primaryService: service('podinfo', 'podinfo'),
     canaryService: service('podinfo-canary', 'podinfo-canary'),
     virtualService: virtualService(),
@@ -122,14 +167,21 @@ export class World {
   }
 
   sample(): AnalysisSample {
-    if (this.successRate === 'error') return { kind: 'error', message: 'connection refused', at: this.now };
+    if (this.successRate === 'error')
+      return { kind: 'error', message: 'connection refused', at: this.now };
     if (this.successRate === undefined) return { kind: 'nodata', at: this.now };
     return { kind: 'ok', successRate: this.successRate, requestRate: 10, at: this.now };
   }
 
   /** One reconcile: plan, record status, apply actions, settle Deployments. */
   pass(): Plan {
-    const p = plan({ rollout: this.rollout, observed: this.observed, analysis: this.sample(), now: this.now, config: this.config });
+    const p = plan({
+      rollout: this.rollout,
+      observed: this.observed,
+      analysis: this.sample(),
+      now: this.now,
+      config: this.config,
+    });
     this.plans.push(p);
     this.rollout = { ...this.rollout, status: p.status };
     for (const e of p.events) this.events.push(`${e.type} ${e.message}`);
@@ -153,18 +205,36 @@ export class World {
         o.canary.spec.replicas = a.replicas;
         o.canary.metadata.generation = (o.canary.metadata.generation ?? 1) + 1;
         if (a.remember !== undefined) {
-          o.canary.metadata.annotations = { ...o.canary.metadata.annotations, 'steerer.io/scaled-down-from': String(a.remember) };
+          o.canary.metadata.annotations = {
+            ...o.canary.metadata.annotations,
+            'steerer.io/scaled-down-from': String(a.remember),
+          };
         }
         return;
       case 'promote':
         o.primary.spec.template = structuredClone(a.template);
         o.primary.metadata.generation = (o.primary.metadata.generation ?? 1) + 1;
-        o.primary.status = { observedGeneration: o.primary.metadata.generation, updatedReplicas: 2, availableReplicas: 2, replicas: 3 };
+        o.primary.status = {
+          observedGeneration: o.primary.metadata.generation,
+          updatedReplicas: 2,
+          availableReplicas: 2,
+          replicas: 3,
+        };
         this.primaryPending = this.primaryRolloutPasses;
         return;
       case 'labelTargets':
-        if (a.primary) o.primary.metadata.labels = { ...o.primary.metadata.labels, 'steerer.io/rollout': 'podinfo', 'steerer.io/role': 'primary' };
-        if (a.canary) o.canary.metadata.labels = { ...o.canary.metadata.labels, 'steerer.io/rollout': 'podinfo', 'steerer.io/role': 'canary' };
+        if (a.primary)
+          o.primary.metadata.labels = {
+            ...o.primary.metadata.labels,
+            'steerer.io/rollout': 'podinfo',
+            'steerer.io/role': 'primary',
+          };
+        if (a.canary)
+          o.canary.metadata.labels = {
+            ...o.canary.metadata.labels,
+            'steerer.io/rollout': 'podinfo',
+            'steerer.io/role': 'canary',
+          };
         return;
     }
   }
@@ -173,15 +243,30 @@ export class World {
   settle(): void {
     const c = this.observed.canary;
     const r = c.spec.replicas ?? 1;
-    c.status = { observedGeneration: c.metadata.generation ?? 1, replicas: r, updatedReplicas: r, readyReplicas: r, availableReplicas: r };
-    this.observed.canaryHpa.status = r === 0 ? { currentReplicas: 0, desiredReplicas: 0 } : { currentReplicas: r, desiredReplicas: r };
+    c.status = {
+      observedGeneration: c.metadata.generation ?? 1,
+      replicas: r,
+      updatedReplicas: r,
+      readyReplicas: r,
+      availableReplicas: r,
+    };
+    this.observed.canaryHpa.status =
+      r === 0
+        ? { currentReplicas: 0, desiredReplicas: 0 }
+        : { currentReplicas: r, desiredReplicas: r };
     const p = this.observed.primary;
     if (this.primaryPending > 0) {
       this.primaryPending--;
       return;
     }
     const pr = p.spec.replicas ?? 1;
-    p.status = { observedGeneration: p.metadata.generation ?? 1, replicas: pr, updatedReplicas: pr, readyReplicas: pr, availableReplicas: pr };
+    p.status = {
+      observedGeneration: p.metadata.generation ?? 1,
+      replicas: pr,
+      updatedReplicas: pr,
+      readyReplicas: pr,
+      availableReplicas: pr,
+    };
   }
 
   /** Runs passes, advancing the clock by `stepMs` each, until `until` holds. */
@@ -191,7 +276,9 @@ export class World {
       if (until(this)) return;
       this.now += stepMs;
     }
-    throw new Error(`condition not reached after ${maxPasses} passes; events:\n${this.events.join('\n')}`);
+    throw new Error(
+      `condition not reached after ${maxPasses} passes; events:\n${this.events.join('\n')}`,
+    );
   }
 
   weights(): [number | undefined, number | undefined] {

@@ -19,7 +19,8 @@ import {
 const NS = 'test';
 const rate = (workload: string, extra = ''): string =>
   `sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="${NS}",destination_workload="${workload}"${extra}}[10s]))`;
-const successRate = (workload: string): string => `${rate(workload, ',response_code!~"5.."')} / ${rate(workload)} * 100`;
+const successRate = (workload: string): string =>
+  `${rate(workload, ',response_code!~"5.."')} / ${rate(workload)} * 100`;
 
 async function value(query: string): Promise<number | undefined> {
   const r = await promQuery(query);
@@ -31,7 +32,11 @@ describe('foundation: seed manifests, mesh simulator and Prometheus', () => {
   beforeAll(async () => {
     await deleteNamespace(NS);
     // The seed's manifests verbatim (the HPA as its autoscaling/v2 twin).
-    await applyFile(...['namespace', 'primary', 'canary', 'hpa', 'virtualservice'].map((f) => join(SEED, `${f}.yaml`)));
+    await applyFile(
+      ...['namespace', 'primary', 'canary', 'hpa', 'virtualservice'].map((f) =>
+        join(SEED, `${f}.yaml`),
+      ),
+    );
   });
 
   afterAll(async () => {
@@ -41,18 +46,34 @@ describe('foundation: seed manifests, mesh simulator and Prometheus', () => {
 
   it('runs both Deployments to Available on kwok nodes', async () => {
     for (const d of ['podinfo', 'podinfo-canary']) {
-      await kubectl(['wait', '-n', NS, '--for=condition=Available', '--timeout=60s', `deployment/${d}`]);
+      await kubectl([
+        'wait',
+        '-n',
+        NS,
+        '--for=condition=Available',
+        '--timeout=60s',
+        `deployment/${d}`,
+      ]);
     }
-    const pods = await kubectlJson<{ items: { status: { phase: string } }[] }>(['get', 'pods', '-n', NS]);
+    const pods = await kubectlJson<{ items: { status: { phase: string } }[] }>([
+      'get',
+      'pods',
+      '-n',
+      NS,
+    ]);
     expect(pods.items.length).toBeGreaterThanOrEqual(3);
     expect(pods.items.every((p) => p.status.phase === 'Running')).toBe(true);
   });
 
   it('answers through the gateway like podinfo, by Host header', async () => {
-    const res = await waitFor('the gateway to route app.example.com', async () => {
-      const r = await gatewayGet('app.example.com');
-      return r.status === 200 ? r : undefined;
-    }, 10_000);
+    const res = await waitFor(
+      'the gateway to route app.example.com',
+      async () => {
+        const r = await gatewayGet('app.example.com');
+        return r.status === 200 ? r : undefined;
+      },
+      10_000,
+    );
     expect(JSON.parse(res.body)).toMatchObject({ version: '1.1.1', color: 'blue' });
     expect((await gatewayGet('app.example.com', '/status/503')).status).toBe(503);
     expect((await gatewayGet('unknown.example.com')).status).toBe(404);
@@ -68,7 +89,9 @@ describe('foundation: seed manifests, mesh simulator and Prometheus', () => {
     // No canary requests: no series at all, or (after an earlier run) a flat one.
     const canary = await value(rate('podinfo-canary'));
     expect(canary === undefined || canary === 0).toBe(true);
-    const labels = (await promQuery(`istio_requests_total{destination_workload="podinfo",reporter="destination"}`))[0]?.metric;
+    const labels = (
+      await promQuery(`istio_requests_total{destination_workload="podinfo",reporter="destination"}`)
+    )[0]?.metric;
     expect(labels).toMatchObject({
       reporter: 'destination',
       destination_workload: 'podinfo',
@@ -80,25 +103,41 @@ describe('foundation: seed manifests, mesh simulator and Prometheus', () => {
 
   it('follows a VirtualService weight change within seconds', async () => {
     await kubectl([
-      'patch', 'virtualservice', '-n', NS, 'podinfo', '--type=json', '-p',
+      'patch',
+      'virtualservice',
+      '-n',
+      NS,
+      'podinfo',
+      '--type=json',
+      '-p',
       JSON.stringify([
         { op: 'replace', path: '/spec/http/0/route/0/weight', value: 50 },
         { op: 'replace', path: '/spec/http/0/route/1/weight', value: 50 },
       ]),
     ]);
     const started = Date.now();
-    await waitFor('the canary to receive traffic through the gateway', async () => {
-      for (let i = 0; i < 20; i++) {
-        const r = await gatewayGet('app.example.com');
-        if (r.status === 200 && (JSON.parse(r.body) as { version: string }).version === '1.2.0') return true;
-      }
-      return false;
-    }, 5000, 50);
+    await waitFor(
+      'the canary to receive traffic through the gateway',
+      async () => {
+        for (let i = 0; i < 20; i++) {
+          const r = await gatewayGet('app.example.com');
+          if (r.status === 200 && (JSON.parse(r.body) as { version: string }).version === '1.2.0')
+            return true;
+        }
+        return false;
+      },
+      5000,
+      50,
+    );
     console.log(`canary served traffic ${Date.now() - started}ms after the weight change`);
-    const canary = await waitFor('podinfo-canary requests in Prometheus', async () => {
-      const v = await value(rate('podinfo-canary'));
-      return v !== undefined && v > 5 ? v : undefined;
-    }, 30_000);
+    const canary = await waitFor(
+      'podinfo-canary requests in Prometheus',
+      async () => {
+        const v = await value(rate('podinfo-canary'));
+        return v !== undefined && v > 5 ? v : undefined;
+      },
+      30_000,
+    );
     const primary = (await value(rate('podinfo'))) ?? 0;
     expect(canary).toBeGreaterThan(5);
     expect(primary).toBeGreaterThan(5);
@@ -106,15 +145,28 @@ describe('foundation: seed manifests, mesh simulator and Prometheus', () => {
 
   it('applies a 30% fault profile to the canary from its pod template annotation', async () => {
     await kubectl([
-      'patch', 'deployment', '-n', NS, 'podinfo-canary', '--type=merge', '-p',
-      JSON.stringify({ spec: { template: { metadata: { annotations: { 'mesh.steerer.io/error-ratio': '0.3' } } } } }),
+      'patch',
+      'deployment',
+      '-n',
+      NS,
+      'podinfo-canary',
+      '--type=merge',
+      '-p',
+      JSON.stringify({
+        spec: { template: { metadata: { annotations: { 'mesh.steerer.io/error-ratio': '0.3' } } } },
+      }),
     ]);
     await kubectl(['rollout', 'status', '-n', NS, 'deployment/podinfo-canary', '--timeout=60s']);
     // Wait until the 10s window holds only post-fault traffic, then read the rate.
-    const sr = await waitFor('the canary success rate to settle near 70%', async () => {
-      const v = await value(successRate('podinfo-canary'));
-      return v !== undefined && v > 60 && v < 80 ? v : undefined;
-    }, 60_000, 1000);
+    const sr = await waitFor(
+      'the canary success rate to settle near 70%',
+      async () => {
+        const v = await value(successRate('podinfo-canary'));
+        return v !== undefined && v > 60 && v < 80 ? v : undefined;
+      },
+      60_000,
+      1000,
+    );
     console.log(`canary success rate with a 30% fault profile: ${sr.toFixed(2)}%`);
     expect(sr).toBeGreaterThan(60);
     expect(sr).toBeLessThan(80);

@@ -30,7 +30,9 @@ export function clusterEnv(): ClusterEnv {
   if (cached) return cached;
   const file = join(REPO, '.local/cluster.env');
   if (!existsSync(file)) {
-    throw new Error(`no local cluster: ${file} is missing. Run \`npm run cluster:up\` first (the README's test command does).`);
+    throw new Error(
+      `no local cluster: ${file} is missing. Run \`npm run cluster:up\` first (the README's test command does).`,
+    );
   }
   const vars: Record<string, string> = {};
   for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -52,10 +54,15 @@ export function processEnv(extra: Record<string, string> = {}): NodeJS.ProcessEn
 /** Runs kubectl (the one built for the cluster) and resolves to its stdout. */
 export function kubectl(args: string[], input?: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const child = execFile('kubectl', args, { env: processEnv(), maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`kubectl ${args.join(' ')} failed: ${stderr || err.message}`));
-      else resolvePromise(stdout);
-    });
+    const child = execFile(
+      'kubectl',
+      args,
+      { env: processEnv(), maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`kubectl ${args.join(' ')} failed: ${stderr || err.message}`));
+        else resolvePromise(stdout);
+      },
+    );
     if (input !== undefined) child.stdin?.end(input);
   });
 }
@@ -65,12 +72,20 @@ export async function kubectlJson<T>(args: string[]): Promise<T> {
 }
 
 /** Like kubectl, but resolves to {code, stdout, stderr} instead of throwing. */
-export function kubectlResult(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+export function kubectlResult(
+  args: string[],
+  input?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolvePromise) => {
-    const child = execFile('kubectl', args, { env: processEnv(), maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolvePromise({ code, stdout, stderr });
-    });
+    const child = execFile(
+      'kubectl',
+      args,
+      { env: processEnv(), maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolvePromise({ code, stdout, stderr });
+      },
+    );
     if (input !== undefined) child.stdin?.end(input);
   });
 }
@@ -86,7 +101,11 @@ export function applyYaml(yaml: string): Promise<string> {
 /** The seed's manifests, optionally moved to another namespace for isolation. */
 export function seedYaml(file: string, namespace = 'test'): string {
   const text = readFileSync(join(SEED, file), 'utf8');
-  return namespace === 'test' ? text : text.replace(/namespace: test$/gm, `namespace: ${namespace}`).replace(/name: test$/m, `name: ${namespace}`);
+  return namespace === 'test'
+    ? text
+    : text
+        .replace(/namespace: test$/gm, `namespace: ${namespace}`)
+        .replace(/name: test$/m, `name: ${namespace}`);
 }
 
 /**
@@ -110,7 +129,9 @@ export async function waitFor<T>(
       last = e instanceof Error ? e.message : e;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs}ms waiting for ${description}; last: ${JSON.stringify(last)?.slice(0, 2000)}`);
+      throw new Error(
+        `timed out after ${timeoutMs}ms waiting for ${description}; last: ${JSON.stringify(last)?.slice(0, 2000)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
@@ -119,30 +140,51 @@ export async function waitFor<T>(
 /** Deletes a namespace and waits until it is gone. */
 export async function deleteNamespace(ns: string): Promise<void> {
   await kubectl(['delete', 'namespace', ns, '--ignore-not-found', '--wait=false']);
-  await waitFor(`namespace ${ns} to be deleted`, async () => {
-    const r = await kubectlResult(['get', 'namespace', ns]);
-    return r.code !== 0;
-  }, 120_000, 500);
+  await waitFor(
+    `namespace ${ns} to be deleted`,
+    async () => {
+      const r = await kubectlResult(['get', 'namespace', ns]);
+      return r.code !== 0;
+    },
+    120_000,
+    500,
+  );
 }
 
 export async function installCrd(): Promise<void> {
   await applyFile(CRD);
-  await kubectl(['wait', '--for', 'condition=established', '--timeout=60s', 'crd/rollouts.apps.weave.works']);
+  await kubectl([
+    'wait',
+    '--for',
+    'condition=established',
+    '--timeout=60s',
+    'crd/rollouts.apps.weave.works',
+  ]);
 }
 
-export async function promQuery(query: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+export async function promQuery(
+  query: string,
+): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
   const res = await fetch(`${clusterEnv().PROMETHEUS_URL}/api/v1/query`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ query }).toString(),
   });
-  const body = (await res.json()) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  const body = (await res.json()) as {
+    status: string;
+    data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+  };
   if (body.status !== 'success') throw new Error(`query failed: ${JSON.stringify(body)}`);
   return body.data.result;
 }
 
 /** Sets the simulator's steady load on a VirtualService (rps 0 stops it). */
-export async function setLoad(namespace: string, vs: string, rps: number, path = '/'): Promise<void> {
+export async function setLoad(
+  namespace: string,
+  vs: string,
+  rps: number,
+  path = '/',
+): Promise<void> {
   const res = await fetch(`${clusterEnv().MESH_ADMIN_URL}/admin/load/${namespace}/${vs}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
@@ -152,10 +194,18 @@ export async function setLoad(namespace: string, vs: string, rps: number, path =
 }
 
 /** Overrides a workload's fault profile in the simulator (null clears it). */
-export async function setFault(namespace: string, deployment: string, fault: { errorRatio: number; latencyMs?: number } | null): Promise<void> {
+export async function setFault(
+  namespace: string,
+  deployment: string,
+  fault: { errorRatio: number; latencyMs?: number } | null,
+): Promise<void> {
   const url = `${clusterEnv().MESH_ADMIN_URL}/admin/faults/${namespace}/${deployment}`;
   const res = fault
-    ? await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ latencyMs: 0, ...fault }) })
+    ? await fetch(url, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ latencyMs: 0, ...fault }),
+      })
     : await fetch(url, { method: 'DELETE' });
   if (!res.ok) throw new Error(`setting fault failed: HTTP ${res.status} ${await res.text()}`);
 }
@@ -164,13 +214,17 @@ export async function setFault(namespace: string, deployment: string, fault: { e
 export function gatewayGet(host: string, path = '/'): Promise<{ status: number; body: string }> {
   // fetch() may not send a custom Host header; node:http does.
   return new Promise((resolvePromise, reject) => {
-    const req = http.get(`${clusterEnv().MESH_URL}${path}`, { headers: { host }, agent: gatewayAgent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
+    const req = http.get(
+      `${clusterEnv().MESH_URL}${path}`,
+      { headers: { host }, agent: gatewayAgent },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
   });
 }
@@ -188,8 +242,23 @@ export interface EventRecord {
 
 /** Events of one Rollout, oldest first (names sort by creation within a second). */
 export async function rolloutEvents(namespace: string, rollout: string): Promise<EventRecord[]> {
-  const list = await kubectlJson<{ items: { metadata: { name: string }; type: string; reason: string; message: string; count?: number; source?: { component?: string }; firstTimestamp?: string }[] }>([
-    'get', 'events', '-n', namespace, '--field-selector', `involvedObject.kind=Rollout,involvedObject.name=${rollout}`,
+  const list = await kubectlJson<{
+    items: {
+      metadata: { name: string };
+      type: string;
+      reason: string;
+      message: string;
+      count?: number;
+      source?: { component?: string };
+      firstTimestamp?: string;
+    }[];
+  }>([
+    'get',
+    'events',
+    '-n',
+    namespace,
+    '--field-selector',
+    `involvedObject.kind=Rollout,involvedObject.name=${rollout}`,
   ]);
   return list.items
     .map((e) => ({
@@ -201,7 +270,13 @@ export async function rolloutEvents(namespace: string, rollout: string): Promise
       name: e.metadata.name,
       firstTimestamp: e.firstTimestamp ?? '',
     }))
-    .sort((a, b) => (a.firstTimestamp === b.firstTimestamp ? (a.name.length - b.name.length || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) : a.firstTimestamp < b.firstTimestamp ? -1 : 1));
+    .sort((a, b) =>
+      a.firstTimestamp === b.firstTimestamp
+        ? a.name.length - b.name.length || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+        : a.firstTimestamp < b.firstTimestamp
+          ? -1
+          : 1,
+    );
 }
 
 export interface SteererProcess {
@@ -219,11 +294,19 @@ export interface SteererProcess {
 let processCounter = 0;
 
 /** Starts a compiled Steerer entry point (controller/dist/main.js, …) with flags. */
-export function startProcess(name: string, script: string, args: string[], env: Record<string, string> = {}): SteererProcess {
+export function startProcess(
+  name: string,
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+): SteererProcess {
   mkdirSync(LOGS, { recursive: true });
   const logFile = join(LOGS, `e2e-${name}-${process.pid}-${processCounter++}.log`);
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, [join(REPO, script), ...args], { env: processEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(REPO, script), ...args], {
+    env: processEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let text = '';
   const onData = (d: Buffer): void => {
     text += d.toString();
@@ -232,23 +315,40 @@ export function startProcess(name: string, script: string, args: string[], env: 
   };
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => { log.end(); r(code); }));
+  const exited = new Promise<number | null>((r) =>
+    child.once('exit', (code) => {
+      log.end();
+      r(code);
+    }),
+  );
   const signal = async (sig: NodeJS.Signals): Promise<number | null> => {
     if (child.exitCode === null && child.signalCode === null) child.kill(sig);
     return exited;
   };
-  return { child, logFile, output: () => text, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL'), exited };
+  return {
+    child,
+    logFile,
+    output: () => text,
+    stop: () => signal('SIGTERM'),
+    kill: () => signal('SIGKILL'),
+    exited,
+  };
 }
 
 export function startController(args: string[], env: Record<string, string> = {}): SteererProcess {
   const e = clusterEnv();
-  return startProcess('controller', 'controller/dist/main.js', [
-    `--metrics-server=${e.PROMETHEUS_URL}`,
-    '--listen-address=127.0.0.1:0',
-    '--leader-elect=false',
-    '--log-level=debug',
-    ...args,
-  ], env);
+  return startProcess(
+    'controller',
+    'controller/dist/main.js',
+    [
+      `--metrics-server=${e.PROMETHEUS_URL}`,
+      '--listen-address=127.0.0.1:0',
+      '--leader-elect=false',
+      '--log-level=debug',
+      ...args,
+    ],
+    env,
+  );
 }
 
 export interface RolloutStatusView {
@@ -262,19 +362,46 @@ export interface RolloutStatusView {
 }
 
 export async function rolloutStatus(namespace: string, name: string): Promise<RolloutStatusView> {
-  const r = await kubectlJson<{ status?: RolloutStatusView }>(['get', 'rollout', '-n', namespace, name]);
+  const r = await kubectlJson<{ status?: RolloutStatusView }>([
+    'get',
+    'rollout',
+    '-n',
+    namespace,
+    name,
+  ]);
   return r.status ?? {};
 }
 
 export async function vsWeights(namespace: string, name: string): Promise<number[]> {
-  const vs = await kubectlJson<{ spec: { http: { route: { weight?: number }[] }[] } }>(['get', 'virtualservice', '-n', namespace, name]);
+  const vs = await kubectlJson<{ spec: { http: { route: { weight?: number }[] }[] } }>([
+    'get',
+    'virtualservice',
+    '-n',
+    namespace,
+    name,
+  ]);
   return (vs.spec.http[0]?.route ?? []).map((r) => r.weight ?? 0);
 }
 
-export async function deploymentOf(namespace: string, name: string): Promise<{ replicas: number; image: string; labels: Record<string, string>; ready: number; annotations: Record<string, string> }> {
+export async function deploymentOf(
+  namespace: string,
+  name: string,
+): Promise<{
+  replicas: number;
+  image: string;
+  labels: Record<string, string>;
+  ready: number;
+  annotations: Record<string, string>;
+}> {
   const d = await kubectlJson<{
     metadata: { annotations?: Record<string, string> };
-    spec: { replicas?: number; template: { metadata?: { labels?: Record<string, string> }; spec: { containers: { image: string }[] } } };
+    spec: {
+      replicas?: number;
+      template: {
+        metadata?: { labels?: Record<string, string> };
+        spec: { containers: { image: string }[] };
+      };
+    };
     status?: { readyReplicas?: number };
   }>(['get', 'deployment', '-n', namespace, name]);
   return {

@@ -25,23 +25,34 @@ import {
 
 const NS = 'test';
 const INTERVAL = '5s';
-const WAITING = /^Waiting for podinfo\.test rollout to finish: \d of 2 updated replicas are available$/;
+const WAITING =
+  /^Waiting for podinfo\.test rollout to finish: \d of 2 updated replicas are available$/;
 
 function releaseEvents(): string[] {
   return [
     'Starting rollout for podinfo.test',
-    ...[10, 20, 30, 40, 50, 60, 70, 80, 90, 100].map((w) => `Advance rollout podinfo.test weight ${w}`),
+    ...[10, 20, 30, 40, 50, 60, 70, 80, 90, 100].map(
+      (w) => `Advance rollout podinfo.test weight ${w}`,
+    ),
     'Copying podinfo-canary.test template spec to podinfo.test',
   ];
 }
 
 /** The seed's canary manifest with another image, as a user would ship a release. */
 function canaryWithImage(tag: string): string {
-  return seedYaml('canary.yaml').replace('quay.io/stefanprodan/podinfo:1.2.0', `quay.io/stefanprodan/podinfo:${tag}`);
+  return seedYaml('canary.yaml').replace(
+    'quay.io/stefanprodan/podinfo:1.2.0',
+    `quay.io/stefanprodan/podinfo:${tag}`,
+  );
 }
 
 async function waitPhase(phase: string, timeoutMs = 180_000): Promise<void> {
-  await waitFor(`rollout phase ${phase}`, async () => (await rolloutStatus(NS, 'podinfo')).phase === phase, timeoutMs, 500);
+  await waitFor(
+    `rollout phase ${phase}`,
+    async () => (await rolloutStatus(NS, 'podinfo')).phase === phase,
+    timeoutMs,
+    500,
+  );
 }
 
 /** Messages of the Rollout's events not among `seen`, oldest first; all Synced from steerer. */
@@ -62,10 +73,15 @@ async function eventNames(): Promise<Set<string>> {
 async function ship(tag: string): Promise<void> {
   const before = (await rolloutStatus(NS, 'podinfo')).canaryRevision;
   await applyYaml(canaryWithImage(tag));
-  await waitFor(`a release of ${tag} to start`, async () => {
-    const s = await rolloutStatus(NS, 'podinfo');
-    return s.canaryRevision !== before && s.canaryRevision !== undefined;
-  }, 60_000, 200);
+  await waitFor(
+    `a release of ${tag} to start`,
+    async () => {
+      const s = await rolloutStatus(NS, 'podinfo');
+      return s.canaryRevision !== before && s.canaryRevision !== undefined;
+    },
+    60_000,
+    200,
+  );
 }
 
 /** Asserts the happy-path release sequence, allowing the one primary-rollout wait line. */
@@ -82,17 +98,40 @@ describe('the seed rollout on a real cluster', () => {
   beforeAll(async () => {
     await deleteNamespace(NS);
     await installCrd();
-    await applyFile(...['namespace', 'primary', 'canary', 'hpa', 'virtualservice'].map((f) => join(SEED, `${f}.yaml`)));
+    await applyFile(
+      ...['namespace', 'primary', 'canary', 'hpa', 'virtualservice'].map((f) =>
+        join(SEED, `${f}.yaml`),
+      ),
+    );
     for (const d of ['podinfo', 'podinfo-canary']) {
-      await kubectl(['wait', '-n', NS, '--for=condition=Available', '--timeout=60s', `deployment/${d}`]);
+      await kubectl([
+        'wait',
+        '-n',
+        NS,
+        '--for=condition=Available',
+        '--timeout=60s',
+        `deployment/${d}`,
+      ]);
     }
     // The seed's HPA (minReplicas 2) takes the canary from 1 to 2 replicas; let it
     // settle first so the first release shows the seed's exact sequence.
-    await waitFor('the HPA to scale the canary to its minimum', async () => {
-      const hpa = await kubectlJson<{ status?: { currentReplicas?: number; desiredReplicas?: number } }>(['get', 'hpa', '-n', NS, 'podinfo-canary']);
-      const d = await deploymentOf(NS, 'podinfo-canary');
-      return hpa.status?.currentReplicas === 2 && hpa.status.desiredReplicas === 2 && d.replicas === 2 && d.ready === 2;
-    }, 90_000, 1000);
+    await waitFor(
+      'the HPA to scale the canary to its minimum',
+      async () => {
+        const hpa = await kubectlJson<{
+          status?: { currentReplicas?: number; desiredReplicas?: number };
+        }>(['get', 'hpa', '-n', NS, 'podinfo-canary']);
+        const d = await deploymentOf(NS, 'podinfo-canary');
+        return (
+          hpa.status?.currentReplicas === 2 &&
+          hpa.status.desiredReplicas === 2 &&
+          d.replicas === 2 &&
+          d.ready === 2
+        );
+      },
+      90_000,
+      1000,
+    );
     await setLoad(NS, 'podinfo', 50);
     controller = startController([`--control-loop-interval=${INTERVAL}`, '--analysis-interval=1s']);
   });
@@ -106,42 +145,70 @@ describe('the seed rollout on a real cluster', () => {
   it('rolls the seed canary out exactly as the seed shows', async () => {
     await applyFile(join(SEED, 'rollout.yaml'));
     await waitPhase('Succeeded');
-    expectRelease(await messagesSince(), '1.2.0', ['Promotion complete! Scaling down podinfo-canary.test']);
+    expectRelease(await messagesSince(), '1.2.0', [
+      'Promotion complete! Scaling down podinfo-canary.test',
+    ]);
     expect(await vsWeights(NS, 'podinfo')).toEqual([100, 0]);
     const primary = await deploymentOf(NS, 'podinfo');
     expect(primary.image).toBe('quay.io/stefanprodan/podinfo:1.2.0');
     expect(primary.labels.app).toBe('podinfo');
-    await waitFor('the canary to scale to zero', async () => (await deploymentOf(NS, 'podinfo-canary')).replicas === 0);
+    await waitFor(
+      'the canary to scale to zero',
+      async () => (await deploymentOf(NS, 'podinfo-canary')).replicas === 0,
+    );
     const s = await rolloutStatus(NS, 'podinfo');
     expect(s.lastPromotedRevision).toBe(s.canaryRevision);
   });
 
   it('shows the rollout in kubectl get and describe', async () => {
     const table = await kubectl(['get', 'rollouts', '-n', NS]);
-    expect(table).toMatch(/NAME\s+STATUS\s+WEIGHT\s+FAILEDCHECKS\s+SUCCESSRATE\s+LASTTRANSITIONTIME/);
+    expect(table).toMatch(
+      /NAME\s+STATUS\s+WEIGHT\s+FAILEDCHECKS\s+SUCCESSRATE\s+LASTTRANSITIONTIME/,
+    );
     expect(table).toMatch(/podinfo\s+Succeeded\s+0\s+0/);
     const describe = await kubectl(['describe', 'rollout', '-n', NS, 'podinfo']);
     expect(describe).toMatch(/Normal\s+Synced\s+.*steerer\s+Starting rollout for podinfo\.test/);
-    expect(describe).toMatch(/Normal\s+Synced\s+.*steerer\s+Promotion complete! Scaling down podinfo-canary\.test/);
+    expect(describe).toMatch(
+      /Normal\s+Synced\s+.*steerer\s+Promotion complete! Scaling down podinfo-canary\.test/,
+    );
   });
 
   it('halts a release while the canary fails, then continues and promotes', async () => {
     const before = await eventNames();
     await ship('1.3.0');
-    await waitFor('weight 30', async () => ((await rolloutStatus(NS, 'podinfo')).canaryWeight ?? 0) >= 30, 120_000, 200);
+    await waitFor(
+      'weight 30',
+      async () => ((await rolloutStatus(NS, 'podinfo')).canaryWeight ?? 0) >= 30,
+      120_000,
+      200,
+    );
     await setFault(NS, 'podinfo-canary', { errorRatio: 0.3 });
     const faultAt = Date.now();
-    const halted = await waitFor('a success-rate halt', async () => {
-      const m = (await messagesSince(before)).find((x) => /^Halt rollout podinfo\.test success rate \d+\.\d\d% < 99%$/.test(x));
-      return m;
-    }, 60_000, 200);
+    const halted = await waitFor(
+      'a success-rate halt',
+      async () => {
+        const m = (await messagesSince(before)).find((x) =>
+          /^Halt rollout podinfo\.test success rate \d+\.\d\d% < 99%$/.test(x),
+        );
+        return m;
+      },
+      60_000,
+      200,
+    );
     console.log(`halted ${Date.now() - faultAt}ms after the fault started: "${halted}"`);
     const heldAt = (await rolloutStatus(NS, 'podinfo')).canaryWeight ?? 0;
     // While the fault lasts: more halts, no advance (a few step intervals).
-    await waitFor('three more halts', async () => {
-      const halts = (await messagesSince(before)).filter((x) => x.startsWith('Halt rollout podinfo.test success rate'));
-      return halts.length >= 4;
-    }, 60_000, 500);
+    await waitFor(
+      'three more halts',
+      async () => {
+        const halts = (await messagesSince(before)).filter((x) =>
+          x.startsWith('Halt rollout podinfo.test success rate'),
+        );
+        return halts.length >= 4;
+      },
+      60_000,
+      500,
+    );
     const s = await rolloutStatus(NS, 'podinfo');
     expect(s.phase).toBe('Halted');
     expect(s.canaryWeight).toBe(heldAt);
@@ -149,7 +216,9 @@ describe('the seed rollout on a real cluster', () => {
     expect(s.failedChecks).toBeGreaterThanOrEqual(4);
     expect(s.analysis?.result).toBe('Fail');
     const messages = await messagesSince(before);
-    const firstHalt = messages.findIndex((x) => x.startsWith('Halt rollout podinfo.test success rate'));
+    const firstHalt = messages.findIndex((x) =>
+      x.startsWith('Halt rollout podinfo.test success rate'),
+    );
     expect(messages.slice(firstHalt).filter((x) => x.startsWith('Advance'))).toEqual([]);
 
     await setFault(NS, 'podinfo-canary', null);
@@ -160,7 +229,10 @@ describe('the seed rollout on a real cluster', () => {
     expect(after.at(-1)).toBe('Promotion complete! Scaling down podinfo-canary.test');
     expect((await deploymentOf(NS, 'podinfo')).image).toBe('quay.io/stefanprodan/podinfo:1.3.0');
     expect(await vsWeights(NS, 'podinfo')).toEqual([100, 0]);
-    await waitFor('the canary to scale to zero', async () => (await deploymentOf(NS, 'podinfo-canary')).replicas === 0);
+    await waitFor(
+      'the canary to scale to zero',
+      async () => (await deploymentOf(NS, 'podinfo-canary')).replicas === 0,
+    );
   });
 
   it('starts over on the next image bump', async () => {
@@ -178,7 +250,11 @@ describe('the seed rollout on a real cluster', () => {
     const rev = (await rolloutStatus(NS, 'podinfo')).lastPromotedRevision;
     await applyYaml(canaryWithImage('1.4.0'));
     // The apply sets replicas back to 1; the controller returns the idle canary to 0.
-    await waitFor('the canary back at zero', async () => (await deploymentOf(NS, 'podinfo-canary')).replicas === 0, 30_000);
+    await waitFor(
+      'the canary back at zero',
+      async () => (await deploymentOf(NS, 'podinfo-canary')).replicas === 0,
+      30_000,
+    );
     const s = await rolloutStatus(NS, 'podinfo');
     expect(s.phase).toBe('Succeeded');
     expect(s.lastPromotedRevision).toBe(rev);
@@ -204,29 +280,80 @@ describe('HPA and pod-health halts', () => {
   it('halts while the HPA scales the canary, and while canary pods are unhealthy', async () => {
     const before = await eventNames();
     await ship('1.5.0');
-    await waitFor('weight 20', async () => ((await rolloutStatus(NS, 'podinfo')).canaryWeight ?? 0) >= 20, 120_000, 200);
+    await waitFor(
+      'weight 20',
+      async () => ((await rolloutStatus(NS, 'podinfo')).canaryWeight ?? 0) >= 20,
+      120_000,
+      200,
+    );
     // Raise the HPA's minimum: it scales the canary from 2 to 3 within its sync period.
-    await kubectl(['patch', 'hpa', '-n', NS, 'podinfo-canary', '--type=merge', '-p', '{"spec":{"minReplicas":3}}']);
-    const hpaHalt = await waitFor('an HPA halt', async () =>
-      (await messagesSince(before)).find((m) => m.startsWith('Halt rollout podinfo.test podinfo-canary.test is being scaled by HorizontalPodAutoscaler podinfo-canary.test')),
-    60_000, 500);
-    expect(hpaHalt).toMatch(/: \d → 3 replicas$/);
+    await kubectl([
+      'patch',
+      'hpa',
+      '-n',
+      NS,
+      'podinfo-canary',
+      '--type=merge',
+      '-p',
+      '{"spec":{"minReplicas":3}}',
+    ]);
+    const hpaHalt = await waitFor(
+      'an HPA halt',
+      async () =>
+        (await messagesSince(before)).find((m) =>
+          /^Halt rollout podinfo\.test podinfo-canary\.test is being scaled by HorizontalPodAutoscaler podinfo-canary\.test: \d → 3 replicas$/.test(
+            m,
+          ),
+        ),
+      60_000,
+      500,
+    );
+    expect(hpaHalt).toBeDefined();
 
     // Unhealthy pods: no node can take a replacement pod.
-    await waitFor('the canary at 3 ready replicas', async () => (await deploymentOf(NS, 'podinfo-canary')).ready === 3, 60_000);
+    await waitFor(
+      'the canary at 3 ready replicas',
+      async () => (await deploymentOf(NS, 'podinfo-canary')).ready === 3,
+      60_000,
+    );
     const nodes = (await kubectl(['get', 'nodes', '-o', 'name'])).trim().split('\n');
     for (const n of nodes) await kubectl(['cordon', n]);
-    const pods = (await kubectl(['get', 'pods', '-n', NS, '-l', 'app=podinfo-canary', '-o', 'name'])).trim().split('\n');
+    const pods = (
+      await kubectl(['get', 'pods', '-n', NS, '-l', 'app=podinfo-canary', '-o', 'name'])
+    )
+      .trim()
+      .split('\n');
     await kubectl(['delete', '-n', NS, pods[0] as string, '--wait=false']);
-    const unhealthy = await waitFor('an unhealthy-pods halt', async () =>
-      (await messagesSince(before)).find((m) => /^Halt rollout podinfo\.test podinfo-canary\.test (pods are unhealthy|rolling update under way)/.test(m)),
-    60_000, 500);
+    const unhealthy = await waitFor(
+      'an unhealthy-pods halt',
+      async () =>
+        (await messagesSince(before)).find((m) =>
+          /^Halt rollout podinfo\.test podinfo-canary\.test (pods are unhealthy|rolling update under way)/.test(
+            m,
+          ),
+        ),
+      60_000,
+      500,
+    );
     expect(unhealthy).toContain('2 available');
     const held = (await rolloutStatus(NS, 'podinfo')).canaryWeight;
     expect((await rolloutStatus(NS, 'podinfo')).phase).toBe('Halted');
     for (const n of nodes) await kubectl(['uncordon', n]);
-    await kubectl(['patch', 'hpa', '-n', NS, 'podinfo-canary', '--type=merge', '-p', '{"spec":{"minReplicas":2}}']);
+    await kubectl([
+      'patch',
+      'hpa',
+      '-n',
+      NS,
+      'podinfo-canary',
+      '--type=merge',
+      '-p',
+      '{"spec":{"minReplicas":2}}',
+    ]);
     await waitPhase('Succeeded', 240_000);
-    expect((await messagesSince(before)).filter((m) => m === `Advance rollout podinfo.test weight ${(held ?? 0) + 10}`)).toHaveLength(1);
+    expect(
+      (await messagesSince(before)).filter(
+        (m) => m === `Advance rollout podinfo.test weight ${(held ?? 0) + 10}`,
+      ),
+    ).toHaveLength(1);
   });
 });
