@@ -32,6 +32,8 @@ export const ANNOTATIONS = {
   revisionTime: `${PREFIX}/revision-time`,
   /** On a canary Deployment Steerer scaled to zero: the replicas it had before. */
   scaledDownFrom: `${PREFIX}/scaled-down-from`,
+  /** On a VirtualService: the primary/canary weights Steerer last wrote, e.g. "70/30". */
+  weights: `${PREFIX}/weights`,
 } as const;
 
 export const ROLES = ['primary', 'canary'] as const;

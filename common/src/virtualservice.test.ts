@@ -1,7 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import jsonpatch from 'jsonpatch';
 import type { HttpRoute, HttpRouteDestination, VirtualService } from './kube/objects.js';
-import { checkRoutes, fqdn, weightPatch } from './virtualservice.js';
+import {
+  checkRoutes,
+  fqdn,
+  parseWeightsAnnotation,
+  weightAnnotationOps,
+  weightPatch,
+} from './virtualservice.js';
 import type { RouteCheck, SplitRoute } from './virtualservice.js';
 
 function dest(host: string, weight?: number): HttpRouteDestination {
@@ -377,5 +383,29 @@ describe('weightPatch', () => {
         canary: 10,
       });
     });
+  });
+});
+
+describe('weights annotation', () => {
+  it('parses what Steerer writes and nothing else', () => {
+    expect(parseWeightsAnnotation('70/30')).toEqual({ primary: 70, canary: 30 });
+    expect(parseWeightsAnnotation('100/0')).toEqual({ primary: 100, canary: 0 });
+    expect(parseWeightsAnnotation(undefined)).toBeUndefined();
+    expect(parseWeightsAnnotation('70')).toBeUndefined();
+    expect(parseWeightsAnnotation('a/b')).toBeUndefined();
+  });
+
+  it('adds the annotation map when absent, sets the key otherwise, and skips equal values', () => {
+    const v = vs();
+    delete v.metadata.annotations;
+    expect(weightAnnotationOps(v, 'steerer.io/weights', { primary: 90, canary: 10 })).toEqual([
+      { op: 'add', path: '/metadata/annotations', value: { 'steerer.io/weights': '90/10' } },
+    ]);
+    v.metadata.annotations = { other: 'x' };
+    expect(weightAnnotationOps(v, 'steerer.io/weights', { primary: 90, canary: 10 })).toEqual([
+      { op: 'add', path: '/metadata/annotations/steerer.io~1weights', value: '90/10' },
+    ]);
+    v.metadata.annotations['steerer.io/weights'] = '90/10';
+    expect(weightAnnotationOps(v, 'steerer.io/weights', { primary: 90, canary: 10 })).toEqual([]);
   });
 });

@@ -157,3 +157,33 @@ export function weightPatch(
   }
   return ops;
 }
+
+/** "70/30" → weights; undefined when absent or malformed. */
+export function parseWeightsAnnotation(value: string | undefined): RouteWeights | undefined {
+  const m = value === undefined ? null : /^(\d{1,3})\/(\d{1,3})$/.exec(value);
+  if (!m) return undefined;
+  return { primary: Number(m[1]), canary: Number(m[2]) };
+}
+
+/**
+ * Operations recording the weights Steerer writes in an annotation of the
+ * VirtualService, so a later pass (even after a restart) can tell its own pending
+ * change from one made by someone else.
+ */
+export function weightAnnotationOps(
+  vs: VirtualService,
+  key: string,
+  want: RouteWeights,
+): JsonPatchOp[] {
+  const value = `${want.primary}/${want.canary}`;
+  const annotations = vs.metadata.annotations;
+  if (annotations?.[key] === value) return [];
+  if (!annotations) return [{ op: 'add', path: '/metadata/annotations', value: { [key]: value } }];
+  return [
+    {
+      op: 'add',
+      path: `/metadata/annotations/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+      value,
+    },
+  ];
+}

@@ -11,6 +11,7 @@ import {
   canonicalJson,
   checkRoutes,
   resourcePath,
+  weightAnnotationOps,
   weightPatch,
 } from '@steerer/common';
 import type {
@@ -75,8 +76,10 @@ export class Actuator {
         if (!vs) return;
         const routes = checkRoutes(vs, spec.primary.host, spec.canary.host);
         if (!routes.ok) return;
-        const ops = weightPatch(vs, routes.routes, { primary: a.primary, canary: a.canary });
+        const want = { primary: a.primary, canary: a.canary };
+        const ops = weightPatch(vs, routes.routes, want);
         if (ops.length === 0) return;
+        ops.push(...weightAnnotationOps(vs, ANNOTATIONS.weights, want));
         const path = resourcePath({
           group: ISTIO_GROUP,
           version: this.cluster.vsVersion,

@@ -498,8 +498,33 @@ describe('initialisation and bad targets', () => {
     const p = w.pass();
     expect(p.actions).toContainEqual({ kind: 'setWeights', primary: 70, canary: 30 });
     expect(p.events.map((e) => e.message)).toEqual([
-      'Restoring VirtualService podinfo.test weights to 70/30 (found 50/50)',
+      'Restoring VirtualService podinfo.test weights to 70/30: found 50/50, changed outside Steerer',
     ]);
+  });
+
+  it('applies its own unfinished weight change silently (e.g. after a restart)', () => {
+    const w = new World();
+    w.runUntil((x) => x.rollout.status?.canaryWeight === 30);
+    // The controller recorded weight 40 in status and died before patching the route.
+    w.now += CONFIG.stepIntervalMs;
+    const p = plan({
+      rollout: w.rollout,
+      observed: w.observed,
+      analysis: w.sample(),
+      now: w.now,
+      config: CONFIG,
+    });
+    expect(p.status.canaryWeight).toBe(40);
+    const restarted = plan({
+      rollout: { ...w.rollout, status: p.status },
+      observed: w.observed,
+      analysis: w.sample(),
+      now: w.now + 50,
+      config: CONFIG,
+    });
+    expect(restarted.actions).toContainEqual({ kind: 'setWeights', primary: 60, canary: 40 });
+    expect(restarted.events).toEqual([]);
+    expect(restarted.status.canaryWeight).toBe(40);
   });
 
   it('labels both Deployments once', () => {

@@ -12,6 +12,7 @@ import {
   ANNOTATIONS,
   LABELS,
   formatFieldErrors,
+  parseWeightsAnnotation,
   promotedTemplate,
   qualified,
   sameTemplate,
@@ -391,18 +392,21 @@ function desiredWeights(s: RolloutStatus): { primary: number; canary: number } {
 
 function ensureRouting(pass: Pass, t: Targets): void {
   const want = desiredWeights(pass.status);
-  if (t.routesConsistent && t.weights.primary === want.primary && t.weights.canary === want.canary)
-    return;
+  const found = t.weights;
+  if (t.routesConsistent && found.primary === want.primary && found.canary === want.canary) return;
   pass.actions.push({ kind: 'setWeights', ...want });
-  // Someone else changed weights Steerer had set: say so, once per distinct finding.
-  const prevWant = desiredWeights(pass.prev);
-  const ours =
-    pass.prev.phase !== undefined &&
-    prevWant.primary === want.primary &&
-    prevWant.canary === want.canary;
-  if (ours) {
+  // Steerer records the weights it writes on the VirtualService. Weights that differ
+  // from that record were changed by someone else: say so whenever Steerer puts them
+  // back. (A pending change of Steerer's own, e.g. after a restart, is silent.)
+  const written = parseWeightsAnnotation(
+    t.virtualService.metadata.annotations?.[ANNOTATIONS.weights],
+  );
+  const changedByOthers =
+    written !== undefined &&
+    (!t.routesConsistent || written.primary !== found.primary || written.canary !== found.canary);
+  if (changedByOthers) {
     pass.warning(
-      `Restoring VirtualService ${qualified(t.virtualService.metadata.name, t.virtualService.metadata.namespace ?? '')} weights to ${want.primary}/${want.canary} (found ${t.weights.primary}/${t.weights.canary})`,
+      `Restoring VirtualService ${qualified(t.virtualService.metadata.name, t.virtualService.metadata.namespace ?? '')} weights to ${want.primary}/${want.canary}: found ${found.primary}/${found.canary}, changed outside Steerer`,
     );
   }
 }

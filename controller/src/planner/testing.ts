@@ -199,6 +199,10 @@ export class World {
           route[0].weight = a.primary;
           route[1].weight = a.canary;
         }
+        o.virtualService.metadata.annotations = {
+          ...o.virtualService.metadata.annotations,
+          'steerer.io/weights': `${a.primary}/${a.canary}`,
+        };
         return;
       }
       case 'scaleCanary':
