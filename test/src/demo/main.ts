@@ -3,7 +3,6 @@
 // containers), applies the seed's manifests and Rollout verbatim, drives traffic through
 // the mesh simulator, injects HTTP 500s part-way as the seed's `curl …/status/500`
 // does, ships a second release, and prints every event as it happens.
-/* eslint-disable no-console -- a demo talks to its user. */
 
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -45,10 +44,15 @@ function say(text: string): void {
 
 function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { env: processEnv(), maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`));
-      else resolve(stdout);
-    });
+    execFile(
+      cmd,
+      args,
+      { env: processEnv(), maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`));
+        else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -64,7 +68,11 @@ function freePort(): Promise<number> {
 /** The seed's `watch -n 1 curl https://app.example.com/status/500`, a few times a second. */
 function errorLoop(perSecond: number): () => void {
   const timer = setInterval(() => {
-    const req = http.get(`${clusterEnv().MESH_URL}/status/500`, { headers: { host: 'app.example.com' } }, (res) => res.resume());
+    const req = http.get(
+      `${clusterEnv().MESH_URL}/status/500`,
+      { headers: { host: 'app.example.com' } },
+      (res) => res.resume(),
+    );
     req.on('error', () => undefined);
   }, 1000 / perSecond);
   return () => clearInterval(timer);
@@ -75,11 +83,6 @@ interface Shown {
   counts: Map<string, number>;
 }
 
-function age(ts: string): string {
-  const s = Math.max(0, Math.round((Date.now() - Date.parse(ts)) / 1000));
-  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`;
-}
-
 async function showNewEvents(shown: Shown): Promise<void> {
   for (const e of await rolloutEvents(NS, 'podinfo')) {
     const seen = shown.names.has(e.name);
@@ -88,19 +91,26 @@ async function showNewEvents(shown: Shown): Promise<void> {
     shown.counts.set(e.name, e.count);
     const repeat = e.count > 1 ? dim(` (x${e.count})`) : '';
     const type = e.type === 'Warning' ? `\x1b[33m${e.type.padEnd(8)}\x1b[0m` : e.type.padEnd(8);
-    console.log(`  ${process.stdout.isTTY ? type : e.type.padEnd(8)} ${e.reason}  ${e.source}  ${e.message}${repeat}`);
+    console.log(
+      `  ${process.stdout.isTTY ? type : e.type.padEnd(8)} ${e.reason}  ${e.source}  ${e.message}${repeat}`,
+    );
   }
 }
 
 async function statusLine(): Promise<string> {
   const s = await rolloutStatus(NS, 'podinfo');
   const [p, c] = await vsWeights(NS, 'podinfo');
-  const rate = s.analysis?.successRate === undefined ? '—' : `${s.analysis.successRate.toFixed(2)}%`;
+  const rate =
+    s.analysis?.successRate === undefined ? '—' : `${s.analysis.successRate.toFixed(2)}%`;
   return `phase ${s.phase ?? '—'}  weight ${s.canaryWeight ?? 0}  routes ${p}/${c}  success rate ${rate}  failed checks ${s.failedChecks ?? 0}`;
 }
 
 /** Follows the rollout until it succeeds, printing events and status changes. */
-async function follow(shown: Shown, onTick?: (weight: number) => void, timeoutMs = 600_000): Promise<void> {
+async function follow(
+  shown: Shown,
+  onTick?: (weight: number) => void,
+  timeoutMs = 600_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   let sawProgress = false;
@@ -118,7 +128,8 @@ async function follow(shown: Shown, onTick?: (weight: number) => void, timeoutMs
       await showNewEvents(shown);
       return;
     }
-    if (Date.now() > deadline) throw new Error(`the rollout did not finish within ${timeoutMs / 1000}s (${line})`);
+    if (Date.now() > deadline)
+      throw new Error(`the rollout did not finish within ${timeoutMs / 1000}s (${line})`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -130,49 +141,111 @@ async function main(): Promise<void> {
 
   stage = 'installing the chart';
   const port = await freePort();
-  say('helm upgrade --install steerer charts/steerer --namespace=istio-system --set metricsServer=http://prometheus.istio-system:9090 --set controlLoopInterval=1m');
-  console.log(dim(`    (plus --create-namespace and --set webhook.url=https://127.0.0.1:${port}: the webhook runs as a local process)`));
+  say(
+    'helm upgrade --install steerer charts/steerer --namespace=istio-system --set metricsServer=http://prometheus.istio-system:9090 --set controlLoopInterval=1m',
+  );
+  console.log(
+    dim(
+      `    (plus --create-namespace and --set webhook.url=https://127.0.0.1:${port}: the webhook runs as a local process)`,
+    ),
+  );
   await run('helm', [
-    'upgrade', '--install', 'steerer', join(REPO, 'charts/steerer'),
-    '--namespace=istio-system', '--create-namespace',
-    '--set', 'metricsServer=http://prometheus.istio-system:9090',
-    '--set', 'controlLoopInterval=1m',
-    '--set', `webhook.url=https://127.0.0.1:${port}`,
+    'upgrade',
+    '--install',
+    'steerer',
+    join(REPO, 'charts/steerer'),
+    '--namespace=istio-system',
+    '--create-namespace',
+    '--set',
+    'metricsServer=http://prometheus.istio-system:9090',
+    '--set',
+    'controlLoopInterval=1m',
+    '--set',
+    `webhook.url=https://127.0.0.1:${port}`,
     '--wait=false',
   ]);
 
   stage = 'starting Steerer';
-  say(`starting the webhook (https://127.0.0.1:${port}) and the controller (control loop ${INTERVAL}) as local processes`);
+  say(
+    `starting the webhook (https://127.0.0.1:${port}) and the controller (control loop ${INTERVAL}) as local processes`,
+  );
   const webhook = startProcess('demo-webhook', 'webhook/dist/main.js', [
-    `--port=${port}`, '--bind-address=127.0.0.1', '--namespace=istio-system', '--tls-ip=127.0.0.1', '--log-level=info',
+    `--port=${port}`,
+    '--bind-address=127.0.0.1',
+    '--namespace=istio-system',
+    '--tls-ip=127.0.0.1',
+    '--log-level=info',
   ]);
   procs.push(webhook);
   const controller = startProcess('demo-controller', 'controller/dist/main.js', [
-    `--metrics-server=${env.PROMETHEUS_URL}`, `--control-loop-interval=${INTERVAL}`, '--analysis-interval=1s',
-    '--leader-elect=false', '--listen-address=127.0.0.1:0',
+    `--metrics-server=${env.PROMETHEUS_URL}`,
+    `--control-loop-interval=${INTERVAL}`,
+    '--analysis-interval=1s',
+    '--leader-elect=false',
+    '--listen-address=127.0.0.1:0',
   ]);
   procs.push(controller);
-  await waitFor('the webhook to serve', async () => {
-    const cfg = await kubectlJson<{ webhooks?: { clientConfig?: { caBundle?: string } }[] }>(['get', 'validatingwebhookconfiguration', 'steerer-webhook']);
-    return (cfg.webhooks ?? []).every((w) => !!w.clientConfig?.caBundle) && (cfg.webhooks ?? []).length > 0;
-  }, 60_000, 500);
+  await waitFor(
+    'the webhook to serve',
+    async () => {
+      const cfg = await kubectlJson<{ webhooks?: { clientConfig?: { caBundle?: string } }[] }>([
+        'get',
+        'validatingwebhookconfiguration',
+        'steerer-webhook',
+      ]);
+      return (
+        (cfg.webhooks ?? []).every((w) => !!w.clientConfig?.caBundle) &&
+        (cfg.webhooks ?? []).length > 0
+      );
+    },
+    60_000,
+    500,
+  );
 
   stage = 'applying the seed manifests';
   await deleteNamespace(NS);
-  say('kubectl apply -f namespace.yaml -f primary.yaml -f canary.yaml -f hpa.yaml -f virtualservice.yaml');
-  console.log(dim('    (the seed manifests verbatim; hpa.yaml is the seed HPA converted to autoscaling/v2)'));
-  console.log((await applyFile(...['namespace', 'primary', 'canary', 'hpa', 'virtualservice'].map((f) => join(SEED, `${f}.yaml`)))).trim().replace(/^/gm, '    '));
+  say(
+    'kubectl apply -f namespace.yaml -f primary.yaml -f canary.yaml -f hpa.yaml -f virtualservice.yaml',
+  );
+  console.log(
+    dim('    (the seed manifests verbatim; hpa.yaml is the seed HPA converted to autoscaling/v2)'),
+  );
+  console.log(
+    (
+      await applyFile(
+        ...['namespace', 'primary', 'canary', 'hpa', 'virtualservice'].map((f) =>
+          join(SEED, `${f}.yaml`),
+        ),
+      )
+    )
+      .trim()
+      .replace(/^/gm, '    '),
+  );
   for (const d of ['podinfo', 'podinfo-canary']) {
-    await kubectl(['wait', '-n', NS, '--for=condition=Available', '--timeout=60s', `deployment/${d}`]);
+    await kubectl([
+      'wait',
+      '-n',
+      NS,
+      '--for=condition=Available',
+      '--timeout=60s',
+      `deployment/${d}`,
+    ]);
   }
-  await waitFor('the HPA to settle', async () => (await deploymentOf(NS, 'podinfo-canary')).ready === 2, 90_000, 1000);
+  await waitFor(
+    'the HPA to settle',
+    async () => (await deploymentOf(NS, 'podinfo-canary')).ready === 2,
+    90_000,
+    1000,
+  );
   say('traffic: 20 requests/s through the gateway to app.example.com');
   await setLoad(NS, 'podinfo', 20);
 
   stage = 'first release';
   const shown: Shown = { names: new Set(), counts: new Map() };
   const t1 = Date.now();
-  say('kubectl apply -f rollout.yaml   (podinfo runs 1.1.1, podinfo-canary 1.2.0: Steerer releases 1.2.0)');
+  say(
+    'kubectl apply -f rollout.yaml   (podinfo runs 1.1.1, podinfo-canary 1.2.0: Steerer releases 1.2.0)',
+  );
   await applyFile(join(SEED, 'rollout.yaml'));
   let stopErrors: (() => void) | undefined;
   let errorsDone = false;
@@ -206,16 +279,28 @@ async function main(): Promise<void> {
   const canary = await deploymentOf(NS, 'podinfo-canary');
   const s = await rolloutStatus(NS, 'podinfo');
   say('summary');
-  console.log(`    release 1.2.0: ${release1.toFixed(0)}s, release 1.3.0: ${release2.toFixed(0)}s, halts: ${halts}`);
-  console.log(`    rollout: ${s.phase}, routes ${(await vsWeights(NS, 'podinfo')).join('/')}, primary runs ${primary.image}, canary has ${canary.replicas} replicas`);
+  console.log(
+    `    release 1.2.0: ${release1.toFixed(0)}s, release 1.3.0: ${release2.toFixed(0)}s, halts: ${halts}`,
+  );
+  console.log(
+    `    rollout: ${s.phase}, routes ${(await vsWeights(NS, 'podinfo')).join('/')}, primary runs ${primary.image}, canary has ${canary.replicas} replicas`,
+  );
   console.log(`    revision ${s.lastPromotedRevision ?? '?'} promoted`);
   console.log('');
   console.log((await kubectl(['get', 'rollouts', '-n', NS])).trim().replace(/^/gm, '    '));
-  if (s.phase !== 'Succeeded' || primary.image !== 'quay.io/stefanprodan/podinfo:1.3.0' || canary.replicas !== 0) {
+  if (
+    s.phase !== 'Succeeded' ||
+    primary.image !== 'quay.io/stefanprodan/podinfo:1.3.0' ||
+    canary.replicas !== 0
+  ) {
     throw new Error('the final state is not what the seed promises');
   }
   if (keep) {
-    for (const p of procs) writeFileSync(join(runDir, `${p === webhook ? 'webhook' : 'controller'}.pid`), String(p.child.pid));
+    for (const p of procs)
+      writeFileSync(
+        join(runDir, `${p === webhook ? 'webhook' : 'controller'}.pid`),
+        String(p.child.pid),
+      );
     say('--keep: the cluster, controller and webhook keep running; to explore:');
     console.log(`    source ${join(REPO, '.local/cluster.env')}`);
     console.log('    kubectl -n test describe rollout/podinfo');

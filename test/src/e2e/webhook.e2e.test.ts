@@ -144,7 +144,7 @@ function startWebhook(): SteererProcess {
     `--namespace=${NS}`,
     '--tls-ip=127.0.0.1',
     `--webhook-config-name=${CONFIG}`,
-    '--ca-propagation-delay=0s',
+    '--ca-propagation-delay=3s',
     '--log-level=debug',
   ]);
 }
