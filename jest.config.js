@@ -18,6 +18,14 @@ const shared = {
     '^@steerer/(common|certs|controller|webhook|test)/(.*)$': '<rootDir>/$1/src/$2.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
+  // Only source folders: .local/ holds etcd data whose *.snap files are not ours.
+  roots: [
+    '<rootDir>/common',
+    '<rootDir>/certs',
+    '<rootDir>/controller',
+    '<rootDir>/webhook',
+    '<rootDir>/test',
+  ],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
 };

@@ -164,11 +164,14 @@ export async function installCrd(): Promise<void> {
 
 export async function promQuery(
   query: string,
+  at?: number,
 ): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const form = new URLSearchParams({ query });
+  if (at !== undefined) form.set('time', String(at));
   const res = await fetch(`${clusterEnv().PROMETHEUS_URL}/api/v1/query`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ query }).toString(),
+    body: form.toString(),
   });
   const body = (await res.json()) as {
     status: string;

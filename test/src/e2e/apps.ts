@@ -1,0 +1,142 @@
+// Generated podinfo-like apps (primary + canary + Services + VirtualService + Rollout),
+// for suites that need many rollouts at once. Same shapes as the seed's manifests.
+
+export interface AppOptions {
+  namespace: string;
+  name: string;
+  image: string;
+  /** Canary image; defaults to the primary's (the Rollout starts Initialized). */
+  canaryImage?: string;
+  stepWeight?: number;
+  interval?: string;
+  threshold?: number;
+  replicas?: number;
+}
+
+function deployment(
+  ns: string,
+  name: string,
+  app: string,
+  image: string,
+  replicas: number,
+): string {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+  namespace: ${ns}
+  labels:
+    app: ${app}
+spec:
+  replicas: ${replicas}
+  selector:
+    matchLabels:
+      app: ${app}
+  template:
+    metadata:
+      labels:
+        app: ${app}
+    spec:
+      containers:
+      - name: podinfod
+        image: ${image}
+        ports:
+        - containerPort: 9898
+          name: http
+        resources:
+          requests:
+            cpu: 1m
+            memory: 16Mi
+`;
+}
+
+function service(ns: string, name: string, app: string): string {
+  return `apiVersion: v1
+kind: Service
+metadata:
+  name: ${name}
+  namespace: ${ns}
+spec:
+  type: ClusterIP
+  selector:
+    app: ${app}
+  ports:
+  - name: http
+    port: 9898
+    targetPort: http
+`;
+}
+
+export function appHost(o: { namespace: string; name: string }): string {
+  return `${o.name}.${o.namespace}.example.com`;
+}
+
+export function canaryDeployment(o: AppOptions, image: string): string {
+  return deployment(o.namespace, `${o.name}-canary`, `${o.name}-canary`, image, o.replicas ?? 1);
+}
+
+export function rolloutManifest(o: AppOptions): string {
+  return `apiVersion: apps.weave.works/v1beta1
+kind: Rollout
+metadata:
+  name: ${o.name}
+  namespace: ${o.namespace}
+spec:
+  targetKind: Deployment
+  primary:
+    name: ${o.name}
+    host: ${o.name}
+  canary:
+    name: ${o.name}-canary
+    host: ${o.name}-canary
+  virtualService:
+    name: ${o.name}
+    weight: ${o.stepWeight ?? 10}
+  metric:
+    type: counter
+    name: istio_requests_total
+    interval: ${o.interval ?? '1m'}
+    threshold: ${o.threshold ?? 99}
+`;
+}
+
+/** Everything but the Rollout, as one multi-document YAML. */
+export function appManifests(o: AppOptions): string {
+  const ns = o.namespace;
+  const r = o.replicas ?? 1;
+  return [
+    deployment(ns, o.name, o.name, o.image, r),
+    service(ns, o.name, o.name),
+    deployment(ns, `${o.name}-canary`, `${o.name}-canary`, o.canaryImage ?? o.image, r),
+    service(ns, `${o.name}-canary`, `${o.name}-canary`),
+    `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: ${o.name}
+  namespace: ${ns}
+spec:
+  hosts:
+  - ${appHost(o)}
+  http:
+  - route:
+    - destination:
+        host: ${o.name}
+        port:
+          number: 9898
+      weight: 100
+    - destination:
+        host: ${o.name}-canary
+        port:
+          number: 9898
+      weight: 0
+`,
+  ].join('---\n');
+}
+
+export function namespaceManifest(ns: string): string {
+  return `apiVersion: v1
+kind: Namespace
+metadata:
+  name: ${ns}
+`;
+}
