@@ -204,6 +204,18 @@ function rolloutYaml(
   });
 }
 
+/** The canary returns to the primary's template; Steerer stops the release and scales it down. */
+async function backToIdle(): Promise<void> {
+  await applyYaml(canaryLikePrimary());
+  await waitFor(
+    'the release to stop and the canary to be scaled down',
+    async () =>
+      (await rolloutStatus(NS, 'podinfo')).phase === 'Succeeded' &&
+      (await deploymentOf(NS, 'podinfo-canary')).replicas === 0,
+    60_000,
+  );
+}
+
 async function startingCount(): Promise<number> {
   return (await rolloutEvents(NS, 'podinfo'))
     .filter((e) => e.message === STARTING)
@@ -349,17 +361,31 @@ describe('admission webhook on a real cluster', () => {
     );
   });
 
-  it('(e) with the webhook stopped, applying the canary still succeeds and the rollout still starts', async () => {
-    // Back to idle: the canary returns to the primary's template, Steerer stops the release.
-    await applyYaml(canaryLikePrimary());
-    await waitFor(
-      'the release to stop and the canary to be scaled down',
-      async () => {
-        const s = await rolloutStatus(NS, 'podinfo');
-        return s.phase === 'Succeeded' && (await deploymentOf(NS, 'podinfo-canary')).replicas === 0;
-      },
-      60_000,
+  it('(a) `kubectl set image` on the scaled-down canary starts it in the same write', async () => {
+    await backToIdle();
+    const before = await startingCount();
+    const scaledDownFrom = Number(
+      (await deploymentOf(NS, 'podinfo-canary')).annotations['steerer.io/scaled-down-from'] ?? '1',
     );
+    // -o json prints the object the API server stored for this very write.
+    const written = await kubectlJson<{
+      metadata: { annotations?: Record<string, string> };
+      spec: { replicas?: number };
+    }>([
+      'set',
+      'image',
+      '-n',
+      NS,
+      'deployment/podinfo-canary',
+      'podinfod=quay.io/stefanprodan/podinfo:1.2.1',
+    ]);
+    expect(written.spec.replicas).toBe(scaledDownFrom);
+    expect(written.metadata.annotations?.['steerer.io/revision']).toMatch(/^[0-9a-f]{10}$/);
+    await waitFor(`"${STARTING}"`, async () => (await startingCount()) > before, 10_000, 50);
+  });
+
+  it('(e) with the webhook stopped, applying the canary still succeeds and the rollout still starts', async () => {
+    await backToIdle();
     const stamped = (await deploymentOf(NS, 'podinfo-canary')).annotations['steerer.io/revision'];
     await webhook?.kill();
     webhook = undefined;
@@ -375,6 +401,7 @@ describe('admission webhook on a real cluster', () => {
   });
 
   it('(f) rotating the certificate (serving, then CA) while admissions flow fails none of them', async () => {
+    await webhook?.stop(); // when run alone (-t), (e) did not stop it
     webhook = startWebhook();
     await waitForWebhook();
     const trusted = new Set(pems(await secretCA()));

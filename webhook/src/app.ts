@@ -1,0 +1,211 @@
+// The webhook's HTTP surface as an express app, built without listening so tests drive it
+// with supertest. The app only checks requests at the boundary (JSON, size, an
+// admission.k8s.io/v1 AdmissionReview of the kind the path admits), gathers what a handler
+// needs through the Lookup, and returns what the pure handler decided.
+
+import express from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import { errorMessage } from '@steerer/common';
+import type { Logger } from '@steerer/common';
+import { parseAdmissionReview, resultOf, reviewOf } from './admission.js';
+import type { AdmissionRequest, Reviewed } from './admission.js';
+import { ENDPOINTS, admits, describeKind } from './endpoints.js';
+import type { Endpoint, EndpointName } from './endpoints.js';
+import type { Lookup } from './lookup.js';
+import type { RequestResult, WebhookMetrics } from './metrics.js';
+import { deploymentFacts, mutateDeployment } from './mutate-deployment.js';
+import { rolloutFacts, rolloutTarget, validateRollout } from './validate-rollout.js';
+import { validateVirtualService, virtualServiceTarget } from './validate-virtualservice.js';
+
+/** Two objects at etcd's 1.5 MiB limit, JSON-escaped, plus the envelope. */
+export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
+
+export interface AppDeps {
+  lookup: Lookup;
+  metrics: WebhookMetrics;
+  logger: Logger;
+  /** Why the webhook cannot serve yet (caches, certificate); empty when ready. */
+  readiness: () => string[];
+  now?: () => Date;
+  maxBodyBytes?: number;
+  /** Serve only /healthz, /readyz and /metrics (the plain-HTTP --metrics-address server). */
+  probesOnly?: boolean;
+}
+
+type Handler = (req: AdmissionRequest) => Promise<Reviewed>;
+
+function handlers(lookup: Lookup, now: () => Date): Record<EndpointName, Handler> {
+  return {
+    deployments: async (r) => mutateDeployment(r, await deploymentFacts(r, lookup), now()),
+    rollouts: async (r) => {
+      const t = rolloutTarget(r);
+      const facts =
+        'skip' in t || !t.spec.ok
+          ? undefined
+          : await rolloutFacts(t.namespace, t.name, t.spec.value, lookup);
+      return validateRollout(r, facts);
+    },
+    virtualservices: async (r) => {
+      const t = virtualServiceTarget(r);
+      return validateVirtualService(r, {
+        rollouts: 'skip' in t ? [] : await lookup.rollouts(t.namespace),
+      });
+    },
+  };
+}
+
+/** A metav1.Status body for requests that get no AdmissionReview back. */
+function failure(res: Response, code: number, reason: string, message: string): void {
+  res
+    .status(code)
+    .json({ apiVersion: 'v1', kind: 'Status', status: 'Failure', code, reason, message });
+}
+
+function endpointOfPath(path: string): Endpoint | undefined {
+  return Object.values(ENDPOINTS).find((e) => e.path === path);
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const { metrics, logger } = deps;
+  const now = deps.now ?? (() => new Date());
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok\n');
+  });
+  app.get('/readyz', (_req, res) => {
+    const reasons = deps.readiness();
+    if (reasons.length === 0) res.type('text/plain').send('ok\n');
+    else
+      res
+        .status(503)
+        .type('text/plain')
+        .send(`not ready: ${reasons.join('; ')}\n`);
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const json = express.json({
+    limit: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    type: ['application/json', 'application/*+json'],
+    strict: true,
+  });
+  const byName = handlers(deps.lookup, now);
+  const endpoints = deps.probesOnly
+    ? []
+    : (Object.entries(ENDPOINTS) as [EndpointName, Endpoint][]);
+  for (const [name, endpoint] of endpoints) {
+    const handle = byName[name];
+    app.post(endpoint.path, json, async (req: Request, res: Response) => {
+      const started = performance.now();
+      const done = (operation: string, result: RequestResult): void => {
+        metrics.observe(endpoint.kind, operation, result, (performance.now() - started) / 1000);
+      };
+      if (req.body === undefined) {
+        done('', 'bad_request');
+        failure(
+          res,
+          400,
+          'BadRequest',
+          `expected a JSON body (Content-Type: application/json), got ${req.get('content-type') ?? 'no Content-Type'}`,
+        );
+        return;
+      }
+      const parsed = parseAdmissionReview(req.body);
+      if (!parsed.ok) {
+        done('', 'bad_request');
+        logger.warn('bad admission request', { path: endpoint.path, reason: parsed.reason });
+        failure(res, 400, 'BadRequest', parsed.reason);
+        return;
+      }
+      const r = parsed.request;
+      if (!admits(endpoint, r.kind)) {
+        done(r.operation, 'bad_request');
+        const message = `${endpoint.path} admits ${describeKind(endpoint, endpoint.versions)}, got ${describeKind(r.kind, [r.kind.version])}`;
+        logger.warn('admission request for another kind', {
+          path: endpoint.path,
+          uid: r.uid,
+          reason: message,
+        });
+        failure(res, 400, 'BadRequest', message);
+        return;
+      }
+      let reviewed: Reviewed;
+      try {
+        reviewed = await handle(r);
+      } catch (e) {
+        done(r.operation, 'error');
+        logger.error('admission handler failed', {
+          kind: endpoint.kind,
+          uid: r.uid,
+          error: errorMessage(e),
+        });
+        failure(
+          res,
+          500,
+          'InternalError',
+          `admission of ${endpoint.kind} failed: ${errorMessage(e)}`,
+        );
+        return;
+      }
+      const result = resultOf(reviewed.response);
+      done(r.operation, result);
+      const fields = {
+        kind: endpoint.kind,
+        namespace: r.namespace,
+        name: r.name,
+        operation: r.operation,
+        uid: r.uid,
+        result,
+        note: reviewed.note,
+        ...(r.dryRun ? { dryRun: true } : {}),
+        ...(reviewed.response.warnings ? { warnings: reviewed.response.warnings } : {}),
+      };
+      if (result === 'denied')
+        logger.info(`denied: ${reviewed.response.status?.message ?? ''}`, fields);
+      else if (result === 'patched') logger.info('patched', fields);
+      else logger.debug('allowed', fields);
+      res.json(reviewOf(reviewed.response));
+    });
+  }
+
+  app.use((req: Request, res: Response) => {
+    failure(res, 404, 'NotFound', `no handler for ${req.method} ${req.path}`);
+  });
+
+  // Body-parser errors (malformed JSON, too large) and anything a route threw.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = err as { type?: unknown; status?: unknown; expose?: unknown };
+    const endpoint = endpointOfPath(req.path);
+    const observe = (result: RequestResult): void => {
+      if (endpoint) metrics.observe(endpoint.kind, '', result, 0);
+    };
+    if (e.type === 'entity.too.large') {
+      observe('too_large');
+      failure(
+        res,
+        413,
+        'RequestEntityTooLarge',
+        `the body exceeds ${deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES} bytes`,
+      );
+      return;
+    }
+    const status = typeof e.status === 'number' ? e.status : 500;
+    if (status >= 400 && status < 500) {
+      observe('bad_request');
+      const message =
+        e.type === 'entity.parse.failed'
+          ? `malformed JSON: ${errorMessage(err)}`
+          : errorMessage(err);
+      failure(res, 400, 'BadRequest', message);
+      return;
+    }
+    observe('error');
+    logger.error('request failed', { path: req.path, error: errorMessage(err) });
+    failure(res, 500, 'InternalError', 'internal error');
+  });
+  return app;
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// Prints the webhook configurations as a JSON List for `kubectl apply -f -`:
+//   node webhook/dist/manifests-cli.js --name=steerer-webhook --url=https://127.0.0.1:8443 \
+//     [--ca-file=ca.crt] [--namespace=ns]          # only admit objects of namespace ns
+//   node webhook/dist/manifests-cli.js --name=steerer-webhook --service=istio-system/steerer-webhook:443
+/* eslint-disable no-console -- a CLI prints. */
+
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { webhookConfigurations } from './manifests.js';
+import type { WebhookTarget } from './manifests.js';
+
+const USAGE =
+  'usage: manifests-cli.js --name=NAME (--url=https://HOST:PORT | --service=NS/NAME[:PORT]) [--ca-file=FILE] [--namespace=NS]';
+
+export function renderManifests(argv: readonly string[]): string {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      name: { type: 'string', default: 'steerer-webhook' },
+      url: { type: 'string' },
+      service: { type: 'string' },
+      'ca-file': { type: 'string' },
+      namespace: { type: 'string' },
+    },
+    strict: true,
+  });
+  let target: WebhookTarget;
+  if (values.url && !values.service) target = { url: values.url };
+  else if (values.service && !values.url) {
+    const m = /^([a-z0-9-]+)\/([a-z0-9-]+)(?::(\d+))?$/.exec(values.service);
+    if (!m?.[1] || !m[2])
+      throw new Error(`--service must be NAMESPACE/NAME[:PORT], got ${values.service}`);
+    target = { service: { namespace: m[1], name: m[2], ...(m[3] ? { port: Number(m[3]) } : {}) } };
+  } else throw new Error('give exactly one of --url and --service');
+  const { mutating, validating } = webhookConfigurations({
+    name: values.name,
+    target,
+    ...(values['ca-file'] ? { caBundlePEM: readFileSync(values['ca-file'], 'utf8') } : {}),
+    ...(values.namespace
+      ? { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': values.namespace } } }
+      : {}),
+  });
+  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [mutating, validating] }, null, 2);
+}
+
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    console.log(renderManifests(process.argv.slice(2)));
+  } catch (e) {
+    console.error(`${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+    process.exit(2);
+  }
+}

@@ -1,0 +1,140 @@
+import { describe, expect, it } from '@jest/globals';
+import { renderManifests } from './manifests-cli.js';
+import { WEBHOOK_NAMES, webhookConfigurations } from './manifests.js';
+
+interface Webhook {
+  name: string;
+  clientConfig: { url?: string; caBundle?: string; service?: Record<string, unknown> };
+  rules: {
+    apiGroups: string[];
+    apiVersions: string[];
+    operations: string[];
+    resources: string[];
+  }[];
+  failurePolicy: string;
+  timeoutSeconds: number;
+  sideEffects: string;
+  admissionReviewVersions: string[];
+  matchPolicy: string;
+  objectSelector?: unknown;
+  namespaceSelector?: unknown;
+}
+
+const hooks = (o: Record<string, unknown>): Webhook[] => o.webhooks as Webhook[];
+
+describe('webhookConfigurations', () => {
+  const { mutating, validating } = webhookConfigurations({
+    name: 'steerer-webhook',
+    target: { url: 'https://127.0.0.1:8443/' },
+    caBundlePEM: 'PEM',
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'e2e' } },
+  });
+
+  it('registers canary Deployment updates: Ignore, 2s, objectSelector on the canary role', () => {
+    expect(mutating).toMatchObject({
+      kind: 'MutatingWebhookConfiguration',
+      metadata: { name: 'steerer-webhook' },
+    });
+    const [d] = hooks(mutating);
+    expect(d).toMatchObject({
+      name: WEBHOOK_NAMES.deployments,
+      clientConfig: {
+        url: 'https://127.0.0.1:8443/mutate/deployments',
+        caBundle: Buffer.from('PEM').toString('base64'),
+      },
+      rules: [
+        {
+          apiGroups: ['apps'],
+          apiVersions: ['v1'],
+          operations: ['UPDATE'],
+          resources: ['deployments'],
+        },
+      ],
+      failurePolicy: 'Ignore',
+      timeoutSeconds: 2,
+      sideEffects: 'None',
+      admissionReviewVersions: ['v1'],
+      matchPolicy: 'Equivalent',
+      objectSelector: { matchLabels: { 'steerer.io/role': 'canary' } },
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'e2e' } },
+    });
+  });
+
+  it('validates Rollouts (Fail) and VirtualService updates in all three versions (Ignore)', () => {
+    const [r, v] = hooks(validating);
+    expect(r).toMatchObject({
+      name: WEBHOOK_NAMES.rollouts,
+      clientConfig: { url: 'https://127.0.0.1:8443/validate/rollouts' },
+      rules: [
+        {
+          apiGroups: ['apps.weave.works'],
+          apiVersions: ['v1beta1'],
+          operations: ['CREATE', 'UPDATE'],
+          resources: ['rollouts'],
+        },
+      ],
+      failurePolicy: 'Fail',
+    });
+    expect(v).toMatchObject({
+      name: WEBHOOK_NAMES.virtualservices,
+      rules: [
+        {
+          apiGroups: ['networking.istio.io'],
+          apiVersions: ['v1', 'v1beta1', 'v1alpha3'],
+          operations: ['UPDATE'],
+          resources: ['virtualservices'],
+        },
+      ],
+      failurePolicy: 'Ignore',
+    });
+  });
+
+  it('uses a Service clientConfig in-cluster and omits an unknown caBundle', () => {
+    const { validating: v } = webhookConfigurations({
+      name: 'x',
+      target: { service: { namespace: 'istio-system', name: 'steerer-webhook' } },
+    });
+    expect(hooks(v)[0]?.clientConfig).toEqual({
+      service: {
+        namespace: 'istio-system',
+        name: 'steerer-webhook',
+        path: '/validate/rollouts',
+        port: 443,
+      },
+    });
+    expect(hooks(v)[0]?.namespaceSelector).toBeUndefined();
+  });
+});
+
+describe('manifests CLI', () => {
+  it('prints a List for kubectl apply', () => {
+    const list = JSON.parse(
+      renderManifests(['--name=e2e', '--url=https://127.0.0.1:9443', '--namespace=webhook-e2e']),
+    ) as { kind: string; items: Record<string, unknown>[] };
+    expect(list.kind).toBe('List');
+    expect(list.items.map((i) => i.kind)).toEqual([
+      'MutatingWebhookConfiguration',
+      'ValidatingWebhookConfiguration',
+    ]);
+    expect(hooks(list.items[0] ?? {})[0]?.namespaceSelector).toEqual({
+      matchLabels: { 'kubernetes.io/metadata.name': 'webhook-e2e' },
+    });
+  });
+
+  it('parses --service', () => {
+    const list = JSON.parse(renderManifests(['--service=steerer/steerer-webhook:8443'])) as {
+      items: Record<string, unknown>[];
+    };
+    expect(hooks(list.items[1] ?? {})[0]?.clientConfig.service).toMatchObject({
+      namespace: 'steerer',
+      name: 'steerer-webhook',
+      port: 8443,
+    });
+  });
+
+  it('needs exactly one target', () => {
+    expect(() => renderManifests([])).toThrow(/exactly one of --url and --service/);
+    expect(() => renderManifests(['--url=https://a', '--service=a/b'])).toThrow(/exactly one/);
+    expect(() => renderManifests(['--service=nope'])).toThrow(/NAMESPACE\/NAME/);
+  });
+});

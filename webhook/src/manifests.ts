@@ -1,0 +1,109 @@
+// The Mutating and Validating WebhookConfigurations that register the webhook with the API
+// server. Local runs and the e2e register it by URL on 127.0.0.1; the Helm chart templates
+// the same objects with a Service clientConfig (see webhook/README.md).
+
+import { LABELS } from '@steerer/common';
+import type { LabelSelector } from '@steerer/common';
+import { ENDPOINTS } from './endpoints.js';
+import type { Endpoint } from './endpoints.js';
+
+export const WEBHOOK_NAMES = {
+  deployments: 'deployments.webhook.steerer.io',
+  rollouts: 'rollouts.webhook.steerer.io',
+  virtualservices: 'virtualservices.webhook.steerer.io',
+} as const;
+
+export type WebhookTarget =
+  { url: string } | { service: { namespace: string; name: string; port?: number } };
+
+export interface WebhookConfigurationOptions {
+  /** metadata.name of both configurations (--webhook-config-name). */
+  name: string;
+  /** A base URL (https://127.0.0.1:8443) or the webhook's Service. */
+  target: WebhookTarget;
+  /** PEM bundle; omitted when the webhook injects it (managed mode). */
+  caBundlePEM?: string;
+  /** Restricts every webhook to matching namespaces (e.g. one test namespace). */
+  namespaceSelector?: LabelSelector;
+  labels?: Record<string, string>;
+}
+
+type Json = Record<string, unknown>;
+
+function clientConfig(o: WebhookConfigurationOptions, endpoint: Endpoint): Json {
+  const ca = o.caBundlePEM
+    ? { caBundle: Buffer.from(o.caBundlePEM, 'utf8').toString('base64') }
+    : {};
+  if ('url' in o.target)
+    return { url: `${o.target.url.replace(/\/+$/, '')}${endpoint.path}`, ...ca };
+  const { namespace, name, port } = o.target.service;
+  return { service: { namespace, name, path: endpoint.path, port: port ?? 443 }, ...ca };
+}
+
+function webhook(
+  o: WebhookConfigurationOptions,
+  endpoint: Endpoint,
+  name: string,
+  operations: string[],
+  failurePolicy: 'Ignore' | 'Fail',
+  timeoutSeconds: number,
+): Json {
+  return {
+    name,
+    clientConfig: clientConfig(o, endpoint),
+    rules: [
+      {
+        apiGroups: [endpoint.group],
+        apiVersions: [...endpoint.versions],
+        operations,
+        resources: [endpoint.resource],
+        scope: 'Namespaced',
+      },
+    ],
+    failurePolicy,
+    matchPolicy: 'Equivalent',
+    sideEffects: 'None',
+    admissionReviewVersions: ['v1'],
+    timeoutSeconds,
+    ...(o.namespaceSelector ? { namespaceSelector: o.namespaceSelector } : {}),
+  };
+}
+
+export function webhookConfigurations(o: WebhookConfigurationOptions): {
+  mutating: Json;
+  validating: Json;
+} {
+  const metadata = { name: o.name, ...(o.labels ? { labels: o.labels } : {}) };
+  return {
+    mutating: {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      metadata,
+      webhooks: [
+        {
+          // Never block a user's deploy: a slow or absent webhook is skipped, and the
+          // controller notices the new revision at its next look.
+          ...webhook(o, ENDPOINTS.deployments, WEBHOOK_NAMES.deployments, ['UPDATE'], 'Ignore', 2),
+          objectSelector: { matchLabels: { [LABELS.role]: 'canary' } },
+          reinvocationPolicy: 'Never',
+        },
+      ],
+    },
+    validating: {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata,
+      webhooks: [
+        webhook(o, ENDPOINTS.rollouts, WEBHOOK_NAMES.rollouts, ['CREATE', 'UPDATE'], 'Fail', 10),
+        webhook(
+          o,
+          ENDPOINTS.virtualservices,
+          WEBHOOK_NAMES.virtualservices,
+          ['UPDATE'],
+          'Ignore',
+          2,
+        ),
+      ],
+    },
+  };
+}

@@ -1,0 +1,232 @@
+// Test seams: an in-memory Lookup and builders for AdmissionReviews and the seed's objects
+// (podinfo / podinfo-canary in namespace "test"), so tests state only what they vary.
+
+import { ANNOTATIONS, LABELS } from '@steerer/common';
+import type { Deployment, Phase, RolloutObject, Service, VirtualService } from '@steerer/common';
+import type { JsonMap, Operation } from './admission.js';
+import type { Lookup } from './lookup.js';
+
+const key = (ns: string, name: string): string => `${ns}/${name}`;
+
+export class StaticLookup implements Lookup {
+  readonly rolloutMap = new Map<string, RolloutObject>();
+  readonly deployments = new Map<string, Deployment>();
+  readonly services = new Map<string, Service>();
+  readonly virtualServices = new Map<string, VirtualService>();
+  /** Keys ("kind:ns/name") whose reads fail, as an unreachable API server would. */
+  readonly failing = new Set<string>();
+  readonly calls: string[] = [];
+
+  add(
+    obj: RolloutObject | Deployment | Service | VirtualService,
+    kind?: 'rollout' | 'deployment' | 'service' | 'virtualservice',
+  ): this {
+    const k = key(obj.metadata.namespace ?? 'default', obj.metadata.name);
+    switch (kind ?? (obj.kind ?? '').toLowerCase()) {
+      case 'rollout':
+        this.rolloutMap.set(k, obj as RolloutObject);
+        break;
+      case 'deployment':
+        this.deployments.set(k, obj as Deployment);
+        break;
+      case 'service':
+        this.services.set(k, obj as Service);
+        break;
+      case 'virtualservice':
+        this.virtualServices.set(k, obj as VirtualService);
+        break;
+      default:
+        throw new Error(`StaticLookup.add: unknown kind ${obj.kind ?? '?'}`);
+    }
+    return this;
+  }
+
+  private read<T>(
+    kind: string,
+    map: Map<string, T>,
+    ns: string,
+    name: string,
+  ): Promise<T | undefined> {
+    this.calls.push(`${kind}:${key(ns, name)}`);
+    if (this.failing.has(`${kind}:${key(ns, name)}`))
+      return Promise.reject(new Error('connection refused'));
+    return Promise.resolve(map.get(key(ns, name)));
+  }
+
+  rollouts(namespace: string): Promise<readonly RolloutObject[]> {
+    this.calls.push(`rollouts:${namespace}`);
+    return Promise.resolve(
+      [...this.rolloutMap.values()].filter((r) => r.metadata.namespace === namespace),
+    );
+  }
+  rollout(namespace: string, name: string): Promise<RolloutObject | undefined> {
+    return this.read('rollout', this.rolloutMap, namespace, name);
+  }
+  deployment(namespace: string, name: string): Promise<Deployment | undefined> {
+    return this.read('deployment', this.deployments, namespace, name);
+  }
+  service(namespace: string, name: string): Promise<Service | undefined> {
+    return this.read('service', this.services, namespace, name);
+  }
+  virtualService(namespace: string, name: string): Promise<VirtualService | undefined> {
+    return this.read('virtualservice', this.virtualServices, namespace, name);
+  }
+}
+
+export const NS = 'test';
+
+export function rollout(
+  overrides: { name?: string; phase?: Phase; spec?: Record<string, unknown> } = {},
+): RolloutObject {
+  return {
+    apiVersion: 'apps.weave.works/v1beta1',
+    kind: 'Rollout',
+    metadata: { name: overrides.name ?? 'podinfo', namespace: NS },
+    spec: {
+      targetKind: 'Deployment',
+      primary: { name: 'podinfo', host: 'podinfo' },
+      canary: { name: 'podinfo-canary', host: 'podinfo-canary' },
+      virtualService: { name: 'podinfo', weight: 10 },
+      metric: { type: 'counter', name: 'istio_requests_total', interval: '1m', threshold: 99 },
+      ...overrides.spec,
+    },
+    ...(overrides.phase ? { status: { phase: overrides.phase } } : {}),
+  };
+}
+
+export function canaryDeployment(
+  o: {
+    image?: string;
+    replicas?: number | null;
+    annotations?: Record<string, string> | null;
+    labels?: Record<string, string>;
+  } = {},
+): JsonMap {
+  const metadata: JsonMap = {
+    name: 'podinfo-canary',
+    namespace: NS,
+    labels: o.labels ?? {
+      app: 'podinfo-canary',
+      [LABELS.rollout]: 'podinfo',
+      [LABELS.role]: 'canary',
+    },
+  };
+  if (o.annotations !== null)
+    metadata.annotations = o.annotations ?? { 'deployment.kubernetes.io/revision': '1' };
+  const spec: JsonMap = {
+    selector: { matchLabels: { app: 'podinfo-canary' } },
+    template: {
+      metadata: {
+        labels: { app: 'podinfo-canary' },
+        annotations: { 'prometheus.io/scrape': 'true' },
+      },
+      spec: {
+        containers: [{ name: 'podinfod', image: o.image ?? 'quay.io/stefanprodan/podinfo:1.2.0' }],
+      },
+    },
+  };
+  if (o.replicas !== null) spec.replicas = o.replicas ?? 1;
+  return { apiVersion: 'apps/v1', kind: 'Deployment', metadata, spec };
+}
+
+export function deployment(name: string): Deployment {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: NS },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: {} },
+    },
+  };
+}
+
+export function service(name: string, portName = 'http'): Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: NS },
+    spec: { type: 'ClusterIP', ports: [{ name: portName, port: 9898 }] },
+  };
+}
+
+export function virtualService(
+  name = 'podinfo',
+  hosts: readonly string[] = ['podinfo', 'podinfo-canary'],
+  weights?: readonly number[],
+): VirtualService {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name, namespace: NS },
+    spec: {
+      hosts: ['app.example.com', 'podinfo'],
+      http: [
+        {
+          route: hosts.map((host, i) => ({
+            destination: { host, port: { number: 9898 } },
+            weight: weights?.[i] ?? (i === 0 ? 100 : 0),
+          })),
+          timeout: '30s',
+        },
+      ],
+    },
+  };
+}
+
+/** The seed's world: both Deployments, both Services, the VirtualService and (optionally) the Rollout. */
+export function seedLookup(phase?: Phase): StaticLookup {
+  const l = new StaticLookup()
+    .add(deployment('podinfo'))
+    .add(deployment('podinfo-canary'))
+    .add(service('podinfo'))
+    .add(service('podinfo-canary'))
+    .add(virtualService());
+  if (phase) l.add(rollout({ phase }));
+  return l;
+}
+
+let uidCounter = 0;
+
+export function admissionReview(o: {
+  kind: { group: string; version: string; kind: string };
+  operation: Operation;
+  object?: unknown;
+  oldObject?: unknown;
+  name?: string;
+  namespace?: string;
+  options?: JsonMap;
+  uid?: string;
+}): JsonMap {
+  const obj = o.object as { metadata?: { name?: string } } | undefined;
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: o.uid ?? `uid-${++uidCounter}`,
+      kind: o.kind,
+      resource: {
+        group: o.kind.group,
+        version: o.kind.version,
+        resource: `${o.kind.kind.toLowerCase()}s`,
+      },
+      name: o.name ?? obj?.metadata?.name,
+      namespace: o.namespace ?? NS,
+      operation: o.operation,
+      userInfo: { username: 'kubernetes-admin' },
+      ...(o.object !== undefined ? { object: o.object } : {}),
+      ...(o.oldObject !== undefined ? { oldObject: o.oldObject } : {}),
+      dryRun: false,
+      ...(o.options ? { options: o.options } : {}),
+    },
+  };
+}
+
+export const KINDS = {
+  deployment: { group: 'apps', version: 'v1', kind: 'Deployment' },
+  rollout: { group: 'apps.weave.works', version: 'v1beta1', kind: 'Rollout' },
+  virtualService: { group: 'networking.istio.io', version: 'v1', kind: 'VirtualService' },
+} as const;
+
+export const SCALED_DOWN = { [ANNOTATIONS.scaledDownFrom]: '3' };

@@ -1,0 +1,226 @@
+// Validating admission of Rollouts: what the CRD schema cannot say. A Rollout that cannot
+// work is refused at `kubectl apply` time with a precise message (every bad field; the other
+// Rollout that already owns a Deployment or Service; the host a VirtualService lacks), and
+// one that only waits for objects not created yet is admitted with a warning saying so.
+
+import {
+  canonicalJson,
+  checkRoutes,
+  formatFieldErrors,
+  validateRolloutSpec,
+} from '@steerer/common';
+import type {
+  Deployment,
+  RolloutObject,
+  RolloutSpec,
+  Service,
+  VirtualService,
+} from '@steerer/common';
+import { allow, deny, isJsonMap } from './admission.js';
+import type { AdmissionRequest, Reviewed } from './admission.js';
+import type { Lookup } from './lookup.js';
+import { rolloutRefs, sameHost, serviceOfHost } from './objects.js';
+
+export type Found<T> =
+  { state: 'found'; object: T } | { state: 'missing' } | { state: 'unknown'; error: string };
+
+export interface RolloutFacts {
+  /** The other Rollouts of the namespace. */
+  others: readonly RolloutObject[];
+  primary: Found<Deployment>;
+  canary: Found<Deployment>;
+  primaryService: Found<Service>;
+  canaryService: Found<Service>;
+  virtualService: Found<VirtualService>;
+}
+
+/** A Rollout write that needs checking, and its spec as validated. */
+export interface RolloutTarget {
+  namespace: string;
+  name: string;
+  spec: ReturnType<typeof validateRolloutSpec>;
+}
+
+export function rolloutTarget(req: AdmissionRequest): RolloutTarget | { skip: string } {
+  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE')
+    return { skip: `${req.operation} is not checked` };
+  if (req.subResource) return { skip: `subresource ${req.subResource} is not checked` };
+  const obj = req.object ?? {};
+  const metadata = isJsonMap(obj.metadata) ? obj.metadata : {};
+  if (metadata.deletionTimestamp) return { skip: 'being deleted' };
+  if (
+    req.operation === 'UPDATE' &&
+    canonicalJson(req.oldObject?.spec) === canonicalJson(obj.spec)
+  ) {
+    return { skip: 'spec unchanged' };
+  }
+  const name = req.name ?? (typeof metadata.name === 'string' ? metadata.name : '');
+  const namespace =
+    req.namespace ?? (typeof metadata.namespace === 'string' ? metadata.namespace : 'default');
+  return { namespace, name, spec: validateRolloutSpec(obj.spec) };
+}
+
+async function found<T>(p: Promise<T | undefined>): Promise<Found<T>> {
+  try {
+    const object = await p;
+    return object === undefined ? { state: 'missing' } : { state: 'found', object };
+  } catch (e) {
+    return { state: 'unknown', error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** Reads, in parallel, everything validateRollout looks at. */
+export async function rolloutFacts(
+  ns: string,
+  name: string,
+  spec: RolloutSpec,
+  lookup: Lookup,
+): Promise<RolloutFacts> {
+  const svc = (host: string): Promise<Found<Service>> => {
+    const ref = serviceOfHost(host, ns);
+    return found(lookup.service(ref.namespace, ref.name));
+  };
+  const [all, primary, canary, primaryService, canaryService, virtualService] = await Promise.all([
+    lookup.rollouts(ns).catch(() => []),
+    found(lookup.deployment(ns, spec.primary.name)),
+    found(lookup.deployment(ns, spec.canary.name)),
+    svc(spec.primary.host),
+    svc(spec.canary.host),
+    found(lookup.virtualService(ns, spec.virtualService.name)),
+  ]);
+  return {
+    others: all.filter((r) => r.metadata.name !== name),
+    primary,
+    canary,
+    primaryService,
+    canaryService,
+    virtualService,
+  };
+}
+
+type Role = 'primary' | 'canary';
+
+/** Deployments and Services this Rollout names that another Rollout of the namespace already owns. */
+function claims(ns: string, spec: RolloutSpec, others: readonly RolloutObject[]): string[] {
+  const problems: string[] = [];
+  for (const other of others) {
+    const refs = rolloutRefs(other);
+    const owner = `Rollout ${ns}/${refs.name}`;
+    const theirs: [Role, string | undefined, string | undefined][] = [
+      ['primary', refs.primaryName, refs.primaryHost],
+      ['canary', refs.canaryName, refs.canaryHost],
+    ];
+    for (const mine of ['primary', 'canary'] as const) {
+      for (const [role, deployment, host] of theirs) {
+        if (deployment === spec[mine].name) {
+          problems.push(
+            `Deployment ${ns}/${deployment} (spec.${mine}.name) is already the ${role} of ${owner}`,
+          );
+        }
+        if (host !== undefined && sameHost(host, ns, spec[mine].host, ns)) {
+          problems.push(
+            `Service host ${spec[mine].host} (spec.${mine}.host) is already the ${role} host of ${owner}`,
+          );
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+function serviceProblem(svc: Service, where: string): string | undefined {
+  const type = svc.spec?.type ?? 'ClusterIP';
+  if (type !== 'ClusterIP')
+    return `Service ${where} is of type ${type}, not ClusterIP; the rollout waits until it is`;
+  if (!(svc.spec?.ports ?? []).some((p) => p.name === 'http' || p.name === 'https')) {
+    return `Service ${where} has no port named http or https; the rollout waits until it has one`;
+  }
+  return undefined;
+}
+
+export function validateRollout(req: AdmissionRequest, facts: RolloutFacts | undefined): Reviewed {
+  const target = rolloutTarget(req);
+  if ('skip' in target) return { response: allow(req.uid), note: target.skip };
+  const { namespace: ns, name } = target;
+  const self = `Rollout ${ns}/${name}`;
+  if (!target.spec.ok) {
+    const errors = target.spec.errors;
+    return {
+      response: deny(req.uid, `${self} is invalid: ${formatFieldErrors(errors)}`, {
+        causes: errors.map((e) => ({
+          field: e.field,
+          message: e.message,
+          reason: 'FieldValueInvalid',
+        })),
+      }),
+      note: `invalid spec (${errors.length} field errors)`,
+    };
+  }
+  const spec = target.spec.value;
+  if (!facts)
+    return { response: allow(req.uid, [`${self}: references were not checked`]), note: 'no facts' };
+
+  const claimed = claims(ns, spec, facts.others);
+  if (claimed.length > 0) {
+    return {
+      response: deny(
+        req.uid,
+        `${self} conflicts with another Rollout: ${claimed.join('; ')}; a Deployment or Service belongs to one Rollout only`,
+        {
+          code: 409,
+          reason: 'Conflict',
+        },
+      ),
+      note: 'claimed by another Rollout',
+    };
+  }
+
+  const warnings: string[] = [];
+  const vsName = `${ns}/${spec.virtualService.name}`;
+  const vs = facts.virtualService;
+  if (vs.state === 'found') {
+    const routes = checkRoutes(vs.object, spec.primary.host, spec.canary.host);
+    if (!routes.ok) {
+      return {
+        response: deny(
+          req.uid,
+          `${self} cannot shift traffic with VirtualService ${vsName}: ${routes.message}`,
+        ),
+        note: 'VirtualService does not route to both hosts',
+      };
+    }
+    if (!routes.consistent) {
+      warnings.push(
+        `VirtualService ${vsName} splits traffic differently in its ${routes.routes.length} routes; Steerer will align their weights`,
+      );
+    }
+  }
+
+  const expect = <T>(f: Found<T>, what: string, check?: (o: T) => string | undefined): void => {
+    if (f.state === 'missing')
+      warnings.push(`${what} does not exist yet; the rollout waits for it`);
+    else if (f.state === 'unknown')
+      warnings.push(
+        `could not check ${what} (${f.error}); the rollout waits for it if it is missing`,
+      );
+    else {
+      const problem = check?.(f.object);
+      if (problem) warnings.push(problem);
+    }
+  };
+  expect(facts.primary, `Deployment ${ns}/${spec.primary.name}`);
+  expect(facts.canary, `Deployment ${ns}/${spec.canary.name}`);
+  for (const [f, host] of [
+    [facts.primaryService, spec.primary.host],
+    [facts.canaryService, spec.canary.host],
+  ] as const) {
+    const ref = serviceOfHost(host, ns);
+    const where = `${ref.namespace}/${ref.name}`;
+    expect(f, `Service ${where}`, (s) => serviceProblem(s, where));
+  }
+  expect(vs, `VirtualService ${vsName}`);
+  return {
+    response: allow(req.uid, warnings),
+    note: warnings.length > 0 ? `allowed with ${warnings.length} warnings` : 'valid',
+  };
+}
