@@ -13,6 +13,9 @@ export const ISTIO_GROUP = 'networking.istio.io';
 export const VIRTUAL_SERVICE_VERSIONS = ['v1', 'v1beta1', 'v1alpha3'] as const;
 export type VirtualServiceVersion = (typeof VIRTUAL_SERVICE_VERSIONS)[number];
 
+/** The field manager of every write Steerer makes; the webhook recognises the controller by it. */
+export const FIELD_MANAGER = 'steerer';
+
 /** Events are recorded with this source component and reason (the seed's wording). */
 export const EVENT_COMPONENT = 'steerer';
 export const EVENT_REASON = 'Synced';

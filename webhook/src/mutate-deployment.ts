@@ -5,7 +5,14 @@
 // It never denies: a Deployment write must not depend on Steerer being healthy.
 
 import jsonpatch from 'jsonpatch';
-import { ANNOTATIONS, LABELS, errorMessage, sameTemplate, templateRevision } from '@steerer/common';
+import {
+  ANNOTATIONS,
+  FIELD_MANAGER,
+  LABELS,
+  errorMessage,
+  sameTemplate,
+  templateRevision,
+} from '@steerer/common';
 import type { RolloutObject } from '@steerer/common';
 import { allow, allowWithPatch, escapePointer } from './admission.js';
 import type { AdmissionRequest, PatchOperation, Reviewed } from './admission.js';
@@ -14,7 +21,7 @@ import type { DeploymentView } from './objects.js';
 import type { Lookup } from './lookup.js';
 
 /** The field manager of the controller's own writes (KubeClient.patch). */
-export const STEERER_FIELD_MANAGER = 'steerer';
+export const STEERER_FIELD_MANAGER = FIELD_MANAGER;
 
 export interface DeploymentFacts {
   /** The Rollout the Deployment's steerer.io/rollout label names, if it exists. */

@@ -10,6 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { FIELD_MANAGER } from '../names.js';
 import { ErrorCode, SteererError, errorMessage, toError } from '../errors.js';
 
 export const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] as const;
@@ -273,21 +274,29 @@ export class KubeClient {
     return this.request<T>('list', 'GET', path, opts);
   }
   create<T>(path: string, body: unknown, opts?: RequestOptions): Promise<T> {
-    return this.request<T>('create', 'POST', path, { ...opts, body });
+    return this.request<T>('create', 'POST', path, {
+      ...opts,
+      body,
+      query: { fieldManager: FIELD_MANAGER, ...opts?.query },
+    });
   }
   replace<T>(path: string, body: unknown, opts?: RequestOptions): Promise<T> {
-    return this.request<T>('update', 'PUT', path, { ...opts, body });
+    return this.request<T>('update', 'PUT', path, {
+      ...opts,
+      body,
+      query: { fieldManager: FIELD_MANAGER, ...opts?.query },
+    });
   }
   patch<T>(path: string, patchType: PatchType, body: unknown, opts?: RequestOptions): Promise<T> {
     const query =
       patchType === 'apply'
-        ? { fieldManager: 'steerer', force: 'true', ...opts?.query }
+        ? { fieldManager: FIELD_MANAGER, force: 'true', ...opts?.query }
         : opts?.query;
     return this.request<T>('patch', 'PATCH', path, {
       ...opts,
       body,
       patchType,
-      query: { fieldManager: 'steerer', ...query },
+      query: { fieldManager: FIELD_MANAGER, ...query },
     });
   }
   delete<T>(path: string, opts?: RequestOptions): Promise<T> {
