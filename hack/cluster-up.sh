@@ -90,7 +90,11 @@ scrape_configs:
       - files: ['$prom_dir/targets/*.json']
         refresh_interval: 1s
 YAML
-  port=$(free_port)
+  # Keep the port across restarts, so PROMETHEUS_URL stays valid for everything using it.
+  port=$(cat "$prom_dir/port" 2>/dev/null || true)
+  if [ -z "$port" ] || ! node -e "require('net').createServer().once('error',()=>process.exit(1)).listen($port,'127.0.0.1',function(){this.close()})"; then
+    port=$(free_port)
+  fi
   echo "$port" >"$prom_dir/port"
   nohup prometheus --config.file="$prom_dir/prometheus.yml" --storage.tsdb.path="$prom_dir/data" \
     --storage.tsdb.retention.time=6h --web.listen-address="127.0.0.1:$port" --web.enable-lifecycle \
