@@ -35,7 +35,8 @@ run_logged() {
 # key, so changing a pin in hack/tools never reuses a stale binary.
 tool_dir() { # tool_dir NAME VERSION
   local sum
-  sum=$(sha256sum "$HACK_DIR/tools/$1/go.sum" "$HACK_DIR/tools/$1/go.mod" | sha256sum | cut -c1-12)
+  # File contents only: the same pins give the same key from any clone's directory.
+  sum=$(cat "$HACK_DIR/tools/$1/go.sum" "$HACK_DIR/tools/$1/go.mod" | sha256sum | cut -c1-12)
   printf '%s/bin/%s-%s-%s' "$STEERER_CACHE_DIR" "$1" "$2" "$sum"
 }
 

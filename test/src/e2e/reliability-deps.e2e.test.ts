@@ -3,8 +3,8 @@
 // carry on by itself when things come back, without repeating or skipping a step.
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { appManifests, canaryDeployment, namespaceManifest, rolloutManifest } from './apps.js';
@@ -74,6 +74,41 @@ function slowProxy(
         close: () => new Promise((r) => server.close(() => r())),
       });
     }),
+  );
+}
+
+/**
+ * Kills kube-apiserver and starts it again with the same command line (what a crash and
+ * a supervisor restart look like), leaving etcd and the other components running.
+ */
+async function restartApiServer(onDown: () => void): Promise<void> {
+  const dir = join(REPO, '.local/kwok/clusters/steerer');
+  const pidFile = join(dir, 'pids/kube-apiserver.pid');
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  const cwd = readlinkSync(`/proc/${pid}/cwd`);
+  process.kill(pid, 'SIGKILL');
+  await waitFor(
+    'the API server to be down',
+    async () => (await kubectlResult(['get', '--raw', '/readyz'])).code !== 0,
+    30_000,
+    200,
+  );
+  onDown();
+  const log = openSync(join(dir, 'logs/kube-apiserver.log'), 'a');
+  const child = spawn(argv[0] as string, argv.slice(1), {
+    cwd,
+    detached: true,
+    stdio: ['ignore', log, log],
+  });
+  child.unref();
+  closeSync(log);
+  writeFileSync(pidFile, String(child.pid));
+  await waitFor(
+    'the API server to be back',
+    async () => (await kubectlResult(['get', '--raw', '/readyz'])).code === 0,
+    120_000,
+    500,
   );
 }
 
@@ -212,25 +247,7 @@ describe('dependencies fail', () => {
 
   it('recovers from an API server restart without repeating or skipping a step', async () => {
     await release('api', 20);
-    const pids = join(REPO, '.local/kwok/clusters/steerer/pids/kube-apiserver.pid');
-    const pid = Number(readFileSync(pids, 'utf8').trim());
-    process.kill(pid, 'SIGKILL');
-    outages.apiServerRestarted++;
-    await waitFor(
-      'the API server to be down',
-      async () => (await kubectlResult(['get', '--raw', '/readyz'])).code !== 0,
-      30_000,
-      200,
-    );
-    await sh(
-      'KWOK_WORKDIR="$PWD/.local/kwok" kwokctl --name steerer start cluster >/dev/null 2>&1 || true',
-    );
-    await waitFor(
-      'the API server to be back',
-      async () => (await kubectlResult(['get', '--raw', '/readyz'])).code === 0,
-      120_000,
-      500,
-    );
+    await restartApiServer(() => outages.apiServerRestarted++);
     await waitFor(
       'the rollout to finish',
       async () => (await rolloutStatus(NS, 'api')).phase === 'Succeeded',

@@ -1,0 +1,668 @@
+// The Helm chart, rendered by the pinned helm with the seed's exact install values: lint,
+// least-privilege RBAC, hardened pods, values wired into the processes' flags, schema
+// errors that name the field, and webhook configurations identical to the webhook's own.
+// Needs the helm that `npm run cluster:up` (hack/build-tools.sh) builds; no cluster.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { parse } from 'yaml';
+import { DURATION_PATTERN } from '@steerer/common';
+import type { Rendered } from './helm.js';
+import { CHART, KUBE_VERSION, SEED_SET, findObject, helm, renderChart } from './helm.js';
+
+const NS = 'istio-system';
+
+interface Container {
+  name: string;
+  args?: string[];
+  ports?: { name?: string; containerPort: number }[];
+  securityContext?: Record<string, unknown>;
+  livenessProbe?: { httpGet?: { path: string; port: string | number } };
+  readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> };
+}
+
+interface PodSpec {
+  serviceAccountName?: string;
+  securityContext?: Record<string, unknown>;
+  containers: Container[];
+  initContainers?: Container[];
+  affinity?: {
+    podAntiAffinity?: { preferredDuringSchedulingIgnoredDuringExecution?: unknown[] };
+  };
+  nodeSelector?: Record<string, string>;
+  tolerations?: unknown[];
+}
+
+interface Workload extends Rendered {
+  spec: {
+    replicas: number;
+    strategy?: { type: string };
+    selector: { matchLabels: Record<string, string> };
+    template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+  };
+}
+
+interface Rule {
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  verbs: string[];
+  nonResourceURLs?: string[];
+}
+
+interface Webhook {
+  name: string;
+  clientConfig: { url?: string; caBundle?: string; service?: Record<string, unknown> };
+  failurePolicy: string;
+  timeoutSeconds: number;
+  namespaceSelector?: {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: { key: string; operator: string; values?: string[] }[];
+  };
+  [field: string]: unknown;
+}
+
+type Json = Record<string, unknown>;
+
+interface WebhookModule {
+  webhookConfigurations(o: {
+    name: string;
+    target: { url: string } | { service: { namespace: string; name: string; port?: number } };
+  }): { mutating: Json; validating: Json };
+  WEBHOOK_NAMES: Record<'deployments' | 'rollouts' | 'virtualservices', string>;
+}
+
+type FlagModule = Record<string, Record<string, unknown>>;
+
+/**
+ * The processes' own modules, loaded from source through jest's module mapping. The
+ * specifier is a variable so the test project need not reference those projects.
+ */
+async function load<T>(specifier: string): Promise<T> {
+  return (await import(specifier)) as T;
+}
+
+function workload(objects: Rendered[], name: string): Workload {
+  return findObject(objects, 'Deployment', name) as Workload;
+}
+
+function container(objects: Rendered[], deployment: string): Container {
+  const c = workload(objects, deployment).spec.template.spec.containers[0];
+  if (!c) throw new Error(`${deployment} has no container`);
+  return c;
+}
+
+function webhooksOf(objects: Rendered[], kind: string): Webhook[] {
+  return (findObject(objects, kind, 'steerer-webhook') as Rendered & { webhooks: Webhook[] })
+    .webhooks;
+}
+
+function rules(objects: Rendered[], kind: string, name: string): Rule[] {
+  return (findObject(objects, kind, name) as Rendered & { rules: Rule[] }).rules;
+}
+
+/** Each leaf of values.yaml (or free-form map, e.g. nodeSelector) with its schema node. */
+function valuePaths(
+  values: unknown,
+  schema: Json,
+  path: string[] = [],
+): { path: string; schema: Json }[] {
+  const properties = schema.properties as Record<string, Json> | undefined;
+  if (values === null || typeof values !== 'object' || Array.isArray(values) || !properties) {
+    return [{ path: path.join('.'), schema }];
+  }
+  return Object.entries(values as Json).flatMap(([k, v]) => {
+    const child = properties[k];
+    if (!child) throw new Error(`values.schema.json does not describe ${[...path, k].join('.')}`);
+    return valuePaths(v, child, [...path, k]);
+  });
+}
+
+let seed: Rendered[];
+
+beforeAll(async () => {
+  seed = await renderChart(SEED_SET, NS);
+});
+
+describe('the chart with the seed install values', () => {
+  it('passes helm lint', async () => {
+    const r = await helm([
+      'lint',
+      CHART,
+      '--strict',
+      `--namespace=${NS}`,
+      '--kube-version',
+      KUBE_VERSION,
+      ...SEED_SET,
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+    expect(r.code).toBe(0);
+  });
+
+  it('renders every object Steerer needs, in the release namespace', () => {
+    const names = seed.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    expect(names).toEqual(
+      [
+        'ClusterRole/steerer-controller',
+        'ClusterRole/steerer-webhook',
+        'ClusterRoleBinding/steerer-controller',
+        'ClusterRoleBinding/steerer-webhook',
+        'Deployment/steerer-controller',
+        'Deployment/steerer-webhook',
+        'Lease/steerer-controller',
+        'MutatingWebhookConfiguration/steerer-webhook',
+        'PodDisruptionBudget/steerer-webhook',
+        'Role/steerer-controller-leader-election',
+        'Role/steerer-webhook-tls',
+        'RoleBinding/steerer-controller-leader-election',
+        'RoleBinding/steerer-webhook-tls',
+        'Secret/steerer-webhook-tls',
+        'Service/steerer-controller',
+        'Service/steerer-webhook',
+        'ServiceAccount/steerer-controller',
+        'ServiceAccount/steerer-webhook',
+        'ValidatingWebhookConfiguration/steerer-webhook',
+      ].sort(),
+    );
+    const clusterScoped = new Set([
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'MutatingWebhookConfiguration',
+      'ValidatingWebhookConfiguration',
+    ]);
+    for (const o of seed) {
+      expect([o.kind, o.metadata.namespace]).toEqual([
+        o.kind,
+        clusterScoped.has(o.kind) ? undefined : NS,
+      ]);
+      // Labels are how the e2e (and users) find everything a release owns.
+      expect(o.metadata.labels).toMatchObject({
+        'app.kubernetes.io/name': 'steerer',
+        'app.kubernetes.io/instance': 'steerer',
+        'app.kubernetes.io/managed-by': 'Helm',
+      });
+    }
+  });
+
+  it('wires the seed values into the controller flags', () => {
+    const args = container(seed, 'steerer-controller').args ?? [];
+    expect(args[0]).toBe('controller/dist/main.js');
+    expect(args).toContain('--metrics-server=http://prometheus.istio-system:9090');
+    expect(args).toContain('--control-loop-interval=1m');
+    expect(args).toContain('--leader-elect=true');
+    expect(args).toContain('--leader-election-id=steerer-controller');
+    expect(args).toContain('--listen-address=:8080');
+    expect(args.some((a) => a.startsWith('--namespace='))).toBe(false);
+    const webhookArgs = container(seed, 'steerer-webhook').args ?? [];
+    expect(webhookArgs).toEqual([
+      'webhook/dist/main.js',
+      '--port=8443',
+      '--metrics-address=:8080',
+      '--namespace=$(POD_NAMESPACE)',
+      '--service-name=steerer-webhook',
+      '--tls-secret=steerer-webhook-tls',
+      '--webhook-config-name=steerer-webhook',
+      '--log-level=info',
+    ]);
+  });
+
+  it('passes only flags the processes know, to entry points that exist', async () => {
+    const controller = await load<{ CONTROLLER_FLAGS: FlagModule }>('@steerer/controller/config');
+    const webhook = await load<{ WEBHOOK_FLAGS: FlagModule }>('@steerer/webhook/config');
+    for (const [deployment, flags] of [
+      ['steerer-controller', controller.CONTROLLER_FLAGS],
+      ['steerer-webhook', webhook.WEBHOOK_FLAGS],
+    ] as const) {
+      const [script, ...args] = container(seed, deployment).args ?? [];
+      const source = (script ?? '').replace('/dist/', '/src/').replace(/\.js$/, '.ts');
+      expect(() => readFileSync(join(CHART, '../..', source))).not.toThrow();
+      for (const a of args) {
+        const flag = /^--([a-z-]+)=/.exec(a)?.[1] ?? a;
+        expect([deployment, flag, flag in flags]).toEqual([deployment, flag, true]);
+      }
+    }
+  });
+
+  it('runs each process as its own ServiceAccount: controller 1 replica (Recreate), webhook 2', () => {
+    const c = workload(seed, 'steerer-controller');
+    expect(c.spec.replicas).toBe(1);
+    expect(c.spec.strategy?.type).toBe('Recreate');
+    expect(c.spec.template.spec.serviceAccountName).toBe('steerer-controller');
+    const w = workload(seed, 'steerer-webhook');
+    expect(w.spec.replicas).toBe(2);
+    expect(w.spec.template.spec.serviceAccountName).toBe('steerer-webhook');
+    expect(
+      w.spec.template.spec.affinity?.podAntiAffinity
+        ?.preferredDuringSchedulingIgnoredDuringExecution,
+    ).toHaveLength(1);
+    for (const d of [c, w]) {
+      expect(d.spec.template.metadata.labels).toMatchObject(d.spec.selector.matchLabels);
+    }
+  });
+
+  it('keeps one webhook replica up through disruptions', () => {
+    const pdb = findObject(seed, 'PodDisruptionBudget', 'steerer-webhook') as Rendered & {
+      spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } };
+    };
+    expect(pdb.spec.minAvailable).toBe(1);
+    expect(pdb.spec.selector.matchLabels).toEqual(
+      workload(seed, 'steerer-webhook').spec.selector.matchLabels,
+    );
+  });
+
+  it('hardens every pod and container', () => {
+    const deployments = seed.filter((o) => o.kind === 'Deployment') as Workload[];
+    expect(deployments).toHaveLength(2);
+    for (const d of deployments) {
+      const pod = d.spec.template.spec;
+      expect(pod.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
+        expect([d.metadata.name, c.name, c.securityContext]).toEqual([
+          d.metadata.name,
+          c.name,
+          expect.objectContaining({
+            runAsNonRoot: true,
+            readOnlyRootFilesystem: true,
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ['ALL'] },
+            seccompProfile: { type: 'RuntimeDefault' },
+          }),
+        ]);
+        expect(c.securityContext?.runAsUser).toBeGreaterThan(0);
+        expect(c.resources?.requests).toHaveProperty('memory');
+        expect(c.resources?.limits).toHaveProperty('memory');
+      }
+    }
+  });
+
+  it('probes the real health endpoints on the port the process listens on', () => {
+    for (const name of ['steerer-controller', 'steerer-webhook']) {
+      const c = container(seed, name);
+      const listen = (c.args ?? []).find((a) => /^--(listen|metrics)-address=/.test(a));
+      expect(listen).toBe(
+        name === 'steerer-controller' ? '--listen-address=:8080' : '--metrics-address=:8080',
+      );
+      for (const [probe, path] of [
+        [c.livenessProbe, '/healthz'],
+        [c.readinessProbe, '/readyz'],
+      ] as const) {
+        expect(probe?.httpGet?.path).toBe(path);
+        const port = c.ports?.find((p) => p.name === probe?.httpGet?.port);
+        expect(port?.containerPort).toBe(8080);
+      }
+    }
+  });
+
+  it('exposes the webhook on 443 → 8443 and the controller metrics on 8080', () => {
+    const svc = (name: string): { port: number; targetPort: string }[] =>
+      (findObject(seed, 'Service', name) as Rendered & { spec: { ports: [] } }).spec.ports;
+    expect(svc('steerer-webhook')).toContainEqual(
+      expect.objectContaining({ name: 'https', port: 443, targetPort: 'https' }),
+    );
+    expect(
+      container(seed, 'steerer-webhook').ports?.find((p) => p.name === 'https')?.containerPort,
+    ).toBe(8443);
+    expect(svc('steerer-controller')).toEqual([
+      expect.objectContaining({ name: 'http-metrics', port: 8080, targetPort: 'http-metrics' }),
+    ]);
+  });
+});
+
+describe('least-privilege RBAC', () => {
+  const CONTROLLER: Rule[] = [
+    { apiGroups: ['apps.weave.works'], resources: ['rollouts'], verbs: ['list', 'watch'] },
+    { apiGroups: ['apps.weave.works'], resources: ['rollouts/status'], verbs: ['update'] },
+    { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch', 'patch'] },
+    { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch'] },
+    {
+      apiGroups: ['networking.istio.io'],
+      resources: ['virtualservices'],
+      verbs: ['list', 'watch', 'patch'],
+    },
+    {
+      apiGroups: ['autoscaling'],
+      resources: ['horizontalpodautoscalers'],
+      verbs: ['list', 'watch'],
+    },
+    { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  ];
+  const LEADER: Rule[] = [
+    {
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      resourceNames: ['steerer-controller'],
+      verbs: ['get', 'update'],
+    },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+  ];
+  const WEBHOOK: Rule[] = [
+    { apiGroups: ['apps.weave.works'], resources: ['rollouts'], verbs: ['list', 'watch'] },
+    { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
+    { apiGroups: [''], resources: ['services'], verbs: ['get'] },
+    { apiGroups: ['networking.istio.io'], resources: ['virtualservices'], verbs: ['get'] },
+    {
+      apiGroups: ['admissionregistration.k8s.io'],
+      resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
+      resourceNames: ['steerer-webhook'],
+      verbs: ['get', 'patch'],
+    },
+  ];
+  const WEBHOOK_TLS: Rule[] = [
+    {
+      apiGroups: [''],
+      resources: ['secrets'],
+      resourceNames: ['steerer-webhook-tls'],
+      verbs: ['get', 'update'],
+    },
+  ];
+
+  it('has no wildcard verb, resource, API group or name anywhere', () => {
+    const all = seed.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role');
+    expect(all).toHaveLength(4);
+    for (const role of all) {
+      for (const rule of (role as Rendered & { rules: Rule[] }).rules) {
+        for (const field of [
+          rule.verbs,
+          rule.resources,
+          rule.apiGroups,
+          rule.resourceNames,
+          rule.nonResourceURLs,
+        ]) {
+          for (const v of field ?? [])
+            expect([role.metadata.name, v]).not.toEqual([role.metadata.name, '*']);
+        }
+        expect(rule.nonResourceURLs).toBeUndefined();
+        expect(rule.verbs).not.toContain('delete');
+        expect(rule.verbs).not.toContain('deletecollection');
+        expect(rule.verbs).not.toContain('escalate');
+        expect(rule.verbs).not.toContain('bind');
+        expect(rule.verbs).not.toContain('impersonate');
+      }
+    }
+  });
+
+  it('gives the controller exactly what it calls, and Leases only in its namespace', () => {
+    expect(rules(seed, 'ClusterRole', 'steerer-controller')).toEqual(CONTROLLER);
+    const leader = findObject(seed, 'Role', 'steerer-controller-leader-election');
+    expect(leader.metadata.namespace).toBe(NS);
+    expect(rules(seed, 'Role', 'steerer-controller-leader-election')).toEqual(LEADER);
+  });
+
+  it('gives the webhook exactly what it calls: its own Secret and configurations by name', () => {
+    expect(rules(seed, 'ClusterRole', 'steerer-webhook')).toEqual(WEBHOOK);
+    expect(findObject(seed, 'Role', 'steerer-webhook-tls').metadata.namespace).toBe(NS);
+    expect(rules(seed, 'Role', 'steerer-webhook-tls')).toEqual(WEBHOOK_TLS);
+    // No create on Secrets: the chart creates the webhook's Secret for it.
+    expect(findObject(seed, 'Secret', 'steerer-webhook-tls')).not.toHaveProperty('data');
+  });
+
+  it('binds each role to its own ServiceAccount only', () => {
+    for (const [kind, name, sa] of [
+      ['ClusterRoleBinding', 'steerer-controller', 'steerer-controller'],
+      ['RoleBinding', 'steerer-controller-leader-election', 'steerer-controller'],
+      ['ClusterRoleBinding', 'steerer-webhook', 'steerer-webhook'],
+      ['RoleBinding', 'steerer-webhook-tls', 'steerer-webhook'],
+    ] as const) {
+      const b = findObject(seed, kind, name) as Rendered & {
+        roleRef: { kind: string; name: string };
+        subjects: unknown[];
+      };
+      expect(b.roleRef).toEqual({
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: kind.replace('Binding', ''),
+        name,
+      });
+      expect(b.subjects).toEqual([{ kind: 'ServiceAccount', name: sa, namespace: NS }]);
+    }
+  });
+
+  it('narrows the controller to a Role in the watched namespace when one is set', async () => {
+    const objects = await renderChart([...SEED_SET, '--set', 'namespace=apps'], NS);
+    expect(seed.some((o) => o.kind === 'Role' && o.metadata.name === 'steerer-controller')).toBe(
+      false,
+    );
+    expect(
+      objects.some((o) => o.kind === 'ClusterRole' && o.metadata.name === 'steerer-controller'),
+    ).toBe(false);
+    const role = findObject(objects, 'Role', 'steerer-controller');
+    expect(role.metadata.namespace).toBe('apps');
+    expect(rules(objects, 'Role', 'steerer-controller')).toEqual(CONTROLLER);
+    const binding = findObject(objects, 'RoleBinding', 'steerer-controller') as Rendered & {
+      subjects: unknown[];
+    };
+    expect(binding.metadata.namespace).toBe('apps');
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'steerer-controller', namespace: NS },
+    ]);
+    expect(container(objects, 'steerer-controller').args).toContain('--namespace=apps');
+    for (const w of webhooksOf(objects, 'ValidatingWebhookConfiguration')) {
+      expect(w.namespaceSelector?.matchExpressions).toContainEqual({
+        key: 'kubernetes.io/metadata.name',
+        operator: 'In',
+        values: ['apps'],
+      });
+    }
+  });
+});
+
+describe('webhook configurations', () => {
+  let module: WebhookModule;
+
+  beforeAll(async () => {
+    module = await load<WebhookModule>('@steerer/webhook/manifests');
+  });
+
+  function withoutNamespaceSelector(webhooks: Webhook[]): Json[] {
+    return webhooks.map(({ namespaceSelector: _ns, ...rest }) => rest);
+  }
+
+  it("are the webhook's own manifests, pointed at its Service, with no caBundle", () => {
+    const expected = module.webhookConfigurations({
+      name: 'steerer-webhook',
+      target: { service: { namespace: NS, name: 'steerer-webhook' } },
+    });
+    for (const [kind, object] of [
+      ['MutatingWebhookConfiguration', expected.mutating],
+      ['ValidatingWebhookConfiguration', expected.validating],
+    ] as const) {
+      expect(withoutNamespaceSelector(webhooksOf(seed, kind))).toEqual(object.webhooks);
+      for (const w of webhooksOf(seed, kind)) expect(w.clientConfig.caBundle).toBeUndefined();
+    }
+  });
+
+  it('never block Deployments or VirtualServices (Ignore, short timeout); Rollouts Fail', () => {
+    const policies = [
+      ...webhooksOf(seed, 'MutatingWebhookConfiguration'),
+      ...webhooksOf(seed, 'ValidatingWebhookConfiguration'),
+    ].map((w) => [w.name, w.failurePolicy, w.timeoutSeconds <= 3]);
+    expect(policies).toEqual([
+      [module.WEBHOOK_NAMES.deployments, 'Ignore', true],
+      [module.WEBHOOK_NAMES.rollouts, 'Fail', false],
+      [module.WEBHOOK_NAMES.virtualservices, 'Ignore', true],
+    ]);
+  });
+
+  it('never admit objects of the release namespace', () => {
+    for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+      for (const w of webhooksOf(seed, kind)) {
+        expect(w.namespaceSelector).toEqual({
+          matchExpressions: [
+            { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [NS] },
+          ],
+        });
+      }
+    }
+  });
+
+  it('call webhook.url for a webhook run outside the cluster, which then has no Deployment', async () => {
+    const objects = await renderChart(
+      [
+        ...SEED_SET,
+        '--set',
+        'webhook.url=https://127.0.0.1:9443',
+        '--set',
+        'webhook.namespaceSelector.matchLabels.team=a',
+      ],
+      NS,
+    );
+    const expected = module.webhookConfigurations({
+      name: 'steerer-webhook',
+      target: { url: 'https://127.0.0.1:9443' },
+    });
+    expect(withoutNamespaceSelector(webhooksOf(objects, 'ValidatingWebhookConfiguration'))).toEqual(
+      expected.validating.webhooks,
+    );
+    expect(withoutNamespaceSelector(webhooksOf(objects, 'MutatingWebhookConfiguration'))).toEqual(
+      expected.mutating.webhooks,
+    );
+    expect(webhooksOf(objects, 'MutatingWebhookConfiguration')[0]?.namespaceSelector).toEqual({
+      matchLabels: { team: 'a' },
+      matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [NS] }],
+    });
+    const names = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(names).not.toContain('Deployment/steerer-webhook');
+    expect(names).not.toContain('Service/steerer-webhook');
+    expect(names).not.toContain('PodDisruptionBudget/steerer-webhook');
+    // The process outside still needs its identity, permissions and Secret.
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'ServiceAccount/steerer-webhook',
+        'ClusterRole/steerer-webhook',
+        'Role/steerer-webhook-tls',
+        'Secret/steerer-webhook-tls',
+      ]),
+    );
+  });
+});
+
+describe('values', () => {
+  it('are wired into flags, image and scheduling', async () => {
+    const objects = await renderChart(
+      [
+        ...SEED_SET,
+        '--set',
+        'analysisInterval=3s',
+        '--set',
+        'metricsTimeout=4s',
+        '--set',
+        'logLevel=debug',
+        '--set',
+        'controller.workers=4',
+        '--set',
+        'image.repository=registry.example.com/steerer',
+        '--set',
+        'image.tag=1.2.3',
+        '--set',
+        'nodeSelector.pool=system',
+        '--set',
+        'webhook.replicas=3',
+        '--set',
+        'resources.requests.cpu=200m',
+      ],
+      NS,
+    );
+    const c = container(objects, 'steerer-controller');
+    expect(c.args).toEqual(
+      expect.arrayContaining([
+        '--analysis-interval=3s',
+        '--metrics-timeout=4s',
+        '--log-level=debug',
+        '--workers=4',
+      ]),
+    );
+    expect(container(objects, 'steerer-webhook').args).toContain('--log-level=debug');
+    for (const name of ['steerer-controller', 'steerer-webhook']) {
+      const pod = workload(objects, name).spec.template.spec;
+      expect(pod.containers[0]).toMatchObject({ image: 'registry.example.com/steerer:1.2.3' });
+      expect(pod.nodeSelector).toEqual({ pool: 'system' });
+    }
+    expect(c.resources?.requests).toMatchObject({ cpu: '200m' });
+    expect(workload(objects, 'steerer-webhook').spec.replicas).toBe(3);
+  });
+
+  it('turn parts off: no webhook at all, or no controller Deployment', async () => {
+    const noWebhook = await renderChart([...SEED_SET, '--set', 'webhook.enabled=false'], NS);
+    expect(
+      noWebhook.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'webhook'),
+    ).toEqual([]);
+    const noController = await renderChart([...SEED_SET, '--set', 'controller.enabled=false'], NS);
+    const names = noController.map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(names).not.toContain('Deployment/steerer-controller');
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'ServiceAccount/steerer-controller',
+        'ClusterRole/steerer-controller',
+      ]),
+    );
+  });
+
+  it('render a ServiceMonitor for both processes on request', async () => {
+    const objects = await renderChart([...SEED_SET, '--set', 'serviceMonitor.enabled=true'], NS);
+    const sm = findObject(objects, 'ServiceMonitor', 'steerer') as Rendered & {
+      spec: { endpoints: { port: string }[] };
+    };
+    expect(sm.spec.endpoints).toEqual([expect.objectContaining({ port: 'http-metrics' })]);
+  });
+
+  it.each([
+    ['controlLoopInterval=banana', 'controlLoopInterval'],
+    ['analysisInterval=soon', 'analysisInterval'],
+    ['metricsServer=prometheus:9090', 'metricsServer'],
+    ['logLevel=verbose', 'logLevel'],
+    ['namespace=Not_A_Namespace', 'namespace'],
+    ['controller.workers=0', 'controller/workers'],
+    ['webhook.replicas=0', 'webhook/replicas'],
+    ['webhook.url=http://127.0.0.1:9443', 'webhook/url'],
+    ['image.pullPolicy=Sometimes', 'image/pullPolicy'],
+    ['controlLoopIntervall=1m', 'controlLoopIntervall'],
+  ])('reject %s with a message naming %s', async (set, field) => {
+    const r = await helm([
+      'template',
+      'steerer',
+      CHART,
+      `--namespace=${NS}`,
+      '--kube-version',
+      KUBE_VERSION,
+      ...SEED_SET,
+      '--set',
+      set,
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("values don't meet the specifications of the schema");
+    expect(r.stderr).toContain(field);
+  });
+
+  it('are all typed by values.schema.json, with the same duration syntax as the flags', () => {
+    const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as Json;
+    const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as Json;
+    const paths = valuePaths(values, schema);
+    expect(paths.length).toBeGreaterThan(20);
+    for (const { path, schema: s } of paths) {
+      expect([path, typeof s.type === 'string' || Array.isArray(s.type)]).toEqual([path, true]);
+    }
+    const props = schema.properties as Record<string, Json>;
+    for (const key of ['controlLoopInterval', 'analysisInterval', 'metricsTimeout']) {
+      expect(props[key]?.pattern).toBe(DURATION_PATTERN);
+    }
+  });
+
+  it('are all in the README values table', () => {
+    const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as Json;
+    const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as Json;
+    const readme = readFileSync(join(CHART, 'README.md'), 'utf8');
+    const documented = new Set([...readme.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]));
+    const missing = valuePaths(values, schema)
+      .map((p) => p.path)
+      // A documented map (e.g. `resources`) documents its keys.
+      .filter(
+        (p) => !p.split('.').some((_, i, parts) => documented.has(parts.slice(0, i + 1).join('.'))),
+      );
+    expect(missing).toEqual([]);
+  });
+});
