@@ -83,10 +83,12 @@ describe('effectiveWindow', () => {
     ['no release start', undefined, 60_000, 60_000],
     ['a release older than the window', NOW - 600_000, 60_000, 60_000],
     ['a release started 10s ago', NOW - 10_000, 60_000, 10_000],
-    ['a release started 2.5s ago (rounded up to seconds)', NOW - 2500, 60_000, 3000],
-    ['a release started just now (the floor)', NOW, 60_000, MIN_WINDOW_MS],
-    ['a release started 1ms ago (the floor)', NOW - 1, 60_000, MIN_WINDOW_MS],
-    ['a start in the future (clock skew)', NOW + 5000, 60_000, MIN_WINDOW_MS],
+    // Rounded down: a window reaching back before the start counts the previous revision.
+    ['a release started 2.5s ago (rounded down to seconds)', NOW - 2500, 60_000, 2000],
+    ['a release started exactly at the floor', NOW - MIN_WINDOW_MS, 60_000, MIN_WINDOW_MS],
+    ['a release younger than the floor', NOW - 1999, 60_000, undefined],
+    ['a release started just now', NOW, 60_000, undefined],
+    ['a start in the future (clock skew)', NOW + 5000, 60_000, undefined],
     ['a spec window below the floor', NOW - 600_000, 1000, 1000],
   ])('%s', (_name, sinceMs, windowMs, want) => {
     expect(effectiveWindow(sub('a', { sinceMs, windowMs }), NOW)).toBe(want);
@@ -154,10 +156,21 @@ describe('AnalysisHub', () => {
         ['a,b,g', '60s', false],
         ['c', '30s', false],
         ['d', '60s', true],
-        ['e,f', '5s', false],
+        ['e', '5s', false],
+        ['f', '4s', false],
       ].sort(),
     );
-    expect(h.queriesIssued).toBe(4);
+    expect(h.queriesIssued).toBe(5);
+  });
+
+  it('reports a release younger than the floor as no data, without a query', async () => {
+    const { h, prometheus, delivered } = hub();
+    // 1.5 s old: any window of whole scrapes would reach back before the release started
+    // and count what the previous revision served.
+    h.want('test/young', sub('young', { sinceMs: NOW - 1500 }));
+    await h.refresh();
+    expect(prometheus.queries).toHaveLength(0);
+    expect(delivered).toEqual([['test/young', { kind: 'nodata', at: NOW, windowMs: 1000 }]]);
   });
 
   it('splits a large group into batches of batchSize', async () => {

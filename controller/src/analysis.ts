@@ -21,11 +21,18 @@ export interface Subscription {
 /** The shortest window measured; below two scrapes rate() has nothing to say anyway. */
 export const MIN_WINDOW_MS = 2000;
 
-/** The window to measure now: the spec's, cut back to the release's own lifetime. */
-export function effectiveWindow(sub: Subscription, now: number): number {
+/**
+ * The window to measure now: the spec's, cut back to the whole seconds the release has
+ * lived, or undefined while it is younger than MIN_WINDOW_MS. Rounded down, never up:
+ * rate() takes the increase between the samples inside the window, so a window reaching
+ * back before the start would count requests the previous revision served (a fix shipped
+ * right after a halt was halted again for the old revision's errors).
+ */
+export function effectiveWindow(sub: Subscription, now: number): number | undefined {
   if (sub.sinceMs === undefined) return sub.windowMs;
-  const alive = Math.ceil((now - sub.sinceMs) / 1000) * 1000;
-  return Math.min(sub.windowMs, Math.max(MIN_WINDOW_MS, alive));
+  const alive = Math.floor((now - sub.sinceMs) / 1000) * 1000;
+  if (alive < Math.min(MIN_WINDOW_MS, sub.windowMs)) return undefined;
+  return Math.min(sub.windowMs, alive);
 }
 
 export interface AnalysisHubOptions {
@@ -37,10 +44,6 @@ export interface AnalysisHubOptions {
   /** At most this many workloads per query. */
   batchSize?: number;
   now?: () => number;
-}
-
-function groupKey(s: Subscription, now: number): string {
-  return `${s.metric}\u0000${effectiveWindow(s, now)}`;
 }
 
 function sameSub(a: Subscription | undefined, b: Subscription): boolean {
@@ -131,25 +134,40 @@ export class AnalysisHub {
 
   private async poll(subs: Map<string, Subscription>): Promise<void> {
     if (subs.size === 0) return;
-    const groups = new Map<string, [string, Subscription][]>();
+    const groups = new Map<string, { windowMs: number; entries: [string, Subscription][] }>();
+    const young: [string, Subscription][] = [];
     const now = this.now();
     for (const entry of subs) {
-      const k = groupKey(entry[1], now);
+      const windowMs = effectiveWindow(entry[1], now);
+      if (windowMs === undefined) {
+        young.push(entry);
+        continue;
+      }
+      const k = `${entry[1].metric}\u0000${windowMs}`;
       let g = groups.get(k);
-      if (!g) groups.set(k, (g = []));
-      g.push(entry);
+      if (!g) groups.set(k, (g = { windowMs, entries: [] }));
+      g.entries.push(entry);
+    }
+    // Too young to measure without reaching back before the release started.
+    for (const [key, sub] of young) {
+      const age = Math.max(0, Math.floor((now - (sub.sinceMs ?? now)) / 1000) * 1000);
+      this.deliver(key, { kind: 'nodata', at: now, windowMs: age }, sub);
     }
     const size = this.o.batchSize ?? 250;
-    const batches: [string, Subscription][][] = [];
+    const batches: { windowMs: number; entries: [string, Subscription][] }[] = [];
     for (const g of groups.values())
-      for (let i = 0; i < g.length; i += size) batches.push(g.slice(i, i + size));
-    await Promise.all(batches.map((b) => this.measure(b, now)));
+      for (let i = 0; i < g.entries.length; i += size)
+        batches.push({ windowMs: g.windowMs, entries: g.entries.slice(i, i + size) });
+    await Promise.all(batches.map((b) => this.measure(b.entries, now, b.windowMs)));
   }
 
-  private async measure(batch: [string, Subscription][], at: number): Promise<void> {
+  private async measure(
+    batch: [string, Subscription][],
+    at: number,
+    windowMs: number,
+  ): Promise<void> {
     const first = batch[0]?.[1];
     if (!first) return;
-    const windowMs = effectiveWindow(first, at);
     let samples: Sample[];
     try {
       const q = successRateQuery(

@@ -97,10 +97,10 @@ export interface RolloutProgress {
   desired: number;
   updated: number;
   available: number;
-  /** Replicas of the latest template that are available (0 until the spec is observed). */
-  updatedAvailable: number;
   /** The Deployment controller has seen the latest spec. */
   observed: boolean;
+  /** Where the rollout stands, in the words `kubectl rollout status` uses. */
+  describe: string;
 }
 
 export function rolloutProgress(d: Deployment): RolloutProgress {
@@ -111,10 +111,13 @@ export function rolloutProgress(d: Deployment): RolloutProgress {
   const observed = (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0);
   const total = s.replicas ?? 0;
   const done = observed && updated >= desired && total <= updated && available >= desired;
-  const updatedAvailable = observed
-    ? Math.min(updated, Math.max(0, available - (total - updated)))
-    : 0;
-  return { done, desired, updated, available, updatedAvailable, observed };
+  let describe: string;
+  if (!observed) describe = 'waiting for the spec update to be observed';
+  else if (updated < desired)
+    describe = `${updated} out of ${desired} new replicas have been updated`;
+  else if (total > updated) describe = `${total - updated} old replicas are pending termination`;
+  else describe = `${available} of ${updated} updated replicas are available`;
+  return { done, desired, updated, available, observed, describe };
 }
 
 /**

@@ -357,7 +357,7 @@ function promote(
       pass.say(`Waiting for ${primaryName} rollout to start`);
     } else {
       // Reported once when the wait begins; status follows the progress silently.
-      const waiting = `Waiting for ${primaryName} rollout to finish: ${p.updatedAvailable} of ${p.desired} updated replicas are available`;
+      const waiting = `Waiting for ${primaryName} rollout to finish: ${p.describe}`;
       if (!pass.prev.message?.startsWith(`Waiting for ${primaryName} rollout to finish`))
         pass.warning(waiting);
       pass.say(waiting);

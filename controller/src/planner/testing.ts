@@ -221,8 +221,8 @@ export class World {
         o.primary.status = {
           observedGeneration: o.primary.metadata.generation,
           updatedReplicas: 2,
-          availableReplicas: 2,
-          replicas: 3,
+          availableReplicas: 1,
+          replicas: 2,
         };
         this.primaryPending = this.primaryRolloutPasses;
         return;

@@ -26,7 +26,7 @@ import {
 const NS = 'test';
 const INTERVAL = '5s';
 const WAITING =
-  /^Waiting for podinfo\.test rollout to finish: \d of 2 updated replicas are available$/;
+  /^Waiting for podinfo\.test rollout to finish: (\d+ of \d+ updated replicas are available|\d+ out of \d+ new replicas have been updated|\d+ old replicas are pending termination)$/;
 
 function releaseEvents(): string[] {
   return [
