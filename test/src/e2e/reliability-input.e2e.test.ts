@@ -1,0 +1,312 @@
+// Hostile and broken input on the real API server: every invalid Rollout of the shared
+// table is refused by the CRD schema or the webhook with a message naming the field;
+// VirtualServices edited by hand mid-rollout are restored (weights) or halt the rollout
+// with a clear reason (route removed), and Steerer never fights the user in a loop.
+
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { INVALID_ROLLOUT_CASES, VALID_ROLLOUT_CASES } from '@steerer/common/rollout-cases';
+import { appManifests, canaryDeployment, namespaceManifest, rolloutManifest } from './apps.js';
+import type { AppOptions } from './apps.js';
+import type { SteererProcess } from './harness.js';
+import {
+  REPO,
+  applyYaml,
+  deleteNamespace,
+  installCrd,
+  kubectl,
+  kubectlResult,
+  processEnv,
+  rolloutEvents,
+  rolloutStatus,
+  setLoad,
+  startController,
+  startProcess,
+  vsWeights,
+  waitFor,
+} from './harness.js';
+import { testClient, virtualServicesPath, watch } from './watch.js';
+import type { VirtualService } from './watch.js';
+
+const NS = 'input';
+const CONFIG = 'steerer-webhook-input';
+
+function node(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, args, { cwd: REPO, env: processEnv() }, (err, stdout, stderr) =>
+      err ? reject(new Error(stderr || err.message)) : resolve(stdout),
+    ),
+  );
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = https.createServer().listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+function ready(port: number, ca: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = https.get(
+      { host: '127.0.0.1', port, path: '/readyz', ca, timeout: 2000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
+function rolloutJson(name: string, spec: unknown): string {
+  return JSON.stringify({
+    apiVersion: 'apps.weave.works/v1beta1',
+    kind: 'Rollout',
+    metadata: { name, namespace: NS },
+    spec,
+  });
+}
+
+describe('hostile and broken input', () => {
+  let webhook: SteererProcess | undefined;
+  let controller: SteererProcess | undefined;
+  let certDir = '';
+  const counts = { invalidRejected: 0, validAdmitted: 0, userEdits: 0 };
+
+  beforeAll(async () => {
+    await deleteNamespace(NS);
+    await installCrd();
+    await applyYaml(namespaceManifest(NS));
+    certDir = mkdtempSync(join(tmpdir(), 'steerer-input-'));
+    await node([
+      'certs/dist/cli.js',
+      'generate',
+      '--out',
+      certDir,
+      '--dns',
+      'localhost',
+      '--ip',
+      '127.0.0.1',
+    ]);
+    const port = await freePort();
+    webhook = startProcess('webhook-input', 'webhook/dist/main.js', [
+      `--port=${port}`,
+      '--bind-address=127.0.0.1',
+      `--namespace=${NS}`,
+      `--cert-dir=${certDir}`,
+      `--webhook-config-name=${CONFIG}`,
+    ]);
+    const ca = readFileSync(join(certDir, 'ca.crt'), 'utf8');
+    await waitFor('the webhook to be ready', () => ready(port, ca), 60_000, 250);
+    const manifests = await node([
+      'webhook/dist/manifests-cli.js',
+      `--name=${CONFIG}`,
+      `--url=https://127.0.0.1:${port}`,
+      `--ca-file=${join(certDir, 'ca.crt')}`,
+      `--namespace=${NS}`,
+    ]);
+    await kubectl(['apply', '-f', '-'], manifests);
+  });
+
+  afterAll(async () => {
+    await kubectl([
+      'delete',
+      'mutatingwebhookconfiguration,validatingwebhookconfiguration',
+      CONFIG,
+      '--ignore-not-found',
+    ]).catch(() => undefined);
+    await controller?.stop();
+    await webhook?.stop();
+    await setLoad(NS, 'edit', 0).catch(() => undefined);
+    if (certDir) rmSync(certDir, { recursive: true, force: true });
+    console.log(`hostile input: ${JSON.stringify(counts)}`);
+  });
+
+  it(`refuses each of the ${INVALID_ROLLOUT_CASES.length} invalid Rollouts, naming the field`, async () => {
+    expect(INVALID_ROLLOUT_CASES.length).toBeGreaterThanOrEqual(25);
+    const wrong: string[] = [];
+    for (const [i, c] of INVALID_ROLLOUT_CASES.entries()) {
+      const r = await kubectlResult(
+        ['apply', '--dry-run=server', '-f', '-'],
+        rolloutJson(`bad-${i}`, c.spec),
+      );
+      const said = r.stderr.replace(/\s+/g, ' ');
+      if (r.code === 0) wrong.push(`${c.name}: admitted`);
+      else if (!said.includes(c.field))
+        wrong.push(`${c.name}: message does not name ${c.field}: ${said.slice(0, 300)}`);
+      else counts.invalidRejected++;
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it(`admits each of the ${VALID_ROLLOUT_CASES.length} valid variants`, async () => {
+    const wrong: string[] = [];
+    for (const [i, c] of VALID_ROLLOUT_CASES.entries()) {
+      const r = await kubectlResult(
+        ['apply', '--dry-run=server', '-f', '-'],
+        rolloutJson(`good-${i}`, c.spec),
+      );
+      if (r.code !== 0) wrong.push(`${c.name}: ${r.stderr.trim().slice(0, 300)}`);
+      else counts.validAdmitted++;
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('restores weights changed by hand, and halts (without fighting) when a route is removed', async () => {
+    const o: AppOptions = {
+      namespace: NS,
+      name: 'edit',
+      image: 'quay.io/stefanprodan/podinfo:1.0.0',
+      stepWeight: 10,
+      interval: '30s',
+    };
+    await applyYaml(appManifests(o));
+    await applyYaml(rolloutManifest(o));
+    await setLoad(NS, 'edit', 30);
+    controller = startController([
+      '--control-loop-interval=3s',
+      '--analysis-interval=1s',
+      `--namespace=${NS}`,
+    ]);
+    await waitFor(
+      'Initialized',
+      async () => (await rolloutStatus(NS, 'edit')).phase === 'Initialized',
+      60_000,
+    );
+    await applyYaml(canaryDeployment(o, 'quay.io/stefanprodan/podinfo:2.0.0'));
+    await waitFor(
+      'weight 30',
+      async () => ((await rolloutStatus(NS, 'edit')).canaryWeight ?? 0) >= 30,
+      120_000,
+      200,
+    );
+    const weightAt = async (): Promise<number> =>
+      (await rolloutStatus(NS, 'edit')).canaryWeight ?? 0;
+
+    // 1. Weights changed by hand: put back, with a Warning naming what was found.
+    const setWeights = (p: number, c: number): Promise<string> =>
+      kubectl([
+        'patch',
+        'virtualservice',
+        '-n',
+        NS,
+        'edit',
+        '--type=json',
+        '-p',
+        JSON.stringify([
+          { op: 'replace', path: '/spec/http/0/route/0/weight', value: p },
+          { op: 'replace', path: '/spec/http/0/route/1/weight', value: c },
+        ]),
+      ]);
+    await setWeights(50, 50);
+    counts.userEdits++;
+    const restored = await waitFor(
+      'the weights restored',
+      async () => {
+        const w = await weightAt();
+        const [p, c] = await vsWeights(NS, 'edit');
+        const event = (await rolloutEvents(NS, 'edit')).find(
+          (e) =>
+            e.message.includes('weights to') &&
+            e.message.includes('found 50/50, changed outside Steerer'),
+        );
+        return event && p === 100 - w && c === w ? event.message : undefined;
+      },
+      30_000,
+      200,
+    );
+    expect(restored).toMatch(
+      /^Restoring VirtualService edit\.input weights to \d+\/\d+: found 50\/50, changed outside Steerer$/,
+    );
+
+    // 2. Removing the canary's destination mid-release: the webhook refuses it.
+    const removeCanary = JSON.stringify([
+      { op: 'remove', path: '/spec/http/0/route/1' },
+      { op: 'replace', path: '/spec/http/0/route/0/weight', value: 100 },
+    ]);
+    const denied = await kubectlResult([
+      'patch',
+      'virtualservice',
+      '-n',
+      NS,
+      'edit',
+      '--type=json',
+      '-p',
+      removeCanary,
+    ]);
+    counts.userEdits++;
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain('Rollout');
+    expect(denied.stderr).toContain('edit');
+
+    // 3. Without the webhook the edit lands: the rollout halts, naming the missing route,
+    //    and Steerer leaves the VirtualService alone.
+    await kubectl([
+      'delete',
+      'mutatingwebhookconfiguration,validatingwebhookconfiguration',
+      CONFIG,
+    ]);
+    const client = testClient();
+    let writesAfterRemoval = 0;
+    let removedAt = Number.POSITIVE_INFINITY;
+    const routes = await watch<VirtualService>(client, virtualServicesPath(NS), (vs, old) => {
+      if (vs.metadata.name === 'edit' && old && Date.now() > removedAt) writesAfterRemoval++;
+    });
+    await kubectl(['patch', 'virtualservice', '-n', NS, 'edit', '--type=json', '-p', removeCanary]);
+    removedAt = Date.now() + 500;
+    counts.userEdits++;
+    const halt = await waitFor(
+      'a halt naming the missing route',
+      async () =>
+        (await rolloutEvents(NS, 'edit')).find(
+          (e) =>
+            e.message ===
+            'Halt rollout edit.input VirtualService edit.input has no route to edit-canary',
+        )?.message,
+      30_000,
+      200,
+    );
+    expect(halt).toBeDefined();
+    const s = await rolloutStatus(NS, 'edit');
+    expect(s.phase).toBe('Waiting');
+    // Several step intervals later: still no write to the VirtualService by Steerer.
+    await waitFor('three step intervals', () => Date.now() > removedAt + 9000, 15_000, 500);
+    expect(writesAfterRemoval).toBe(0);
+    routes.stop();
+    client.close();
+
+    // 4. The route comes back: the release carries on to the end.
+    await kubectl([
+      'patch',
+      'virtualservice',
+      '-n',
+      NS,
+      'edit',
+      '--type=json',
+      '-p',
+      JSON.stringify([
+        {
+          op: 'add',
+          path: '/spec/http/0/route/-',
+          value: { destination: { host: 'edit-canary', port: { number: 9898 } }, weight: 0 },
+        },
+      ]),
+    ]);
+    counts.userEdits++;
+    await waitFor(
+      'the rollout to finish',
+      async () => (await rolloutStatus(NS, 'edit')).phase === 'Succeeded',
+      180_000,
+      500,
+    );
+    expect(await vsWeights(NS, 'edit')).toEqual([100, 0]);
+  });
+});
