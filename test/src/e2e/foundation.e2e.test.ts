@@ -90,7 +90,9 @@ describe('foundation: seed manifests, mesh simulator and Prometheus', () => {
     const canary = await value(rate('podinfo-canary'));
     expect(canary === undefined || canary === 0).toBe(true);
     const labels = (
-      await promQuery(`istio_requests_total{destination_workload="podinfo",reporter="destination"}`)
+      await promQuery(
+        `istio_requests_total{destination_workload="podinfo",destination_workload_namespace="${NS}",reporter="destination"}`,
+      )
     )[0]?.metric;
     expect(labels).toMatchObject({
       reporter: 'destination',
