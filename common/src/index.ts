@@ -12,3 +12,4 @@ export * from './backoff.js';
 export * from './kube/objects.js';
 export * from './kube/client.js';
 export * from './kube/informer.js';
+export * from './kube/discovery.js';

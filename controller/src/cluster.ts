@@ -4,12 +4,12 @@
 // older than what it wrote itself.
 
 import {
+  Backoff,
   ISTIO_GROUP,
   Informer,
   ROLLOUT,
   abortableSleep,
-  VIRTUAL_SERVICE_VERSIONS,
-  isApiError,
+  discoverVirtualServiceVersion,
   objectKey,
   resourcePath,
 } from '@steerer/common';
@@ -111,24 +111,13 @@ export class Cluster {
   }
 
   private async discoverVirtualServiceVersion(signal: AbortSignal): Promise<VirtualServiceVersion> {
+    const backoff = new Backoff({ initialMs: 1000, maxMs: 30_000 });
     for (;;) {
-      try {
-        const group = await this.o.client.get<{ versions?: { version: string }[] }>(
-          `/apis/${ISTIO_GROUP}`,
-          { signal },
-        );
-        const served = new Set((group.versions ?? []).map((v) => v.version));
-        const found = VIRTUAL_SERVICE_VERSIONS.find((v) => served.has(v));
-        if (found) return found;
-      } catch (e) {
-        if (signal.aborted) throw e;
-        if (!isApiError(e, 404))
-          this.o.logger.warn('cannot read the Istio API group; retrying', { error: String(e) });
-      }
-      this.o.logger.warn(
-        `the API server serves no VirtualService (${ISTIO_GROUP}); are the Istio CRDs installed? retrying in 10s`,
-      );
-      await abortableSleep(10_000, signal);
+      const found = await discoverVirtualServiceVersion(this.o.client, { signal });
+      if (found.ok) return found.version;
+      const retryInMs = backoff.next();
+      this.o.logger.warn(found.message, { retryInMs });
+      await abortableSleep(retryInMs, signal);
       if (signal.aborted) throw new Error('aborted');
     }
   }

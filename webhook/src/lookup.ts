@@ -8,9 +8,8 @@ import {
   ISTIO_GROUP,
   Informer,
   ROLLOUT,
-  VIRTUAL_SERVICE_VERSIONS,
   abortableSleep,
-  errorMessage,
+  discoverVirtualServiceVersion,
   isApiError,
   resourcePath,
 } from '@steerer/common';
@@ -92,35 +91,17 @@ export class ClusterLookup implements Lookup {
     const sleep = this.o.sleep ?? abortableSleep;
     const backoff = new Backoff({ initialMs: 1000, maxMs: 60_000 });
     while (!signal.aborted) {
-      try {
-        const group = await this.o.client.get<{ versions?: { version: string }[] }>(
-          `/apis/${ISTIO_GROUP}`,
-          {
-            signal,
-            timeoutMs: this.o.timeoutMs,
-          },
-        );
-        const served = new Set((group.versions ?? []).map((v) => v.version));
-        const found = VIRTUAL_SERVICE_VERSIONS.find((v) => served.has(v));
-        if (found) {
-          this.vsVersion = found;
-          this.o.logger.info('VirtualService version discovered', { version: found });
-          return;
-        }
-        this.o.logger.warn(
-          `the API server serves no VirtualService version Steerer knows (${VIRTUAL_SERVICE_VERSIONS.join(', ')})`,
-        );
-      } catch (e) {
-        if (signal.aborted) return;
-        if (isApiError(e, 404))
-          this.o.logger.warn(
-            `the API server serves no ${ISTIO_GROUP} API group; are the Istio CRDs installed?`,
-          );
-        else
-          this.o.logger.warn('cannot read the Istio API group; retrying', {
-            error: errorMessage(e),
-          });
+      const found = await discoverVirtualServiceVersion(this.o.client, {
+        signal,
+        timeoutMs: this.o.timeoutMs,
+      }).catch(() => undefined);
+      if (signal.aborted) return;
+      if (found?.ok) {
+        this.vsVersion = found.version;
+        this.o.logger.info('VirtualService version discovered', { version: found.version });
+        return;
       }
+      if (found) this.o.logger.warn(found.message);
       await sleep(backoff.next(), signal);
     }
   }
