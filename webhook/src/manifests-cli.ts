@@ -3,7 +3,6 @@
 //   node webhook/dist/manifests-cli.js --name=steerer-webhook --url=https://127.0.0.1:8443 \
 //     [--ca-file=ca.crt] [--namespace=ns]          # only admit objects of namespace ns
 //   node webhook/dist/manifests-cli.js --name=steerer-webhook --service=istio-system/steerer-webhook:443
-/* eslint-disable no-console -- a CLI prints. */
 
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -47,9 +46,9 @@ export function renderManifests(argv: readonly string[]): string {
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
-    console.log(renderManifests(process.argv.slice(2)));
+    process.stdout.write(`${renderManifests(process.argv.slice(2))}\n`);
   } catch (e) {
-    console.error(`${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n${USAGE}\n`);
     process.exit(2);
   }
 }
