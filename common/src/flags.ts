@@ -141,7 +141,8 @@ export function parseFlags<S extends FlagSpecs>(
 export function flagsHelp(specs: FlagSpecs): string {
   return Object.entries(specs)
     .map(([name, s]) => {
-      const def = s.default === undefined ? '' : ` (default ${String(s.default)})`;
+      const def =
+        s.default === undefined || s.default === '' ? '' : ` (default ${String(s.default)})`;
       const env = s.env ? ` [$${s.env}]` : '';
       return `  --${name}${env}\n      ${s.help}${def}`;
     })
