@@ -1,0 +1,85 @@
+// Mesh simulators of the scale benchmark's own. One simulator exporting the Istio metrics
+// of 1,500 workloads in one /metrics page (~76,000 samples with both reporters) takes
+// longer to scrape than the 1 s scrape interval allows, so Prometheus loses scrapes and
+// canaries show "no data"; in a real mesh every sidecar is its own small scrape target. So
+// the benchmark runs its traffic through a few simulators limited to its namespace, each
+// with only the destination reporter (the one Steerer queries), registered as extra
+// targets of the local Prometheus (file_sd in .local/prometheus/targets/).
+
+import { readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO, clusterEnv, startProcess, waitFor } from '@steerer/test/e2e/harness';
+import type { SteererProcess } from '@steerer/test/e2e/harness';
+
+export interface MeshShard {
+  proc: SteererProcess;
+  adminUrl: string;
+}
+
+export interface MeshShards {
+  shards: MeshShard[];
+  /** Steady load on a VirtualService, sent by one shard (chosen by `shard`). */
+  setLoad(shard: number, namespace: string, vs: string, rps: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const TARGETS = join(REPO, '.local/prometheus/targets/bench-scale.json');
+
+export async function startMeshShards(namespace: string, count: number): Promise<MeshShards> {
+  const shards: MeshShard[] = [];
+  for (let i = 0; i < count; i++) {
+    const stateFile = join(REPO, `.local/bench-mesh-${i}.json`);
+    rmSync(stateFile, { force: true });
+    const proc = startProcess(`bench-mesh-${i}`, 'test/dist/mesh/main.js', [
+      '--kubeconfig',
+      clusterEnv().KUBECONFIG,
+      '--host',
+      '127.0.0.1',
+      '--namespace',
+      namespace,
+      '--no-source-reporter',
+      '--log-level',
+      'warn',
+      '--state-file',
+      stateFile,
+    ]);
+    const adminUrl = await waitFor(
+      `mesh simulator ${i} to listen`,
+      () => {
+        if (proc.child.exitCode !== null)
+          throw new Error(`mesh simulator exited: ${proc.output()}`);
+        if (!existsSync(stateFile)) return undefined;
+        return (JSON.parse(readFileSync(stateFile, 'utf8')) as { metricsUrl: string }).metricsUrl;
+      },
+      30_000,
+      100,
+    );
+    await waitFor(
+      `mesh simulator ${i} to sync`,
+      async () => (await fetch(`${adminUrl}/readyz`)).ok,
+      60_000,
+      250,
+    );
+    shards.push({ proc, adminUrl });
+  }
+  writeFileSync(
+    TARGETS,
+    `${JSON.stringify([{ targets: shards.map((s) => s.adminUrl.replace(/^http:\/\//, '')), labels: { job: 'mesh-bench-scale' } }])}\n`,
+  );
+  return {
+    shards,
+    setLoad: async (shard, ns, vs, rps) => {
+      const s = shards[shard % shards.length] as MeshShard;
+      const res = await fetch(`${s.adminUrl}/admin/load/${ns}/${vs}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ rps, path: '/' }),
+      });
+      if (!res.ok) throw new Error(`setting load failed: HTTP ${res.status} ${await res.text()}`);
+    },
+    stop: async () => {
+      rmSync(TARGETS, { force: true });
+      for (const s of shards) await s.proc.stop();
+    },
+  };
+}
