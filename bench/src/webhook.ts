@@ -17,7 +17,9 @@ import { CpuMeter, machineFacts } from './lib/machine.js';
 import { Result, progress, sleep } from './lib/results.js';
 import { round, rounded } from './lib/stats.js';
 import type { LoadReport, LoadSpec } from './webhook-load.js';
-import { canaryUpdateReview } from './webhook-fixture.js';
+import { canaryUpdateReview, seedRollout } from './webhook-fixture.js';
+import { parseAdmissionReview, reviewOf } from '@steerer/webhook/admission';
+import { mutateDeployment } from '@steerer/webhook/mutate-deployment';
 
 const opts = parseOptions(process.argv.slice(2), {
   duration: 'seconds measured per configuration (default 10)',
@@ -135,6 +137,10 @@ async function main(): Promise<void> {
   ]);
   const body = canaryUpdateReview();
   result.data.requestBytes = Buffer.byteLength(body);
+  const breakdown = inProcessBreakdown(body);
+  result.data.inProcessMicroseconds = breakdown;
+  for (const [k, v] of Object.entries(breakdown))
+    result.figure(`webhook.in_process.${k}`, v, 'us', 'one call, no HTTP');
   const configs: Config[] = [
     ...concurrencies.map((c) => ({ label: `c${c}`, connections: c, server: 'steerer' as const })),
     { label: `open${rate}`, connections: 64, rate, server: 'steerer' },
@@ -209,6 +215,27 @@ async function main(): Promise<void> {
     },
   };
   result.write();
+}
+
+/** Microseconds per call of Steerer's own steps, in this process, without HTTP. */
+function inProcessBreakdown(body: string): Record<string, number | null> {
+  const time = (f: () => unknown): number | null => {
+    for (let i = 0; i < 2000; i++) f();
+    const n = 20_000;
+    const t = performance.now();
+    for (let i = 0; i < n; i++) f();
+    return round(((performance.now() - t) * 1000) / n, 1);
+  };
+  const parsed = parseAdmissionReview(JSON.parse(body));
+  if (!parsed.ok) throw new Error(`the fixture is not a valid AdmissionReview: ${parsed.reason}`);
+  const facts = { rollout: seedRollout() };
+  const out = mutateDeployment(parsed.request, facts, new Date());
+  return {
+    jsonParse: time(() => JSON.parse(body)),
+    parseAdmissionReview: time(() => parseAdmissionReview(JSON.parse(body))),
+    mutateDeployment: time(() => mutateDeployment(parsed.request, facts, new Date())),
+    answer: time(() => JSON.stringify(reviewOf(out.response))),
+  };
 }
 
 async function measure(

@@ -6,7 +6,7 @@
 // with only the destination reporter (the one Steerer queries), registered as extra
 // targets of the local Prometheus (file_sd in .local/prometheus/targets/).
 
-import { readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, clusterEnv, startProcess, waitFor } from '@steerer/test/e2e/harness';
 import type { SteererProcess } from '@steerer/test/e2e/harness';
@@ -62,10 +62,12 @@ export async function startMeshShards(namespace: string, count: number): Promise
     );
     shards.push({ proc, adminUrl });
   }
+  // Written whole and renamed: Prometheus re-reads the directory every second.
   writeFileSync(
-    TARGETS,
+    `${TARGETS}.tmp`,
     `${JSON.stringify([{ targets: shards.map((s) => s.adminUrl.replace(/^http:\/\//, '')), labels: { job: 'mesh-bench-scale' } }])}\n`,
   );
+  renameSync(`${TARGETS}.tmp`, TARGETS);
   return {
     shards,
     setLoad: async (shard, ns, vs, rps) => {

@@ -146,6 +146,7 @@ describe('dependencies fail', () => {
 
   afterAll(async () => {
     await controller?.stop();
+    for (const name of ['prom', 'slow', 'api']) await setLoad(NS, name, 0).catch(() => undefined);
     await proxy?.close();
     await sh('bash hack/cluster-up.sh >/dev/null 2>&1').catch(() => undefined);
     console.log(`dependency outages survived: ${JSON.stringify(outages)}`);

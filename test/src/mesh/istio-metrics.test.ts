@@ -39,6 +39,16 @@ describe('IstioMetrics', () => {
   const table = seedTable([90, 10]);
   const upstream = decide(table, request('app.example.com'), constantDraw(0.95));
 
+  it("forgets a deleted workload's series, source and destination side, and only those", () => {
+    const m = new IstioMetrics({ sourceReporter: true });
+    m.record({ decision: upstream, code: 200, flags: '-', durationMs: 3 });
+    m.record({ decision: upstream, code: 500, flags: '-', durationMs: 3 });
+    expect(m.seriesCount()).toBe(4);
+    expect(m.forgetWorkload('test', 'podinfo')).toBe(0);
+    expect(m.forgetWorkload('test', 'podinfo-canary')).toBe(4);
+    expect(samples(render(m), 'istio_requests_total')).toEqual([]);
+  });
+
   it('labels destination samples as Istio does', () => {
     const m = new IstioMetrics({ sourceReporter: false });
     m.record({ decision: upstream, code: 200, flags: '-', durationMs: 3 });

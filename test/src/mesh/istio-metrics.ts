@@ -162,6 +162,8 @@ export function istioLabelPairs(
 
 interface Series {
   requests: number;
+  /** namespace/name of the destination workload, to forget it when it is deleted. */
+  readonly workload: string;
   readonly labels: string;
   readonly duration: HistogramSeries;
 }
@@ -181,6 +183,22 @@ export class IstioMetrics {
     const d = destinationLabels(r.decision);
     if (IstioMetrics.hasDestinationSample(r.decision)) this.observe('destination', d, r);
     if (this.options.sourceReporter) this.observe('source', d, r);
+  }
+
+  /**
+   * Drops every series whose destination is this workload: when a Deployment is deleted
+   * its pods and their proxies go away, and so do the counters they exported.
+   */
+  forgetWorkload(namespace: string, name: string): number {
+    const id = `${namespace}/${name}`;
+    let n = 0;
+    for (const [key, s] of this.series) {
+      if (s.workload === id) {
+        this.series.delete(key);
+        n++;
+      }
+    }
+    return n;
   }
 
   seriesCount(): number {
@@ -205,7 +223,12 @@ export class IstioMetrics {
     let s = this.series.get(key);
     if (!s) {
       const labels = formatLabels(istioLabelPairs(reporter, d, r.code, r.flags));
-      s = { requests: 0, labels, duration: new HistogramSeries(labels, ISTIO_DURATION_BUCKETS) };
+      s = {
+        requests: 0,
+        workload: `${d.workloadNamespace}/${d.workload}`,
+        labels,
+        duration: new HistogramSeries(labels, ISTIO_DURATION_BUCKETS),
+      };
       this.series.set(key, s);
     }
     s.requests += 1;

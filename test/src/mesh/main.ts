@@ -72,8 +72,8 @@ async function main(): Promise<number> {
   if (!kc) return 1;
 
   const clock = realClock;
-  const store = new MeshStore(log);
   const istio = new IstioMetrics({ sourceReporter: config.sourceReporter });
+  const store = new MeshStore(log, (namespace, name) => istio.forgetWorkload(namespace, name));
   const self = new SelfMetrics();
   const overrides = new FaultOverrides();
   const gateway = new Gateway({ table: () => store.routingTable(), clock, istio, self, overrides });

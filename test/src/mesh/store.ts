@@ -48,7 +48,11 @@ export class MeshStore {
   private readonly syncedResources = new Set<Resource>();
   private table: RoutingTable | undefined;
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    /** Called when a Deployment (a workload) goes away: its sidecars' metrics go with it. */
+    private readonly onWorkloadRemoved: (namespace: string, name: string) => void = () => undefined,
+  ) {}
 
   routingTable(): RoutingTable {
     this.table ??= buildRoutingTable({
@@ -207,9 +211,12 @@ export class MeshStore {
       case 'services':
         removed = this.services.delete(key);
         break;
-      case 'deployments':
+      case 'deployments': {
+        const d = this.deployments.get(key);
         removed = this.deployments.delete(key);
+        if (d) this.onWorkloadRemoved(d.namespace, d.name);
         break;
+      }
     }
     if (removed) this.log.info(`${resource.replace(/s$/, '')} deleted`, { key });
   }
