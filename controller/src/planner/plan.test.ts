@@ -264,6 +264,20 @@ describe('Deployment and HPA gates', () => {
     expect(w.pass().status.canaryWeight).toBe(10);
   });
 
+  it('raises a re-applied canary to its HPA minimum at once instead of halting for the HPA', () => {
+    const w = new World();
+    w.runUntil((x) => x.rollout.status?.phase === 'Succeeded');
+    expect(w.observed.canary.spec.replicas).toBe(0);
+    w.observed.canaryHpa.status = { currentReplicas: 0, desiredReplicas: 0 };
+    w.bumpCanary('img:3');
+    w.observed.canary.spec.replicas = 1; // the seed manifest's replicas, below the HPA's 2
+    const p = w.pass();
+    expect(p.actions).toContainEqual({ kind: 'scaleCanary', replicas: 2 });
+    w.now += 1000;
+    const next = w.pass();
+    expect(next.events.map((e) => e.message)).toEqual(['Advance rollout podinfo.test weight 10']);
+  });
+
   it('reports a canary that never becomes healthy once per interval', () => {
     const w = new World();
     w.observed.canary.status = {

@@ -427,6 +427,13 @@ function ensureCanaryScale(pass: Pass, t: Targets): void {
         ? remembered
         : 1;
     pass.actions.push({ kind: 'scaleCanary', replicas: up });
+  } else if (active && (pass.input.observed.canaryHpa?.spec.minReplicas ?? 0) > replicas) {
+    // Fewer replicas than the canary's HPA keeps (a manifest re-applied with its own
+    // `replicas`): give it the minimum now rather than halting until the HPA's next sync.
+    pass.actions.push({
+      kind: 'scaleCanary',
+      replicas: pass.input.observed.canaryHpa?.spec.minReplicas ?? 1,
+    });
   } else if (!active && phase !== 'Waiting' && replicas !== 0) {
     pass.actions.push({ kind: 'scaleCanary', replicas: 0, remember: replicas });
   }
