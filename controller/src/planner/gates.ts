@@ -164,12 +164,12 @@ export function checkHpa(
   if (current === 0 && desired === 0) return PASS;
   const replicas = canary.spec.replicas ?? 1;
   if (desired !== current || replicas !== current) {
-    // From what runs to what the HPA wants: "2 → 3" while it scales up, and "1 → 2"
-    // when something set fewer replicas than the HPA keeps (it will scale them back).
-    const from = desired !== current ? current : replicas;
+    // From the HPA's last count to where the size is going: what the HPA decided while
+    // it scales, or the Deployment's new replicas until the HPA has caught up with them.
+    const to = desired !== current ? desired : replicas;
     return halt(
       'HpaScaling',
-      `${qualified(canary.metadata.name, ns)} is being scaled by HorizontalPodAutoscaler ${qualified(hpa.metadata.name, ns)}: ${from} → ${desired} replicas`,
+      `${qualified(canary.metadata.name, ns)} is being scaled by HorizontalPodAutoscaler ${qualified(hpa.metadata.name, ns)}: ${current} → ${to} replicas`,
     );
   }
   return PASS;
