@@ -8,6 +8,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { errorMessage } from '@steerer/common';
 import type { Logger } from '@steerer/common';
 import { parseAdmissionReview, resultOf, reviewOf } from './admission.js';
+import { jsonBody } from './json-body.js';
 import type { AdmissionRequest, Reviewed } from './admission.js';
 import { ENDPOINTS, admits, describeKind } from './endpoints.js';
 import type { Endpoint, EndpointName } from './endpoints.js';
@@ -88,11 +89,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  const json = express.json({
-    limit: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    type: ['application/json', 'application/*+json'],
-    strict: true,
-  });
+  const json = jsonBody(deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   const byName = handlers(deps.lookup, now);
   const endpoints = deps.probesOnly
     ? []
