@@ -87,6 +87,7 @@ export interface HorizontalPodAutoscaler extends KubeObject {
     desiredReplicas?: number;
     lastScaleTime?: string;
     observedGeneration?: number;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
   };
 }
 

@@ -163,6 +163,20 @@ export function checkHpa(
   // An HPA whose target has zero replicas does not act ("scaling disabled").
   if (current === 0 && desired === 0) return PASS;
   const replicas = canary.spec.replicas ?? 1;
+  // An HPA that cannot compute a size from its metrics (ScalingActive=False) only keeps
+  // the replicas within its bounds; its desiredReplicas then says nothing it will do.
+  const inactive = st.conditions?.some(
+    (c) => (c.type === 'ScalingActive' || c.type === 'AbleToScale') && c.status === 'False',
+  );
+  if (inactive) {
+    const min = hpa.spec.minReplicas ?? 1;
+    const max = hpa.spec.maxReplicas;
+    if (replicas >= min && replicas <= max) return PASS;
+    return halt(
+      'HpaScaling',
+      `${qualified(canary.metadata.name, ns)} is being scaled by HorizontalPodAutoscaler ${qualified(hpa.metadata.name, ns)}: ${replicas} → ${replicas < min ? min : max} replicas`,
+    );
+  }
   if (desired !== current || replicas !== current) {
     // From the HPA's last count to where the size is going: what the HPA decided while
     // it scales, or the Deployment's new replicas until the HPA has caught up with them.

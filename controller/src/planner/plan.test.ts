@@ -212,6 +212,48 @@ describe('Deployment and HPA gates', () => {
     );
   });
 
+  it('ignores the desired size of an HPA that cannot compute one, except to keep its bounds', () => {
+    const w = new World();
+    w.runUntil((x) => x.rollout.status?.canaryWeight === 20);
+    const inactive = [
+      { type: 'ScalingActive', status: 'False', reason: 'FailedGetResourceMetric' },
+    ];
+    w.observed.canary.spec.replicas = 3;
+    w.observed.canary.status = {
+      observedGeneration: w.observed.canary.metadata.generation ?? 1,
+      replicas: 3,
+      updatedReplicas: 3,
+      availableReplicas: 3,
+    };
+    w.observed.canaryHpa = {
+      ...hpa(2, 3, 2),
+      status: { currentReplicas: 3, desiredReplicas: 2, conditions: inactive },
+    };
+    w.now += 500;
+    const within = plan({
+      rollout: w.rollout,
+      observed: w.observed,
+      analysis: w.sample(),
+      now: w.now,
+      config: CONFIG,
+    });
+    expect(within.status.phase).toBe('Progressing');
+    w.observed.canaryHpa = {
+      ...hpa(4, 3, 4),
+      status: { currentReplicas: 3, desiredReplicas: 4, conditions: inactive },
+    };
+    const below = plan({
+      rollout: w.rollout,
+      observed: w.observed,
+      analysis: w.sample(),
+      now: w.now,
+      config: CONFIG,
+    });
+    expect(below.events.map((e) => e.message)).toContain(
+      'Halt rollout podinfo.test podinfo-canary.test is being scaled by HorizontalPodAutoscaler podinfo-canary.test: 3 → 4 replicas',
+    );
+  });
+
   it('halts while a rolling update of the primary is under way', () => {
     const w = new World();
     w.runUntil((x) => x.rollout.status?.canaryWeight === 20);
