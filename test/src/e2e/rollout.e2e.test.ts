@@ -335,7 +335,7 @@ describe('HPA and pod-health halts', () => {
       60_000,
       500,
     );
-    expect(unhealthy).toContain('2 available');
+    expect(unhealthy).toMatch(/\b2 (of 3 replicas )?available$/);
     const held = (await rolloutStatus(NS, 'podinfo')).canaryWeight;
     expect((await rolloutStatus(NS, 'podinfo')).phase).toBe('Halted');
     for (const n of nodes) await kubectl(['uncordon', n]);
