@@ -26,6 +26,8 @@ else
     step "restarting cluster $CLUSTER_NAME"
     run_logged "$LOCAL_DIR/logs/kwokctl.log" kwokctl --name "$CLUSTER_NAME" start cluster --timeout 2m
   else
+    # --disable-qps-limits: kube-controller-manager's default 20 requests/s would make
+    # creating a thousand Deployments (the scale benchmark) take many minutes.
     step "creating cluster $CLUSTER_NAME (kube-apiserver $KUBERNETES_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION)"
     run_logged "$LOCAL_DIR/logs/kwokctl.log" kwokctl create cluster --name "$CLUSTER_NAME" --runtime binary \
       --kube-apiserver-binary "$k8s_bin/kube-apiserver" \
@@ -33,7 +35,7 @@ else
       --kube-scheduler-binary "$k8s_bin/kube-scheduler" \
       --kwok-controller-binary "$(tool_dir kwok "$KWOK_VERSION")/kwok" \
       --etcd-binary "$(tool_dir etcd "$ETCD_VERSION")/etcd" \
-      --kubeconfig "$KUBECONFIG" --wait 2m
+      --disable-qps-limits --kubeconfig "$KUBECONFIG" --wait 2m
   fi
   wait_for 60 "the API server" cluster_ok
 fi
