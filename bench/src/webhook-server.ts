@@ -3,8 +3,8 @@
 // webhook/src/main.ts, with the Rollout the handler looks up served from memory instead of
 // an informer cache. Two floors to compare with, answering a fixed AdmissionReview of the
 // same size: `baseline` is the same TLS server without express or Steerer code (what Node's
-// HTTPS alone costs on this machine); `express` adds express with its JSON body parser, as
-// Steerer's app uses them, but no Steerer code.
+// HTTPS alone costs on this machine); `express` adds express and the app's JSON body reader,
+// as Steerer's app uses them, but no Steerer code.
 //
 // Usage: node bench/dist/webhook-server.js CERT_DIR PORT_FILE [baseline|express]
 
@@ -17,6 +17,7 @@ import { readCertificateDir, tlsContextOptions } from '@steerer/certs';
 import { createLogger } from '@steerer/common';
 import type { Deployment, RolloutObject, Service, VirtualService } from '@steerer/common';
 import { createApp } from '@steerer/webhook/app';
+import { jsonBody } from '@steerer/webhook/json-body';
 import type { Lookup } from '@steerer/webhook/lookup';
 import { WebhookMetrics } from '@steerer/webhook/metrics';
 import { seedRollout } from './webhook-fixture.js';
@@ -46,14 +47,22 @@ class MemoryLookup implements Lookup {
   }
 }
 
-/** Express with the JSON body parser Steerer's app uses, answering a constant review. */
+/**
+ * Express with the body reader Steerer's app uses (webhook/src/json-body.ts), answering a
+ * constant review the way the app writes its answers (writeHead and end): the framework's
+ * floor, with no Steerer code.
+ */
 function expressFloor(): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const json = express.json({ limit: 6 * 1024 * 1024, type: ['application/json'], strict: true });
-  app.post('/mutate/deployments', json, (_req, res) => {
-    res.json(ANSWER);
+  const answer = JSON.stringify(ANSWER);
+  app.post('/mutate/deployments', jsonBody(6 * 1024 * 1024), (_req, res) => {
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(answer),
+    });
+    res.end(answer);
   });
   return app;
 }

@@ -6,6 +6,7 @@
 // capacity independently of what else the machine is doing.
 //
 //   npm run bench -- webhook [--duration=10] [--warmup=2] [--connections=1,8,64] [--rate=1000]
+//                            [--profile]
 
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -27,6 +28,7 @@ const opts = parseOptions(process.argv.slice(2), {
   connections: 'closed-loop concurrencies (default 1,8,64)',
   rate: 'open-loop requests per second (default 1000)',
   'no-pin': 'do not pin the server and the load generator to cores 0 and 1',
+  profile: 'write a V8 CPU profile of each server to .local/logs/profiles (skews the figures)',
 });
 const durationMs = numberOption(opts.duration, 10) * 1000;
 const warmupMs = numberOption(opts.warmup, 2) * 1000;
@@ -80,7 +82,15 @@ async function startServer(
   const portFile = join(dir, `port-${mode}`);
   mkdirSync(LOGS, { recursive: true });
   const log = openSync(join(LOGS, `bench-webhook-${mode}.log`), 'w');
+  const profile = opts.profile
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${join(LOGS, 'profiles')}`,
+        `--cpu-prof-name=webhook-${mode}.cpuprofile`,
+      ]
+    : [];
   const [cmd, args] = pinned(0, [
+    ...profile,
     join(REPO, 'bench/dist/webhook-server.js'),
     dir,
     portFile,
@@ -122,7 +132,7 @@ async function main(): Promise<void> {
     logLevel: 'info (every patched admission logs one JSON line, as deployed)',
     baseline: 'the same TLS server answering a constant body without express or Steerer code',
     express:
-      'express with express.json (as in webhook/src/app.ts) answering a constant body, no Steerer code',
+      "express with the app's JSON body reader (webhook/src/json-body.ts) answering a constant body, no Steerer code",
   });
   const dir = mkdtempSync(join(tmpdir(), 'steerer-bench-webhook-'));
   execFileSync(process.execPath, [
@@ -199,7 +209,7 @@ async function main(): Promise<void> {
     'webhook.express.max_throughput_one_core',
     Math.max(...exp.map((r) => r.throughput as number)),
     'req/s',
-    'floor: express + its JSON parser, no Steerer code',
+    "floor: express + the app's JSON body reader, no Steerer code",
   );
   result.figure('webhook.steerer_cpu_per_request_above_express', round(cpu - expCpu, 1), 'us');
   result.data.targets = {

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { LabelSelector, PodTemplate } from './kube/objects.js';
 import {
   canonicalJson,
+  jsonEqual,
   missingSelectorLabels,
   promotedTemplate,
   sameTemplate,
@@ -46,9 +47,88 @@ describe('canonicalJson', () => {
   });
 });
 
+/** A small deterministic generator (mulberry32): a failing case names its seed. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const KEYS = ['a', 'b', 'B', '', '0', '10', 'ä', 'k"q'];
+const LEAVES: unknown[] = [null, undefined, true, false, 0, -0, 1, 1.5, '', 'a', '0', 'null'];
+
+function pick<T>(next: () => number, from: readonly T[]): T {
+  return from[Math.floor(next() * from.length)] as T;
+}
+
+function jsonValue(next: () => number, depth: number): unknown {
+  const r = next();
+  if (depth >= 3 || r < 0.35) return pick(next, LEAVES);
+  const n = Math.floor(next() * 4);
+  if (r < 0.6) return Array.from({ length: n }, () => jsonValue(next, depth + 1));
+  const o: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) o[pick(next, KEYS)] = jsonValue(next, depth + 1);
+  return o;
+}
+
+/** A copy with keys reordered and, sometimes, one small change somewhere. */
+function variant(next: () => number, v: unknown, change: { left: boolean }): unknown {
+  const mutate = change.left && next() < 0.15;
+  if (mutate) change.left = false;
+  if (Array.isArray(v)) {
+    const out = v.map((x) => variant(next, x, change));
+    if (mutate) out.push(pick(next, LEAVES));
+    return out;
+  }
+  if (v === null || typeof v !== 'object') return mutate ? pick(next, LEAVES) : v;
+  const o: Record<string, unknown> = {};
+  for (const k of Object.keys(v).reverse())
+    o[k] = variant(next, (v as Record<string, unknown>)[k], change);
+  if (mutate) o[pick(next, KEYS)] = pick(next, LEAVES);
+  return o;
+}
+
+describe('jsonEqual', () => {
+  it('agrees with comparing canonical JSON, for random values and near copies', () => {
+    let equal = 0;
+    for (let seed = 1; seed <= 5000; seed++) {
+      const next = random(seed);
+      const a = jsonValue(next, 0);
+      const b = variant(next, a, { left: next() < 0.7 });
+      const want = canonicalJson(a) === canonicalJson(b);
+      if (want) equal++;
+      expect({ seed, equal: jsonEqual(a, b) }).toEqual({ seed, equal: want });
+      expect({ seed, equal: jsonEqual(b, a) }).toEqual({ seed, equal: want });
+    }
+    // Both answers were exercised many times.
+    expect(equal).toBeGreaterThan(1000);
+    expect(equal).toBeLessThan(4900);
+  });
+
+  it('treats an absent member and an undefined one alike, and null as a value', () => {
+    expect(jsonEqual({ a: 1, b: undefined }, { a: 1 })).toBe(true);
+    expect(jsonEqual({ a: 1, b: null }, { a: 1 })).toBe(false);
+    expect(jsonEqual([undefined], [null])).toBe(true);
+    expect(jsonEqual([1, null], [1])).toBe(false);
+    expect(jsonEqual([1, undefined], [1])).toBe(false);
+    expect(jsonEqual([], {})).toBe(false);
+    expect(jsonEqual({ 0: 'x' }, ['x'])).toBe(false);
+  });
+});
+
 describe('templateRevision', () => {
   it('is ten hex digits', () => {
     expect(templateRevision(template())).toMatch(/^[0-9a-f]{10}$/);
+  });
+
+  it('names the same template the same way across Steerer versions', () => {
+    // Revisions are stored in annotations and status; a new serialisation must not rename them.
+    expect(templateRevision(template())).toBe('de7535cf59');
+    expect(templateRevision({})).toBe('6aa688af15');
   });
 
   it('does not depend on key order', () => {

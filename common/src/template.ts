@@ -43,9 +43,40 @@ export function templateRevision(template: PodTemplate): string {
     .slice(0, 10);
 }
 
+/**
+ * True when two JSON values serialise to the same canonical JSON (key order aside), without
+ * serialising them: members whose value is undefined count as absent, as in JSON.
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) {
+      const x: unknown = a[i];
+      const y: unknown = b[i];
+      // JSON writes an undefined array item as null.
+      if (!jsonEqual(x === undefined ? null : x, y === undefined ? null : y)) return false;
+    }
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  let defined = 0;
+  for (const k of Object.keys(ao)) {
+    const x = ao[k];
+    if (x === undefined) continue;
+    defined++;
+    if (!Object.hasOwn(bo, k) || !jsonEqual(x, bo[k])) return false;
+  }
+  for (const k of Object.keys(bo)) if (bo[k] !== undefined) defined--;
+  return defined === 0;
+}
+
 /** True when two templates are the same revision (Steerer's own keys aside). */
 export function sameTemplate(a: PodTemplate, b: PodTemplate): boolean {
-  return canonicalJson(revisionContent(a)) === canonicalJson(revisionContent(b));
+  return jsonEqual(revisionContent(a), revisionContent(b));
 }
 
 function selectorKeys(selector: LabelSelector | undefined): Set<string> {
