@@ -27,6 +27,8 @@ import {
   startProcess,
   vsWeights,
   waitFor,
+  waitAvailable,
+  waitSeedHpaSettled,
 } from '../e2e/harness.js';
 
 const NS = 'test';
@@ -221,22 +223,8 @@ async function main(): Promise<void> {
       .trim()
       .replace(/^/gm, '    '),
   );
-  for (const d of ['podinfo', 'podinfo-canary']) {
-    await kubectl([
-      'wait',
-      '-n',
-      NS,
-      '--for=condition=Available',
-      '--timeout=60s',
-      `deployment/${d}`,
-    ]);
-  }
-  await waitFor(
-    'the HPA to settle',
-    async () => (await deploymentOf(NS, 'podinfo-canary')).ready === 2,
-    90_000,
-    1000,
-  );
+  await waitAvailable(NS, ['podinfo', 'podinfo-canary']);
+  await waitSeedHpaSettled(NS);
   say('traffic: 20 requests/s through the gateway to app.example.com');
   await setLoad(NS, 'podinfo', 20);
 

@@ -14,6 +14,7 @@ import {
   setFault,
   setLoad,
   waitFor,
+  waitAvailable,
 } from './harness.js';
 
 const NS = 'test';
@@ -45,16 +46,7 @@ describe('foundation: seed manifests, mesh simulator and Prometheus', () => {
   });
 
   it('runs both Deployments to Available on kwok nodes', async () => {
-    for (const d of ['podinfo', 'podinfo-canary']) {
-      await kubectl([
-        'wait',
-        '-n',
-        NS,
-        '--for=condition=Available',
-        '--timeout=60s',
-        `deployment/${d}`,
-      ]);
-    }
+    await waitAvailable(NS, ['podinfo', 'podinfo-canary']);
     const pods = await kubectlJson<{ items: { status: { phase: string } }[] }>([
       'get',
       'pods',

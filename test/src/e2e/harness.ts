@@ -415,3 +415,44 @@ export async function deploymentOf(
     annotations: d.metadata.annotations ?? {},
   };
 }
+
+/** Waits for Deployments to report Available, as `kubectl wait --for=condition=Available`. */
+export async function waitAvailable(namespace: string, names: readonly string[]): Promise<void> {
+  for (const d of names)
+    await kubectl([
+      'wait',
+      '-n',
+      namespace,
+      '--for=condition=Available',
+      '--timeout=60s',
+      `deployment/${d}`,
+    ]);
+}
+
+/**
+ * Waits until the seed's HPA (minReplicas 2) has taken the canary from 1 to 2 ready
+ * replicas and says so itself, so a release that starts next is not halted for HPA
+ * activity and shows the seed's exact sequence.
+ */
+export async function waitSeedHpaSettled(
+  namespace: string,
+  canary = 'podinfo-canary',
+): Promise<void> {
+  await waitFor(
+    'the HPA to scale the canary to its minimum',
+    async () => {
+      const hpa = await kubectlJson<{
+        status?: { currentReplicas?: number; desiredReplicas?: number };
+      }>(['get', 'hpa', '-n', namespace, canary]);
+      const d = await deploymentOf(namespace, canary);
+      return (
+        hpa.status?.currentReplicas === 2 &&
+        hpa.status.desiredReplicas === 2 &&
+        d.replicas === 2 &&
+        d.ready === 2
+      );
+    },
+    90_000,
+    1000,
+  );
+}

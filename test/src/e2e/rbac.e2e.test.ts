@@ -18,7 +18,6 @@ import {
   deleteNamespace,
   deploymentOf,
   installCrd,
-  kubectl,
   kubectlJson,
   kubectlResult,
   rolloutEvents,
@@ -29,6 +28,8 @@ import {
   startProcess,
   vsWeights,
   waitFor,
+  waitAvailable,
+  waitSeedHpaSettled,
 } from './harness.js';
 import {
   CONTROLLER_SA,
@@ -153,30 +154,8 @@ describe('the controller and the webhook with exactly the chart RBAC', () => {
     for (const f of ['namespace', 'primary', 'canary', 'hpa', 'virtualservice']) {
       await applyYaml(seedYaml(`${f}.yaml`, NS));
     }
-    for (const d of ['podinfo', 'podinfo-canary']) {
-      await kubectl([
-        'wait',
-        '-n',
-        NS,
-        '--for=condition=Available',
-        '--timeout=60s',
-        `deployment/${d}`,
-      ]);
-    }
-    // The seed's HPA (minReplicas 2) scales the canary from 1 to 2 first; let it settle
-    // so the release is not halted for HPA activity.
-    await waitFor(
-      'the HPA to scale the canary to its minimum',
-      async () => {
-        const hpa = await kubectlJson<{
-          status?: { currentReplicas?: number; desiredReplicas?: number };
-        }>(['get', 'hpa', '-n', NS, 'podinfo-canary']);
-        const d = await deploymentOf(NS, 'podinfo-canary');
-        return hpa.status?.desiredReplicas === 2 && d.replicas === 2 && d.ready === 2;
-      },
-      90_000,
-      1000,
-    );
+    await waitAvailable(NS, ['podinfo', 'podinfo-canary']);
+    await waitSeedHpaSettled(NS);
     await setLoad(NS, 'podinfo', 50);
     controller = startController([
       `--impersonate=${CONTROLLER_SA}`,

@@ -12,7 +12,6 @@ import {
   deploymentOf,
   installCrd,
   kubectl,
-  kubectlJson,
   rolloutEvents,
   rolloutStatus,
   seedYaml,
@@ -21,6 +20,8 @@ import {
   startController,
   vsWeights,
   waitFor,
+  waitAvailable,
+  waitSeedHpaSettled,
 } from './harness.js';
 
 const NS = 'test';
@@ -103,35 +104,8 @@ describe('the seed rollout on a real cluster', () => {
         join(SEED, `${f}.yaml`),
       ),
     );
-    for (const d of ['podinfo', 'podinfo-canary']) {
-      await kubectl([
-        'wait',
-        '-n',
-        NS,
-        '--for=condition=Available',
-        '--timeout=60s',
-        `deployment/${d}`,
-      ]);
-    }
-    // The seed's HPA (minReplicas 2) takes the canary from 1 to 2 replicas; let it
-    // settle first so the first release shows the seed's exact sequence.
-    await waitFor(
-      'the HPA to scale the canary to its minimum',
-      async () => {
-        const hpa = await kubectlJson<{
-          status?: { currentReplicas?: number; desiredReplicas?: number };
-        }>(['get', 'hpa', '-n', NS, 'podinfo-canary']);
-        const d = await deploymentOf(NS, 'podinfo-canary');
-        return (
-          hpa.status?.currentReplicas === 2 &&
-          hpa.status.desiredReplicas === 2 &&
-          d.replicas === 2 &&
-          d.ready === 2
-        );
-      },
-      90_000,
-      1000,
-    );
+    await waitAvailable(NS, ['podinfo', 'podinfo-canary']);
+    await waitSeedHpaSettled(NS);
     await setLoad(NS, 'podinfo', 50);
     controller = startController([`--control-loop-interval=${INTERVAL}`, '--analysis-interval=1s']);
   });
