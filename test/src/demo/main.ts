@@ -17,6 +17,7 @@ import {
   clusterEnv,
   deleteNamespace,
   deploymentOf,
+  freePort,
   kubectl,
   kubectlJson,
   processEnv,
@@ -26,8 +27,8 @@ import {
   setLoad,
   startProcess,
   vsWeights,
-  waitFor,
   waitAvailable,
+  waitFor,
   waitSeedHpaSettled,
 } from '../e2e/harness.js';
 
@@ -55,15 +56,6 @@ function run(cmd: string, args: string[]): Promise<string> {
         else resolve(stdout);
       },
     );
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = http.createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
   });
 }
 

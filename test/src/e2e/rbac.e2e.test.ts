@@ -10,13 +10,13 @@
 // the admin user (`npm test` runs suites one at a time): that one would act on this suite's
 // Rollout too and could mask a missing permission.
 
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SteererProcess } from './harness.js';
 import {
   applyYaml,
   deleteNamespace,
   deploymentOf,
+  freePort,
   installCrd,
   kubectlJson,
   kubectlResult,
@@ -27,8 +27,8 @@ import {
   startController,
   startProcess,
   vsWeights,
-  waitFor,
   waitAvailable,
+  waitFor,
   waitSeedHpaSettled,
 } from './harness.js';
 import {
@@ -48,17 +48,6 @@ const KINDS = ['mutatingwebhookconfiguration', 'validatingwebhookconfiguration']
 
 let webhook: SteererProcess | undefined;
 let controller: SteererProcess | undefined;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
 
 async function secretData(): Promise<Record<string, string>> {
   const s = await kubectlJson<{ data?: Record<string, string> }>([

@@ -17,6 +17,7 @@ import {
   REPO,
   applyYaml,
   deleteNamespace,
+  freePort,
   installCrd,
   kubectl,
   kubectlResult,
@@ -41,15 +42,6 @@ function node(args: string[]): Promise<string> {
       err ? reject(new Error(stderr || err.message)) : resolve(stdout),
     ),
   );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = https.createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
 }
 
 function ready(port: number, ca: string): Promise<boolean> {

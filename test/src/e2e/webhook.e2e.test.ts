@@ -8,7 +8,6 @@
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
-import { createServer } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseAllDocuments, stringify } from 'yaml';
@@ -18,6 +17,7 @@ import {
   clusterEnv,
   deleteNamespace,
   deploymentOf,
+  freePort,
   installCrd,
   kubectl,
   kubectlJson,
@@ -40,17 +40,6 @@ const STARTING = `Starting rollout for podinfo.${NS}`;
 let port = 0;
 let webhook: SteererProcess | undefined;
 let controller: SteererProcess | undefined;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
 
 function node(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
