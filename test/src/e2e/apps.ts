@@ -11,6 +11,27 @@ export interface AppOptions {
   interval?: string;
   threshold?: number;
   replicas?: number;
+  /** The canary's replicas; defaults to `replicas` (0: as after a promotion). */
+  canaryReplicas?: number;
+  /** Pods only on nodes with this label, tolerating the same key as a NoSchedule taint. */
+  pinTo?: { key: string; value: string };
+  /** Headless Services (still type ClusterIP): no ClusterIP taken from the service range. */
+  headless?: boolean;
+  /** Labels on the Rollout. */
+  rolloutLabels?: Record<string, string>;
+}
+
+type Placement = AppOptions['pinTo'];
+
+function placement(pin: Placement): string {
+  if (!pin) return '';
+  return `      nodeSelector:
+        ${pin.key}: "${pin.value}"
+      tolerations:
+      - key: ${pin.key}
+        operator: Exists
+        effect: NoSchedule
+`;
 }
 
 function deployment(
@@ -19,6 +40,7 @@ function deployment(
   app: string,
   image: string,
   replicas: number,
+  pin?: Placement,
 ): string {
   return `apiVersion: apps/v1
 kind: Deployment
@@ -37,7 +59,7 @@ spec:
       labels:
         app: ${app}
     spec:
-      containers:
+${placement(pin)}      containers:
       - name: podinfod
         image: ${image}
         ports:
@@ -50,7 +72,7 @@ spec:
 `;
 }
 
-function service(ns: string, name: string, app: string): string {
+function service(ns: string, name: string, app: string, headless = false): string {
   return `apiVersion: v1
 kind: Service
 metadata:
@@ -58,7 +80,7 @@ metadata:
   namespace: ${ns}
 spec:
   type: ClusterIP
-  selector:
+${headless ? '  clusterIP: None\n' : ''}  selector:
     app: ${app}
   ports:
   - name: http
@@ -75,13 +97,19 @@ export function canaryDeployment(o: AppOptions, image: string): string {
   return deployment(o.namespace, `${o.name}-canary`, `${o.name}-canary`, image, o.replicas ?? 1);
 }
 
+function labelsBlock(labels: Record<string, string> | undefined): string {
+  const entries = Object.entries(labels ?? {});
+  if (entries.length === 0) return '';
+  return `  labels:\n${entries.map(([k, v]) => `    ${k}: "${v}"\n`).join('')}`;
+}
+
 export function rolloutManifest(o: AppOptions): string {
   return `apiVersion: apps.weave.works/v1beta1
 kind: Rollout
 metadata:
   name: ${o.name}
   namespace: ${o.namespace}
-spec:
+${labelsBlock(o.rolloutLabels)}spec:
   targetKind: Deployment
   primary:
     name: ${o.name}
@@ -104,11 +132,12 @@ spec:
 export function appManifests(o: AppOptions): string {
   const ns = o.namespace;
   const r = o.replicas ?? 1;
+  const canary = `${o.name}-canary`;
   return [
-    deployment(ns, o.name, o.name, o.image, r),
-    service(ns, o.name, o.name),
-    deployment(ns, `${o.name}-canary`, `${o.name}-canary`, o.canaryImage ?? o.image, r),
-    service(ns, `${o.name}-canary`, `${o.name}-canary`),
+    deployment(ns, o.name, o.name, o.image, r, o.pinTo),
+    service(ns, o.name, o.name, o.headless),
+    deployment(ns, canary, canary, o.canaryImage ?? o.image, o.canaryReplicas ?? r, o.pinTo),
+    service(ns, canary, canary, o.headless),
     `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata:
