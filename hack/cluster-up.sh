@@ -74,7 +74,7 @@ MESH_ADMIN_URL=$(json_field "$LOCAL_DIR/mesh.json" metricsUrl)
 
 # 4. Prometheus, scraping the mesh simulator every second.
 prom_dir="$LOCAL_DIR/prometheus"
-mkdir -p "$prom_dir/targets" "$prom_dir/data"
+mkdir -p "$prom_dir/targets" "$prom_dir/targets-5s" "$prom_dir/data"
 printf '[{"targets":["%s"],"labels":{"job":"mesh"}}]\n' "${MESH_ADMIN_URL#http://}" >"$prom_dir/targets/mesh.json.tmp"
 mv "$prom_dir/targets/mesh.json.tmp" "$prom_dir/targets/mesh.json"
 if alive "$LOCAL_DIR/prometheus.pid" "prometheus"; then
@@ -90,6 +90,13 @@ scrape_configs:
   - job_name: mesh
     file_sd_configs:
       - files: ['$prom_dir/targets/*.json']
+        refresh_interval: 1s
+  # Targets that need no 1 s resolution (the scale benchmark's own simulators).
+  - job_name: mesh-5s
+    scrape_interval: 5s
+    scrape_timeout: 5s
+    file_sd_configs:
+      - files: ['$prom_dir/targets-5s/*.json']
         refresh_interval: 1s
 YAML
   # Keep the port across restarts, so PROMETHEUS_URL stays valid for everything using it.

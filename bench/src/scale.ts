@@ -47,6 +47,7 @@ const opts = parseOptions(process.argv.slice(2), {
   warmup: 'seconds after the last release started before measuring (default 65)',
   'step-weight': 'weight step of the progressing rollouts (default 5)',
   keep: 'leave the namespace and the node in place (a later run reuses the apps)',
+  workers: "the controller's --workers (default: the controller's default)",
 });
 const SIZES = numberList(opts.sizes, [100, 500, 1000]);
 const IDLE_S = numberOption(opts['idle-window'], 30);
@@ -232,8 +233,9 @@ async function main(): Promise<void> {
     progressingWindowSeconds: WINDOW_S,
     warmupSeconds: WARMUP_S,
     stepWeight: STEP_WEIGHT,
+    controllerWorkers: opts.workers ? numberOption(opts.workers, 8) : 'default',
     loadRps: RPS,
-    traffic: `${MESH_SHARDS} mesh simulators of the benchmark's own (destination reporter only), apps spread over them, scraped every 1 s`,
+    traffic: `${MESH_SHARDS} mesh simulators of the benchmark's own (destination reporter only), apps spread over them, scraped every 5 s`,
     apps: 'primary + canary Deployments (1 replica; idle canaries scaled to 0), 2 Services, 1 VirtualService, 1 Rollout each; half idle, half progressing',
   });
   await installCrd();
@@ -328,6 +330,7 @@ async function main(): Promise<void> {
       controller = await startController(`bench-scale-${n}`, [
         `--namespace=${NS}`,
         `--control-loop-interval=${LOOP_S}s`,
+        ...(opts.workers ? [`--workers=${numberOption(opts.workers, 8)}`] : []),
       ]);
       const c = controller;
       const phase = (name: string): string | undefined =>

@@ -56,10 +56,10 @@ export const CONTROLLER_FLAGS = {
   workers: {
     type: 'int',
     env: 'WORKERS',
-    default: 8,
+    default: 32,
     min: 1,
     max: 256,
-    help: 'Rollouts reconciled in parallel',
+    help: 'Rollouts reconciled in parallel (each an in-flight reconcile waiting on API writes, not a thread)',
   },
   'leader-elect': {
     type: 'bool',

@@ -4,10 +4,12 @@
 // canaries show "no data"; in a real mesh every sidecar is its own small scrape target. So
 // the benchmark runs its traffic through a few simulators limited to its namespace, each
 // with only the destination reporter (the one Steerer queries), registered as extra
-// targets of the local Prometheus (file_sd in .local/prometheus/targets/).
+// targets of the local Prometheus (file_sd in .local/prometheus/targets-5s/), scraped every
+// 5 s: steps every 10 s over a 1m window need no finer data, and at 1,000 rollouts scraping
+// every second starved the 2-core machine (most scrapes timed out, so canaries had no data).
 
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { REPO, clusterEnv, startProcess, waitFor } from '@steerer/test/e2e/harness';
 import type { SteererProcess } from '@steerer/test/e2e/harness';
 
@@ -23,9 +25,21 @@ export interface MeshShards {
   stop(): Promise<void>;
 }
 
-const TARGETS = join(REPO, '.local/prometheus/targets/bench-scale.json');
+const TARGETS = join(REPO, '.local/prometheus/targets-5s/bench-scale.json');
+
+/** Fails early when the running Prometheus predates the 5 s job (an older cluster:up). */
+async function requireSlowJob(): Promise<void> {
+  const res = await fetch(`${clusterEnv().PROMETHEUS_URL}/api/v1/status/config`);
+  const config = ((await res.json()) as { data?: { yaml?: string } }).data?.yaml ?? '';
+  if (!config.includes('targets-5s'))
+    throw new Error(
+      "the local Prometheus has no 'mesh-5s' scrape job (it was started by an older cluster:up); run `npm run cluster:down && npm run cluster:up`",
+    );
+}
 
 export async function startMeshShards(namespace: string, count: number): Promise<MeshShards> {
+  await requireSlowJob();
+  mkdirSync(dirname(TARGETS), { recursive: true });
   const shards: MeshShard[] = [];
   for (let i = 0; i < count; i++) {
     const stateFile = join(REPO, `.local/bench-mesh-${i}.json`);
