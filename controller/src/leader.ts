@@ -36,6 +36,8 @@ function microTime(ms: number): string {
 
 export class LeaderElector {
   private observed: { key: string; at: number } | undefined;
+  /** When another holder's Lease expires by this replica's clock, if one was seen. */
+  private expiresAt: number | undefined;
   private readonly now: () => number;
 
   constructor(private readonly o: LeaderElectionOptions) {
@@ -78,6 +80,7 @@ export class LeaderElector {
     const duration = (lease.spec.leaseDurationSeconds ?? 15) * 1000;
     const mine = holder === this.o.identity;
     const expired = !holder || now - this.observed.at > duration;
+    this.expiresAt = mine || expired ? undefined : this.observed.at + duration + 1;
     if (!mine && !expired) return false;
     const next: Lease = {
       ...lease,
@@ -118,9 +121,18 @@ export class LeaderElector {
       } catch (e) {
         this.o.logger.warn('leader election failed; retrying', { error: errorMessage(e) });
       }
-      await abortableSleep(this.o.retryPeriodMs, signal);
+      await abortableSleep(this.nextAttemptInMs(), signal);
     }
     return false;
+  }
+
+  /**
+   * The retry period, or less when the holder's Lease expires sooner: a standby takes over
+   * the moment a dead leader's Lease runs out instead of up to a retry period later.
+   */
+  nextAttemptInMs(): number {
+    if (this.expiresAt === undefined) return this.o.retryPeriodMs;
+    return Math.min(this.o.retryPeriodMs, Math.max(10, this.expiresAt - this.now()));
   }
 
   /** Renews until it fails to for renewDeadline; then calls onLost once. */

@@ -6,13 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sameTemplate, promotedTemplate } from '@steerer/common';
 import type { Deployment } from '@steerer/common';
-import {
-  appHost,
-  appManifests,
-  canaryDeployment,
-  namespaceManifest,
-  rolloutManifest,
-} from './apps.js';
+import { appManifests, canaryDeployment, namespaceManifest, rolloutManifest } from './apps.js';
 import type { AppOptions } from './apps.js';
 import type { SteererProcess } from './harness.js';
 import {
@@ -51,6 +45,8 @@ describe('crash anywhere', () => {
   let controller: SteererProcess | undefined;
   let rollouts: Watched<RolloutObject>;
   let routes: Watched<VirtualService>;
+  /** When a Rollout last turned Finalising (epoch ms). */
+  let finalisingAt = 0;
   const client = testClient();
 
   beforeAll(async () => {
@@ -86,7 +82,12 @@ describe('crash anywhere', () => {
       const to = canaryWeight(vs, app.o.name, `${app.o.name}-canary`) ?? 0;
       if (to > from) app.steps.push({ at: Date.now(), from, to });
     });
-    rollouts = await watch<RolloutObject>(client, rolloutsPath(NS));
+    rollouts = await watch<RolloutObject>(client, rolloutsPath(NS), (r, old) => {
+      // Finalising (routes back, canary scaled down) can last a single reconcile: note
+      // when it was written so the loop below can kill the controller in the middle of it.
+      if (r.status?.phase === 'Finalising' && old?.status?.phase !== 'Finalising')
+        finalisingAt = Date.now();
+    });
   });
 
   afterAll(async () => {
@@ -118,6 +119,7 @@ describe('crash anywhere', () => {
 
     let kills = 0;
     let killsInPromotion = 0;
+    let killsInScaleDown = 0;
     let killsInAnalysis = 0;
     let lastKill = Date.now();
     let nextKillIn = 2000;
@@ -154,13 +156,17 @@ describe('crash anywhere', () => {
           `not finished after ${kills} kills: ${apps.map((a) => `${a.o.name}=${phaseOf(a)}@${weightOf(a)}`).join(' ')}`,
         );
       }
-      // Kill at random moments, and eagerly while something is being promoted.
-      const promoting = phases.some((p) => p === 'Promoting' || p === 'Finalising');
+      // Kill at random moments, and eagerly while something is being promoted (the
+      // primary takes the canary's template) or scaled down (routes back, canary to 0).
+      const promoting = phases.some((p) => p === 'Promoting');
+      const scalingDown = phases.some((p) => p === 'Finalising') || now - finalisingAt < 1000;
       if (
         now - lastKill > nextKillIn ||
-        (promoting && now - lastKill > 1500 && killsInPromotion < 6)
+        (promoting && now - lastKill > 1500 && killsInPromotion < 5) ||
+        (scalingDown && now - lastKill > 1000 && killsInScaleDown < 4)
       ) {
         if (promoting) killsInPromotion++;
+        if (scalingDown) killsInScaleDown++;
         if (phases.some((p) => p === 'Halted')) killsInAnalysis++;
         await controller.kill();
         kills++;
@@ -227,11 +233,12 @@ describe('crash anywhere', () => {
     }
     const steps = apps.reduce((n, a) => n + a.steps.length, 0);
     console.log(
-      `crash anywhere: ${APPS} rollouts, ${kills} SIGKILLs survived (${killsInPromotion} while promoting, ${killsInAnalysis} while halted), ` +
+      `crash anywhere: ${APPS} rollouts, ${kills} SIGKILLs survived (${killsInPromotion} while promoting, ${killsInScaleDown} while scaling down, ${killsInAnalysis} while halted), ` +
         `${steps} weight steps checked, violations: ${violations}, problems: ${problems.length}`,
     );
     expect(problems).toEqual([]);
     expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
-    void appHost;
+    expect(killsInPromotion).toBeGreaterThan(0);
+    expect(killsInScaleDown).toBeGreaterThan(0);
   });
 });
