@@ -199,13 +199,7 @@ describe('Deployment and HPA gates', () => {
     w.runUntil((x) => x.rollout.status?.canaryWeight === 20);
     w.observed.canaryHpa = hpa(2, 1, 3);
     w.now += 500;
-    const p = plan({
-      rollout: w.rollout,
-      observed: w.observed,
-      analysis: w.sample(),
-      now: w.now,
-      config: CONFIG,
-    });
+    const p = w.preview();
     expect(p.status.phase).toBe('Halted');
     expect(p.events[0]?.message).toBe(
       'Halt rollout podinfo.test podinfo-canary.test is being scaled by HorizontalPodAutoscaler podinfo-canary.test: 1 → 3 replicas',
@@ -230,25 +224,13 @@ describe('Deployment and HPA gates', () => {
       status: { currentReplicas: 3, desiredReplicas: 2, conditions: inactive },
     };
     w.now += 500;
-    const within = plan({
-      rollout: w.rollout,
-      observed: w.observed,
-      analysis: w.sample(),
-      now: w.now,
-      config: CONFIG,
-    });
+    const within = w.preview();
     expect(within.status.phase).toBe('Progressing');
     w.observed.canaryHpa = {
       ...hpa(4, 3, 4),
       status: { currentReplicas: 3, desiredReplicas: 4, conditions: inactive },
     };
-    const below = plan({
-      rollout: w.rollout,
-      observed: w.observed,
-      analysis: w.sample(),
-      now: w.now,
-      config: CONFIG,
-    });
+    const below = w.preview();
     expect(below.events.map((e) => e.message)).toContain(
       'Halt rollout podinfo.test podinfo-canary.test is being scaled by HorizontalPodAutoscaler podinfo-canary.test: 3 → 4 replicas',
     );
@@ -259,13 +241,7 @@ describe('Deployment and HPA gates', () => {
     w.runUntil((x) => x.rollout.status?.canaryWeight === 20);
     w.observed.primary.metadata.generation = 9;
     w.now += 500;
-    const p = plan({
-      rollout: w.rollout,
-      observed: w.observed,
-      analysis: w.sample(),
-      now: w.now,
-      config: CONFIG,
-    });
+    const p = w.preview();
     expect(p.events[0]?.message).toBe(
       'Halt rollout podinfo.test podinfo.test rolling update under way: 2 of 2 replicas updated, 2 available',
     );
@@ -280,13 +256,7 @@ describe('Deployment and HPA gates', () => {
       readyReplicas: 0,
     };
     w.now += 500;
-    const p = plan({
-      rollout: w.rollout,
-      observed: w.observed,
-      analysis: w.sample(),
-      now: w.now,
-      config: CONFIG,
-    });
+    const p = w.preview();
     expect(p.status.phase).toBe('Halted');
     expect(p.events[0]?.message).toBe(
       'Halt rollout podinfo.test podinfo-canary.test pods are unhealthy: 0 of 2 replicas available',
@@ -563,13 +533,7 @@ describe('initialisation and bad targets', () => {
     w.runUntil((x) => x.rollout.status?.canaryWeight === 30);
     // The controller recorded weight 40 in status and died before patching the route.
     w.now += CONFIG.stepIntervalMs;
-    const p = plan({
-      rollout: w.rollout,
-      observed: w.observed,
-      analysis: w.sample(),
-      now: w.now,
-      config: CONFIG,
-    });
+    const p = w.preview();
     expect(p.status.canaryWeight).toBe(40);
     const restarted = plan({
       rollout: { ...w.rollout, status: p.status },

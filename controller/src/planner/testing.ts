@@ -173,15 +173,20 @@ export class World {
     return { kind: 'ok', successRate: this.successRate, requestRate: 10, at: this.now };
   }
 
-  /** One reconcile: plan, record status, apply actions, settle Deployments. */
-  pass(): Plan {
-    const p = plan({
+  /** What a reconcile would decide now, without applying any of it. */
+  preview(): Plan {
+    return plan({
       rollout: this.rollout,
       observed: this.observed,
       analysis: this.sample(),
       now: this.now,
       config: this.config,
     });
+  }
+
+  /** One reconcile: plan, record status, apply actions, settle Deployments. */
+  pass(): Plan {
+    const p = this.preview();
     this.plans.push(p);
     this.rollout = { ...this.rollout, status: p.status };
     for (const e of p.events) this.events.push(`${e.type} ${e.message}`);
