@@ -25,10 +25,7 @@ case "$name" in
 esac
 
 need node "install Node.js >= 20 (https://nodejs.org)"
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  step "installing npm dependencies"
-  npm ci --no-audit --no-fund
-fi
+ensure_npm_deps
 step "building Steerer and the benchmarks"
 npx tsc -b
 if $needs_cluster; then

@@ -9,10 +9,7 @@ keep=false
 for a in "$@"; do [ "$a" = "--keep" ] && keep=true; done
 
 need node "install Node.js >= 20 (https://nodejs.org)"
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  step "installing npm dependencies"
-  npm ci --no-audit --no-fund
-fi
+ensure_npm_deps
 step "building Steerer"
 npx tsc -b
 cluster_was_up=false

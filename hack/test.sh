@@ -47,10 +47,7 @@ jest_run() { # jest_run NAME JEST-ARGS... : adds the suite's test counts to the 
   fi
 }
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  step "installing npm dependencies"
-  npm ci --no-audit --no-fund || { failed=$((failed + 1)); totals; exit 1; }
-fi
+ensure_npm_deps || { failed=$((failed + 1)); totals; exit 1; }
 # The chart's unit tests run the pinned helm, so the tools come first (cached after the
 # first run; that first build takes several minutes).
 check "cluster tools (built once, then cached)" bash "$HACK_DIR/build-tools.sh"

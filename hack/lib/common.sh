@@ -22,6 +22,15 @@ need() { # need CMD "how to get it"
 
 # run_logged LOGFILE CMD... : run a command with its output in LOGFILE; on failure print
 # the command and the tail of its output, then fail.
+ensure_npm_deps() { # npm ci when node_modules is missing or older than package-lock.json
+  if [ -d "$REPO_ROOT/node_modules" ] && \
+    [ ! "$REPO_ROOT/package-lock.json" -nt "$REPO_ROOT/node_modules/.package-lock.json" ]; then
+    return 0
+  fi
+  step "installing npm dependencies"
+  (cd "$REPO_ROOT" && npm ci --no-audit --no-fund)
+}
+
 run_logged() {
   local log="$1"; shift
   if ! "$@" >"$log" 2>&1; then
