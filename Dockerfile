@@ -20,7 +20,7 @@ COPY certs certs
 COPY controller controller
 COPY webhook webhook
 RUN npx tsc -b controller webhook \
- && find common certs controller webhook -path '*/dist/*' -name '*.test.*' -delete
+ && find common certs controller webhook -path '*/dist/*' \( -name '*.test.*' -o -name 'testing.*' -o -path '*/testing/*' \) -delete
 
 # 2. Production dependencies only.
 FROM ${NODE_IMAGE} AS deps

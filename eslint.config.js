@@ -37,6 +37,58 @@ export default tseslint.config(
     },
   },
   {
+    // Product code: small functions, no non-null assertions, no test support.
+    files: ['{common,certs,controller,webhook}/src/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/testing.ts', '**/testing/**'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'error',
+      'max-lines-per-function': ['error', { max: 70, skipBlankLines: true, skipComments: true }],
+      complexity: ['error', 20],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/testing', '**/testing.js', '**/testing/*', '@steerer/*/testing/*'],
+              message: 'Test support never ships: import it from tests only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The isomorphic model and the planner: no Node built-ins, logger or clients, so they
+    // run in a browser too (common/src/model/bundle.test.ts proves it by bundling them).
+    files: ['common/src/model/**/*.ts', 'controller/src/planner/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/testing.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^node:',
+              message: 'The model and the planner run in a browser too: no Node built-ins.',
+            },
+            {
+              group: ['winston', 'prom-client', '@kubernetes/*', 'jsonpatch', 'express'],
+              message: 'The model and the planner import no logger, client or server.',
+            },
+            {
+              regex: '^@steerer/common$',
+              message: 'Import @steerer/common/model: the root entry point is Node-only.',
+            },
+            {
+              group: ['**/testing', '**/testing.js', '**/testing/*', '@steerer/*/testing/*'],
+              message: 'Test support never ships: import it from tests only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },

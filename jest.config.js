@@ -14,6 +14,7 @@ const shared = {
   extensionsToTreatAsEsm: ['.ts'],
   transform,
   moduleNameMapper: {
+    '^@steerer/common/model$': '<rootDir>/common/src/model/index.ts',
     '^@steerer/(common|certs|controller|webhook|test)$': '<rootDir>/$1/src/index.ts',
     '^@steerer/(common|certs|controller|webhook|test)/(.*)$': '<rootDir>/$1/src/$2.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',

@@ -15,7 +15,7 @@ import express from 'express';
 import type { AddressInfo } from 'node:net';
 import { readCertificateDir, tlsContextOptions } from '@steerer/certs';
 import { createLogger } from '@steerer/common';
-import type { Deployment, RolloutObject, Service, VirtualService } from '@steerer/common';
+import type { Deployment, KubeObject, RolloutObject, Service } from '@steerer/common';
 import { createApp } from '@steerer/webhook/app';
 import { jsonBody } from '@steerer/webhook/json-body';
 import type { Lookup } from '@steerer/webhook/lookup';
@@ -42,7 +42,7 @@ class MemoryLookup implements Lookup {
   service(): Promise<Service | undefined> {
     return Promise.reject(new Error('not used by this benchmark'));
   }
-  virtualService(): Promise<VirtualService | undefined> {
+  route(): Promise<KubeObject | undefined> {
     return Promise.reject(new Error('not used by this benchmark'));
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { isApiError } from '@steerer/common/model';
 import { injectCABundle, planCABundlePatch } from './ca-bundle.js';
-import { CertsApiError, isCertsApiError } from './errors.js';
-import { InMemoryWebhookConfigClient } from './testing.js';
+import { InMemoryWebhookConfigClient, apiError } from './testing.js';
 
 // The injection logic never parses the bundle, so any text stands in for PEM here.
 const PEM = '-----BEGIN CERTIFICATE-----\nQ0EgQQ==\n-----END CERTIFICATE-----\n';
@@ -100,11 +100,11 @@ describe('injectCABundle', () => {
     const client = new InMemoryWebhookConfigClient();
     client.set(M, 'steerer', ['a']);
     client.before = () => {
-      throw new CertsApiError('forbidden', { status: 403 });
+      throw apiError(403, 'forbidden', 'Forbidden');
     };
     const error = await injectCABundle(client, { mutating: ['steerer'], caBundlePEM: PEM }).catch(
       (e: unknown) => e,
     );
-    expect(isCertsApiError(error, 'Forbidden')).toBe(true);
+    expect(isApiError(error, 403)).toBe(true);
   });
 });

@@ -3,7 +3,7 @@
 // as a JSON Patch that tests each webhook's name at its index before setting its caBundle, so a
 // concurrent reorder of the list fails the patch instead of writing to the wrong webhook.
 
-import { isCertsApiError } from './errors.js';
+import { isApiError, type JsonPatchOp } from '@steerer/common/model';
 
 export const WebhookConfigKind = {
   Mutating: 'MutatingWebhookConfiguration',
@@ -17,20 +17,15 @@ export interface WebhookConfiguration {
   webhooks?: Array<{ name: string; clientConfig?: { caBundle?: string } }>;
 }
 
-export type JsonPatchOperation =
-  | { op: 'test'; path: string; value: unknown }
-  | { op: 'add' | 'replace'; path: string; value: unknown };
-
-/** Implementations throw CertsApiError; a failed `test` operation surfaces as Conflict or Invalid. */
+/**
+ * Implementations throw SteererError (code Api with the HTTP status); the API server rejects a
+ * patch whose `test` operation fails with 422 (Invalid).
+ */
 export interface WebhookConfigClient {
   /** undefined when the configuration does not exist. */
   get(kind: WebhookConfigKind, name: string): Promise<WebhookConfiguration | undefined>;
   /** Applies an RFC 6902 JSON Patch. */
-  patch(
-    kind: WebhookConfigKind,
-    name: string,
-    ops: JsonPatchOperation[],
-  ): Promise<WebhookConfiguration>;
+  patch(kind: WebhookConfigKind, name: string, ops: JsonPatchOp[]): Promise<WebhookConfiguration>;
 }
 
 export interface InjectCABundleOptions {
@@ -67,8 +62,8 @@ export interface InjectSummary {
 export function planCABundlePatch(
   config: WebhookConfiguration,
   caBundleBase64: string,
-): JsonPatchOperation[] {
-  const ops: JsonPatchOperation[] = [];
+): JsonPatchOp[] {
+  const ops: JsonPatchOp[] = [];
   (config.webhooks ?? []).forEach((webhook, index) => {
     if (webhook.clientConfig?.caBundle === caBundleBase64) return;
     ops.push({ op: 'test', path: `/webhooks/${index}/name`, value: webhook.name });
@@ -129,11 +124,11 @@ async function injectOne(
       await client.patch(kind, name, ops);
       return { kind, name, outcome: InjectOutcome.Updated, patched: ops.length / 2 };
     } catch (error) {
-      const raced = isCertsApiError(error, 'Conflict') || isCertsApiError(error, 'Invalid');
-      if (isCertsApiError(error, 'NotFound')) {
+      if (isApiError(error, 404)) {
         return { kind, name, outcome: InjectOutcome.NotFound, patched: 0 };
       }
-      if (!raced || attempt >= maxAttempts) throw error;
+      // 422: our `test` failed (the list changed under us); 409: a conflicting write.
+      if (!isApiError(error, 409, 422) || attempt >= maxAttempts) throw error;
     }
   }
 }

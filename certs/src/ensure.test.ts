@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { isApiError } from '@steerer/common/model';
 import {
   ensureCertificate,
   validateIssuancePolicy,
   type EnsureCertificateOptions,
 } from './ensure.js';
-import { isCertsApiError } from './errors.js';
 import type { KeyPairGenerator } from './generate.js';
 import { inspectCertificate, splitPEMBundle, verifyChain } from './inspect.js';
 import { needsRotation } from './rotation.js';
@@ -237,7 +237,7 @@ describe('ensureCertificate: existing Secret', () => {
       client,
       options({ force: 'serving', maxAttempts: 2 }),
     ).catch((e: unknown) => e);
-    expect(isCertsApiError(failure, 'Conflict')).toBe(true);
+    expect(isApiError(failure, 409)).toBe(true);
     expect(client.calls.filter((c) => c.op === 'replace')).toHaveLength(2);
   });
 

@@ -3,7 +3,7 @@
 // resourceVersion we read, and whoever loses a race adopts the winner's material. So replicas
 // starting together, or rotating together, converge on ONE certificate.
 
-import { CertsApiError, isCertsApiError } from './errors.js';
+import { ErrorCode, SteererError, isApiError } from '@steerer/common/model';
 import {
   createCA,
   generateCertificateMaterial,
@@ -37,7 +37,7 @@ export interface EnsureCertificateOptions extends IssuancePolicy {
   now: Date;
   /** Rotate even though the stored material is fine (`rotateNow`). */
   force?: RotationScope;
-  /** Read-modify-write attempts before giving up with a Conflict error. Default 3. */
+  /** Read-modify-write attempts before giving up with a 409 (Conflict) error. Default 3. */
   maxAttempts?: number;
 }
 
@@ -77,25 +77,10 @@ export async function ensureCertificate(
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const existing = await client.get(namespace, name);
     if (existing === undefined) {
-      const material = await generateCertificateMaterial({ ...options, now });
-      try {
-        const created = await client.create(
-          namespace,
-          secretForMaterial(material, { namespace, name }),
-        );
-        return {
-          material,
-          action: EnsureAction.Created,
-          changed: true,
-          reason: 'Missing',
-          message: `Secret ${namespace}/${name} did not exist`,
-          resourceVersion: created.metadata?.resourceVersion,
-        };
-      } catch (error) {
-        if (!isCertsApiError(error, 'Conflict')) throw error;
-        lostRace = true;
-        continue;
-      }
+      const created = await createSecret(client, options);
+      if (created) return created;
+      lostRace = true;
+      continue;
     }
 
     const decoded = materialFromSecret(existing, [
@@ -132,14 +117,41 @@ export async function ensureCertificate(
         resourceVersion: replaced.metadata?.resourceVersion,
       };
     } catch (error) {
-      if (!isCertsApiError(error, 'Conflict')) throw error;
+      if (!isApiError(error, 409)) throw error;
       lostRace = true;
     }
   }
-  throw new CertsApiError(
+  throw new SteererError(
+    ErrorCode.Api,
     `Secret ${namespace}/${name}: still conflicting after ${maxAttempts} attempts`,
-    { code: 'Conflict', status: 409 },
+    { status: 409, reason: 'Conflict' },
   );
+}
+
+/** Creates the Secret with new material; undefined when another replica created it first. */
+async function createSecret(
+  client: SecretClient,
+  options: EnsureCertificateOptions,
+): Promise<EnsureResult | undefined> {
+  const { namespace, secretName: name, now } = options;
+  const material = await generateCertificateMaterial({ ...options, now });
+  try {
+    const created = await client.create(
+      namespace,
+      secretForMaterial(material, { namespace, name }),
+    );
+    return {
+      material,
+      action: EnsureAction.Created,
+      changed: true,
+      reason: 'Missing',
+      message: `Secret ${namespace}/${name} did not exist`,
+      resourceVersion: created.metadata?.resourceVersion,
+    };
+  } catch (error) {
+    if (!isApiError(error, 409)) throw error;
+    return undefined;
+  }
 }
 
 interface WritePlan {

@@ -1,14 +1,9 @@
 // Public API of @steerer/certs: TLS material for the admission webhook, generated, stored in a
 // Secret, rotated, published as the webhooks' caBundle, and hot-swapped into the HTTPS server.
+// Errors, the logger and patch operations are @steerer/common's: SteererError (code Api with
+// the HTTP status for API failures), Logger and JsonPatchOp.
 
-export {
-  ApiErrorCode,
-  CertsApiError,
-  apiErrorCodeForStatus,
-  describeError,
-  isCertsApiError,
-} from './errors.js';
-export { redactKeyMaterial, silentLogger, type LogFields, type Logger } from './logger.js';
+export { describeError, redactKeyMaterial } from './redact.js';
 export { systemClock, systemTimers, type Clock, type Timers } from './time.js';
 export { CertDefaults, sameMaterial, type CertificateMaterial } from './material.js';
 export {
@@ -69,7 +64,6 @@ export {
   type InjectCABundleOptions,
   type InjectResult,
   type InjectSummary,
-  type JsonPatchOperation,
   type WebhookConfigClient,
   type WebhookConfiguration,
 } from './ca-bundle.js';
@@ -88,5 +82,5 @@ export {
   type CertificateManagerOptions,
 } from './manager.js';
 export { readCertificateDir, writeCertificateDir } from './files.js';
-// The client-node adapters live at '@steerer/certs/kube' so importing this index (e.g. in unit
-// tests) never loads @kubernetes/client-node.
+// The KubeClient adapters live at '@steerer/certs/kube' so importing this index needs only
+// @steerer/common/model at run time, not the Kubernetes client.

@@ -4,7 +4,7 @@
 
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { isIPv6 } from 'node:net';
-import type { LogFields } from './logger.js';
+import type { LogFields } from '@steerer/common';
 import type { CertificateMaterial } from './material.js';
 
 export interface CertificateInfo {

@@ -1,110 +1,82 @@
-// Thin @kubernetes/client-node 1.x adapters for SecretClient and WebhookConfigClient. No logic
-// beyond argument shapes and error mapping: ApiException (which carries `code`) becomes a
-// CertsApiError whose message is the API Status message only — never request or response
-// bodies, which for Secrets would contain keys.
+// SecretClient and WebhookConfigClient on top of the project's KubeClient, so the webhook
+// process talks to the API server through one client and one connection pool. No logic beyond
+// paths and error handling: a 404 on get is `undefined`; every other failure is rethrown as a
+// SteererError with the same code and status whose message has key-like text redacted.
+// KubeClient's messages never hold our request bodies, but they do quote the answer: the
+// Status message (an admission error may quote the object it rejected, and for Secrets that
+// means keys) or, for an answer that is not a Status, its first 300 characters.
 
+import { resourcePath, type KubeClient } from '@steerer/common';
 import {
-  AdmissionregistrationV1Api,
-  ApiException,
-  CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-} from '@kubernetes/client-node';
-import type {
-  JsonPatchOperation,
-  WebhookConfigClient,
-  WebhookConfigKind,
-  WebhookConfiguration,
-} from './ca-bundle.js';
-import { CertsApiError, isCertsApiError } from './errors.js';
-import type { SecretClient } from './secret.js';
+  ErrorCode,
+  SteererError,
+  errorMessage,
+  isApiError,
+  type JsonPatchOp,
+} from '@steerer/common/model';
+import type { WebhookConfigClient, WebhookConfigKind, WebhookConfiguration } from './ca-bundle.js';
+import { redactKeyMaterial } from './redact.js';
+import type { Secret, SecretClient } from './secret.js';
 
-export function kubeSecretClient(kubeConfig: KubeConfig): SecretClient {
-  const api = kubeConfig.makeApiClient(CoreV1Api);
+const secretsPath = (namespace: string, name?: string): string =>
+  resourcePath({ group: '', version: 'v1', plural: 'secrets', namespace, name });
+
+const PLURAL: Readonly<Record<WebhookConfigKind, string>> = {
+  MutatingWebhookConfiguration: 'mutatingwebhookconfigurations',
+  ValidatingWebhookConfiguration: 'validatingwebhookconfigurations',
+};
+
+const webhookConfigPath = (kind: WebhookConfigKind, name: string): string =>
+  resourcePath({
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    plural: PLURAL[kind],
+    name,
+  });
+
+export function kubeSecretClient(client: KubeClient): SecretClient {
   return {
     get: (namespace, name) =>
-      orUndefinedIfNotFound(
-        call(`read Secret ${namespace}/${name}`, () =>
-          api.readNamespacedSecret({ name, namespace }),
-        ),
-      ),
-    create: (namespace, secret) =>
-      call(`create Secret ${namespace}/${secret.metadata?.name ?? ''}`, () =>
-        api.createNamespacedSecret({ namespace, body: secret }),
-      ),
+      orUndefinedIfNotFound(client.get<Secret>(secretsPath(namespace, name))),
+    create: (namespace, secret) => redacted(client.create<Secret>(secretsPath(namespace), secret)),
     replace: (namespace, name, secret) =>
-      call(`replace Secret ${namespace}/${name}`, () =>
-        api.replaceNamespacedSecret({ name, namespace, body: secret }),
-      ),
+      redacted(client.replace<Secret>(secretsPath(namespace, name), secret)),
   };
 }
 
-export function kubeWebhookConfigClient(kubeConfig: KubeConfig): WebhookConfigClient {
-  const api = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
-  const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+export function kubeWebhookConfigClient(client: KubeClient): WebhookConfigClient {
   return {
-    get: (kind: WebhookConfigKind, name: string): Promise<WebhookConfiguration | undefined> =>
-      orUndefinedIfNotFound(
-        call(`read ${kind} ${name}`, () =>
-          kind === 'MutatingWebhookConfiguration'
-            ? api.readMutatingWebhookConfiguration({ name })
-            : api.readValidatingWebhookConfiguration({ name }),
-        ),
-      ),
-    patch: (kind: WebhookConfigKind, name: string, ops: JsonPatchOperation[]) =>
-      call(`patch ${kind} ${name}`, () =>
-        kind === 'MutatingWebhookConfiguration'
-          ? api.patchMutatingWebhookConfiguration({ name, body: ops }, jsonPatch)
-          : api.patchValidatingWebhookConfiguration({ name, body: ops }, jsonPatch),
-      ),
+    get: (kind: WebhookConfigKind, name: string) =>
+      orUndefinedIfNotFound(client.get<WebhookConfiguration>(webhookConfigPath(kind, name))),
+    patch: (kind: WebhookConfigKind, name: string, ops: JsonPatchOp[]) =>
+      redacted(client.patch<WebhookConfiguration>(webhookConfigPath(kind, name), 'json', ops)),
   };
-}
-
-async function call<T>(what: string, request: () => Promise<T>): Promise<T> {
-  try {
-    return await request();
-  } catch (error) {
-    throw toCertsApiError(what, error);
-  }
 }
 
 async function orUndefinedIfNotFound<T>(request: Promise<T>): Promise<T | undefined> {
   try {
     return await request;
   } catch (error) {
-    if (isCertsApiError(error, 'NotFound')) return undefined;
-    throw error;
+    if (isApiError(error, 404)) return undefined;
+    throw redactError(error);
   }
 }
 
-/** Maps a client-node failure to CertsApiError without copying bodies or headers. */
-export function toCertsApiError(what: string, error: unknown): CertsApiError {
-  if (error instanceof ApiException) {
-    const status = typeof error.code === 'number' ? error.code : undefined;
-    return new CertsApiError(`${what}: ${statusMessage(error.body) ?? `HTTP ${status ?? '?'}`}`, {
-      ...(status === undefined ? {} : { status }),
-    });
+async function redacted<T>(request: Promise<T>): Promise<T> {
+  try {
+    return await request;
+  } catch (error) {
+    throw redactError(error);
   }
-  // Transport failures (DNS, TLS, resets) carry no object data.
-  return new CertsApiError(`${what}: ${error instanceof Error ? error.message : String(error)}`, {
-    code: 'Unavailable',
-    cause: error,
-  });
 }
 
-/** The `message` of a metav1.Status body (JSON text or object), if there is one. */
-function statusMessage(body: unknown): string | undefined {
-  let parsed: unknown = body;
-  if (typeof body === 'string') {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      return undefined;
-    }
-  }
-  if (typeof parsed === 'object' && parsed !== null && 'message' in parsed) {
-    return typeof parsed.message === 'string' ? parsed.message : undefined;
-  }
-  return undefined;
+/**
+ * The same failure (code, status, reason, Retry-After) with key-like text removed from its
+ * message. The cause is dropped: it would repeat the text, or quote a body that failed to parse.
+ */
+function redactError(error: unknown): SteererError {
+  const message = redactKeyMaterial(errorMessage(error));
+  if (!(error instanceof SteererError)) return new SteererError(ErrorCode.Network, message);
+  const { status, reason, retryAfterSeconds } = error;
+  return new SteererError(error.code, message, { status, reason, retryAfterSeconds });
 }

@@ -1,16 +1,16 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { CertsApiError } from './errors.js';
+import { MemoryLogger, type LogLevel } from '@steerer/common';
 import type { KeyPairGenerator } from './generate.js';
 import { inspectCertificate, splitPEMBundle, verifyChain } from './inspect.js';
 import { CertificateManager, type CertificateManagerOptions } from './manager.js';
 import type { CertificateMaterial } from './material.js';
 import { materialFromSecret, secretForMaterial } from './secret.js';
 import {
-  CapturingLogger,
   InMemorySecretClient,
   InMemoryWebhookConfigClient,
   ManualClock,
   ManualTimers,
+  apiError,
   keyPool,
 } from './testing.js';
 
@@ -21,6 +21,10 @@ const NS = 'istio-system';
 const SECRET = 'steerer-webhook-tls';
 const M = 'MutatingWebhookConfiguration';
 const V = 'ValidatingWebhookConfiguration';
+
+/** The messages logged, optionally at one level only. */
+const messages = (logger: MemoryLogger, level?: LogLevel): string[] =>
+  logger.entries.filter((e) => level === undefined || e.level === level).map((e) => e.message);
 
 let keys: KeyPairGenerator;
 beforeAll(async () => {
@@ -34,7 +38,7 @@ function setup(overrides: Partial<CertificateManagerOptions> = {}) {
   const configs = new InMemoryWebhookConfigClient();
   configs.set(M, 'steerer', ['rollouts.steerer.io']);
   configs.set(V, 'steerer', ['validate.steerer.io']);
-  const logger = new CapturingLogger();
+  const logger = new MemoryLogger();
   const delivered: CertificateMaterial[] = [];
   const manager = new CertificateManager({
     secrets,
@@ -88,7 +92,7 @@ describe('CertificateManager: start', () => {
     expect(t.configs.caBundles(V, 'steerer')).toEqual([t.b64(material.caCertPEM)]);
     expect(t.timers.delays()).toEqual([HOUR]);
     expect(t.manager.nextCheckAt).toEqual(new Date(START.getTime() + HOUR));
-    expect(t.logger.messages()).toEqual([
+    expect(messages(t.logger)).toEqual([
       'certificate created',
       'CA bundle published',
       'CA bundle published',
@@ -135,9 +139,8 @@ describe('CertificateManager: rotation timing', () => {
     const second = t.delivered[1] as CertificateMaterial;
     expect(second.certPEM).not.toBe(first.certPEM);
     expect(second.caCertPEM).toBe(first.caCertPEM);
-    expect(t.logger.entries.find((e) => e.msg === 'certificate rotated')?.fields).toMatchObject({
-      reason: 'ExpiringSoon',
-    });
+    const rotated = t.logger.entries.find((e) => e.message === 'certificate rotated');
+    expect(rotated?.fields).toMatchObject({ reason: 'ExpiringSoon' });
     expect(t.timers.delays()).toEqual([2 * DAY]);
     t.controller.abort();
   });
@@ -150,7 +153,7 @@ describe('CertificateManager: failures', () => {
     t.secrets.before = () => {
       if (failuresLeft > 0) {
         failuresLeft--;
-        throw new CertsApiError('service unavailable', { status: 503 });
+        throw apiError(503, 'service unavailable', 'ServiceUnavailable');
       }
     };
     let started = false;
@@ -169,14 +172,14 @@ describe('CertificateManager: failures', () => {
     expect(t.timers.delays()).toEqual([HOUR]);
     const errors = t.logger.entries.filter((e) => e.level === 'error');
     expect(errors.map((e) => e.fields?.['retryInMs'])).toEqual([1000, 2000, 4000]);
-    expect(errors[0]?.fields?.['error']).toBe('Unavailable (503): service unavailable');
+    expect(errors[0]?.fields?.['error']).toBe('Api (503): service unavailable');
     t.controller.abort();
   });
 
   it('caps the backoff and applies ±20% jitter', async () => {
     const t = setup({ backoff: { initialMs: 1000, maxMs: 3000 }, random: () => 0 });
     t.secrets.before = () => {
-      throw new CertsApiError('forbidden', { status: 403 });
+      throw apiError(403, 'forbidden', 'Forbidden');
     };
     void t.manager.start(t.controller.signal).catch(() => undefined);
     const seen: number[] = [];
@@ -194,7 +197,7 @@ describe('CertificateManager: failures', () => {
     const first = await t.manager.start(t.controller.signal);
     let failPatch = true;
     t.configs.before = (op) => {
-      if (op === 'patch' && failPatch) throw new CertsApiError('etcd timeout', { status: 504 });
+      if (op === 'patch' && failPatch) throw apiError(504, 'etcd timeout', 'Timeout');
     };
     await expect(t.manager.rotateNow('all')).rejects.toThrow('etcd timeout');
     expect(t.delivered).toEqual([first]); // still serving the old certificate
@@ -214,11 +217,11 @@ describe('CertificateManager: failures', () => {
     const t = setup();
     let fail = true;
     t.configs.before = (op) => {
-      if (op === 'get' && fail) throw new CertsApiError('forbidden', { status: 403 });
+      if (op === 'get' && fail) throw apiError(403, 'forbidden', 'Forbidden');
     };
     const material = await t.manager.start(t.controller.signal);
     expect(t.delivered).toEqual([material]);
-    expect(t.logger.messages('error')).toEqual(['certificate pass failed']);
+    expect(messages(t.logger, 'error')).toEqual(['certificate pass failed']);
     expect(t.timers.delays()).toEqual([1000]);
     fail = false;
     t.timers.fireNext();
@@ -238,7 +241,7 @@ describe('CertificateManager: failures', () => {
     const material = await t.manager.start(t.controller.signal);
     expect(t.delivered).toEqual([material]);
     expect(t.logger.entries.find((e) => e.level === 'warn')).toMatchObject({
-      msg: 'webhook configuration not found; will retry',
+      message: 'webhook configuration not found; will retry',
       fields: { kind: V, name: 'steerer' },
     });
     expect(t.timers.delays()).toEqual([1000]);
@@ -335,7 +338,7 @@ describe('CertificateManager: abort', () => {
   it('rejects start with the abort reason when aborted before the first success', async () => {
     const t = setup();
     t.secrets.before = () => {
-      throw new CertsApiError('unavailable', { status: 503 });
+      throw apiError(503, 'unavailable', 'ServiceUnavailable');
     };
     const starting = t.manager.start(t.controller.signal);
     await t.manager.whenIdle();
@@ -406,16 +409,15 @@ describe('CertificateManager: logs', () => {
     const leaked = t.storedMaterial();
     t.secrets.before = () => {
       // e.g. an admission error quoting the object it rejected
-      throw new CertsApiError(
+      throw apiError(
+        422,
         `invalid: ${leaked.keyPEM} ${Buffer.from(leaked.keyPEM).toString('base64')}`,
-        {
-          status: 422,
-        },
+        'Invalid',
       );
     };
     await expect(t.manager.rotateNow()).rejects.toThrow();
 
-    const text = t.logger.text();
+    const text = JSON.stringify(t.logger.entries);
     expect(t.logger.entries.length).toBeGreaterThan(8);
     expect(text).not.toMatch(/PRIVATE KEY/);
     for (const material of [...t.delivered, t.storedMaterial()]) {

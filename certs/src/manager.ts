@@ -3,14 +3,15 @@
 // then every checkInterval or at the renewal time, whichever is sooner; API failures back off
 // with jitter. Passes never overlap, never throw out of a timer, and stop on abort.
 
+import type { Logger } from '@steerer/common';
+import { toError } from '@steerer/common/model';
 import { ensureCertificate, rotationPolicy, validateIssuancePolicy } from './ensure.js';
 import type { IssuancePolicy } from './ensure.js';
 import { injectCABundle, type WebhookConfigClient } from './ca-bundle.js';
-import { describeError } from './errors.js';
 import { describeMaterial } from './inspect.js';
 import { loadCertificate } from './load.js';
-import type { Logger } from './logger.js';
 import { sameMaterial, type CertificateMaterial } from './material.js';
+import { describeError } from './redact.js';
 import { needsRotation, type RotationScope } from './rotation.js';
 import type { SecretClient } from './secret.js';
 import { systemClock, systemTimers, type Clock, type Timers } from './time.js';
@@ -276,11 +277,7 @@ export class CertificateManager {
       }
       return { missing: summary.missing.length > 0, caChanged };
     } catch (error) {
-      return {
-        missing: false,
-        caChanged,
-        error: error instanceof Error ? error : new Error(String(error)),
-      };
+      return { missing: false, caChanged, error: toError(error) };
     }
   }
 

@@ -1,6 +1,6 @@
 // How certificate material is stored: one `kubernetes.io/tls` Secret holding tls.crt, tls.key,
 // ca.crt and (when Steerer manages the CA) ca.key, behind a small client interface of our own
-// so unit tests use an in-memory fake and only kube.ts touches client-node.
+// so unit tests use an in-memory fake and only kube.ts touches the Kubernetes client.
 
 import type { CertificateMaterial } from './material.js';
 
@@ -21,8 +21,9 @@ export interface Secret {
 }
 
 /**
- * Secret access. Implementations throw CertsApiError; a create that finds the name taken and a
- * replace whose metadata.resourceVersion is stale both throw code `Conflict` (HTTP 409).
+ * Secret access. Implementations throw SteererError (code Api with the HTTP status); a create
+ * that finds the name taken and a replace whose metadata.resourceVersion is stale both throw
+ * status 409.
  */
 export interface SecretClient {
   /** undefined when the Secret does not exist. */

@@ -1,27 +1,29 @@
 // In-memory fakes and test seams for this package and its users' tests (import from
 // '@steerer/certs/testing'): a Secret store with real resourceVersion semantics, webhook
-// configurations that apply JSON Patch, a capturing logger, a manual clock and timers, and a
-// key pool so tests do not pay for RSA key generation on every certificate.
+// configurations that apply JSON Patch, a manual clock and timers, and a key pool so tests do
+// not pay for RSA key generation on every certificate. The fakes fail the way KubeClient does:
+// SteererError with code Api and the API server's status. For logs, tests use @steerer/common's
+// MemoryLogger or silentLogger.
 
-import { CertsApiError } from './errors.js';
+import { applyJsonPatch } from '@steerer/common';
+import { ErrorCode, SteererError, errorMessage, type JsonPatchOp } from '@steerer/common/model';
 import { rsaKeyPairGenerator, type KeyPairGenerator, type KeyPairPEM } from './generate.js';
-import type {
-  JsonPatchOperation,
-  WebhookConfigClient,
-  WebhookConfigKind,
-  WebhookConfiguration,
-} from './ca-bundle.js';
-import type { LogFields, Logger } from './logger.js';
+import type { WebhookConfigClient, WebhookConfigKind, WebhookConfiguration } from './ca-bundle.js';
 import type { Secret, SecretClient } from './secret.js';
 import type { Clock, Timers } from './time.js';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
+/** An API error as KubeClient throws it: code Api, the HTTP status and the Status reason. */
+export function apiError(status: number, message: string, reason?: string): SteererError {
+  return new SteererError(ErrorCode.Api, message, { status, reason });
+}
+
 export type SecretOp = 'get' | 'create' | 'replace';
 
 /**
- * Secrets keyed by namespace/name. create of an existing name and replace with a stale
- * resourceVersion throw CertsApiError Conflict (409), like the API server.
+ * Secrets keyed by namespace/name. create of an existing name (AlreadyExists) and replace with a
+ * stale resourceVersion (Conflict) throw a 409 API error, like the API server.
  */
 export class InMemorySecretClient implements SecretClient {
   readonly secrets = new Map<string, Secret>();
@@ -40,7 +42,7 @@ export class InMemorySecretClient implements SecretClient {
     const name = secret.metadata?.name ?? '';
     await this.enter('create', namespace, name);
     if (this.secrets.has(`${namespace}/${name}`)) {
-      throw new CertsApiError(`secrets "${name}" already exists`, { status: 409 });
+      throw apiError(409, `secrets "${name}" already exists`, 'AlreadyExists');
     }
     return this.store(namespace, name, secret);
   }
@@ -48,11 +50,10 @@ export class InMemorySecretClient implements SecretClient {
   async replace(namespace: string, name: string, secret: Secret): Promise<Secret> {
     await this.enter('replace', namespace, name);
     const stored = this.secrets.get(`${namespace}/${name}`);
-    if (stored === undefined)
-      throw new CertsApiError(`secrets "${name}" not found`, { status: 404 });
+    if (stored === undefined) throw apiError(404, `secrets "${name}" not found`, 'NotFound');
     const expected = secret.metadata?.resourceVersion;
     if (expected !== undefined && expected !== stored.metadata?.resourceVersion) {
-      throw new CertsApiError(`the object has been modified`, { status: 409 });
+      throw apiError(409, `secrets "${name}": the object has been modified`, 'Conflict');
     }
     return this.store(namespace, name, secret);
   }
@@ -77,11 +78,13 @@ export class InMemorySecretClient implements SecretClient {
   }
 }
 
-/** Webhook configurations with JSON Patch (test/add/replace) applied like the API server. */
+/**
+ * Webhook configurations patched with a real RFC 6902 implementation; a patch that does not
+ * apply (a failed `test`, a missing path) is rejected with 422 Invalid, like the API server.
+ */
 export class InMemoryWebhookConfigClient implements WebhookConfigClient {
   readonly configs = new Map<string, WebhookConfiguration>();
-  readonly patches: Array<{ kind: WebhookConfigKind; name: string; ops: JsonPatchOperation[] }> =
-    [];
+  readonly patches: Array<{ kind: WebhookConfigKind; name: string; ops: JsonPatchOp[] }> = [];
   before:
     | ((op: 'get' | 'patch', kind: WebhookConfigKind, name: string) => Promise<void> | void)
     | undefined;
@@ -116,14 +119,12 @@ export class InMemoryWebhookConfigClient implements WebhookConfigClient {
   async patch(
     kind: WebhookConfigKind,
     name: string,
-    ops: JsonPatchOperation[],
+    ops: JsonPatchOp[],
   ): Promise<WebhookConfiguration> {
     await this.before?.('patch', kind, name);
     const config = this.configs.get(`${kind}/${name}`);
-    if (config === undefined) throw new CertsApiError(`${kind} ${name} not found`, { status: 404 });
-    const next = clone(config) as Record<string, unknown>;
-    for (const op of ops) applyOperation(next, op);
-    const updated = next as WebhookConfiguration;
+    if (config === undefined) throw apiError(404, `${kind} "${name}" not found`, 'NotFound');
+    const updated = patched(config, ops);
     updated.metadata = {
       ...updated.metadata,
       resourceVersion: String(Number(config.metadata?.resourceVersion ?? 0) + 1),
@@ -134,51 +135,11 @@ export class InMemoryWebhookConfigClient implements WebhookConfigClient {
   }
 }
 
-function applyOperation(doc: Record<string, unknown>, op: JsonPatchOperation): void {
-  const segments = op.path.split('/').slice(1);
-  const last = segments.pop();
-  let parent: unknown = doc;
-  for (const segment of segments) {
-    parent = (parent as Record<string, unknown> | undefined)?.[segment];
-  }
-  if (typeof parent !== 'object' || parent === null || last === undefined) {
-    throw new CertsApiError(`path ${op.path} does not exist`, { status: 422 });
-  }
-  const target = parent as Record<string, unknown>;
-  if (op.op === 'test') {
-    if (JSON.stringify(target[last]) !== JSON.stringify(op.value)) {
-      throw new CertsApiError(`test operation failed at ${op.path}`, { status: 422 });
-    }
-  } else if (op.op === 'replace' && !(last in target)) {
-    throw new CertsApiError(`replace: ${op.path} does not exist`, { status: 422 });
-  } else {
-    target[last] = clone(op.value);
-  }
-}
-
-export interface LogEntry {
-  level: 'info' | 'warn' | 'error';
-  msg: string;
-  fields: LogFields | undefined;
-}
-
-export class CapturingLogger implements Logger {
-  readonly entries: LogEntry[] = [];
-  info(msg: string, fields?: LogFields): void {
-    this.entries.push({ level: 'info', msg, fields });
-  }
-  warn(msg: string, fields?: LogFields): void {
-    this.entries.push({ level: 'warn', msg, fields });
-  }
-  error(msg: string, fields?: LogFields): void {
-    this.entries.push({ level: 'error', msg, fields });
-  }
-  /** Everything logged, as one string, for assertions about what must never appear. */
-  text(): string {
-    return JSON.stringify(this.entries);
-  }
-  messages(level?: LogEntry['level']): string[] {
-    return this.entries.filter((e) => level === undefined || e.level === level).map((e) => e.msg);
+function patched(config: WebhookConfiguration, ops: readonly JsonPatchOp[]): WebhookConfiguration {
+  try {
+    return applyJsonPatch(clone(config), ops);
+  } catch (error) {
+    throw apiError(422, `the patch does not apply: ${errorMessage(error)}`, 'Invalid');
   }
 }
 

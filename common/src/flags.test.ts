@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { SteererError } from './errors.js';
+import { SteererError } from './model/errors.js';
 import { flagsHelp, parseFlags } from './flags.js';
 import type { FlagSpecs } from './flags.js';
 

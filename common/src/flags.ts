@@ -2,8 +2,8 @@
 // object. Flags win over the environment; a blank environment variable counts as unset;
 // every bad value is reported with the flag and the variable that set it.
 
-import { ErrorCode, SteererError } from './errors.js';
-import { tryParseDuration } from './duration.js';
+import { ErrorCode, SteererError } from './model/errors.js';
+import { tryParseDuration } from './model/duration.js';
 
 type FlagType = 'string' | 'duration' | 'int' | 'bool' | 'url';
 
@@ -34,6 +34,56 @@ function invalid(message: string): SteererError {
   return new SteererError(ErrorCode.Invalid, message);
 }
 
+function convertUrl(name: string, raw: string, where: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw invalid(
+      `--${name}: ${where} is not a URL (example: http://prometheus.istio-system:9090)`,
+    );
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw invalid(`--${name}: ${where} must be an http(s) URL`);
+  return raw;
+}
+
+function convertDuration(
+  name: string,
+  minMs: number | undefined,
+  raw: string,
+  where: string,
+): number {
+  const ms = tryParseDuration(raw);
+  if (ms === undefined)
+    throw invalid(`--${name}: ${where} is not a duration (examples: 10s, 1m, 500ms)`);
+  if (minMs !== undefined && ms < minMs)
+    throw invalid(`--${name}: ${where} is below the minimum of ${minMs}ms`);
+  return ms;
+}
+
+function convertInt(
+  name: string,
+  bounds: { min?: number; max?: number },
+  raw: string,
+  where: string,
+): number {
+  if (!/^-?\d+$/.test(raw)) throw invalid(`--${name}: ${where} is not a whole number`);
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n)) throw invalid(`--${name}: ${where} is too large`);
+  const { min, max } = bounds;
+  if ((min !== undefined && n < min) || (max !== undefined && n > max)) {
+    throw invalid(`--${name}: ${where} must be between ${min ?? '-∞'} and ${max ?? '∞'}`);
+  }
+  return n;
+}
+
+function convertBool(name: string, raw: string, where: string): boolean {
+  if (['true', '1', 'yes', ''].includes(raw)) return true;
+  if (['false', '0', 'no'].includes(raw)) return false;
+  throw invalid(`--${name}: ${where} is not true or false`);
+}
+
 /**
  * Converts one raw value. `where` names its origin for messages: `flag value "x"`,
  * `ENV_VAR="x"` or `default "x"`.
@@ -50,42 +100,14 @@ function convert(
         throw invalid(`--${name}: ${where} must be one of ${spec.choices.join(', ')}`);
       }
       return raw;
-    case 'url': {
-      let u: URL;
-      try {
-        u = new URL(raw);
-      } catch {
-        throw invalid(
-          `--${name}: ${where} is not a URL (example: http://prometheus.istio-system:9090)`,
-        );
-      }
-      if (u.protocol !== 'http:' && u.protocol !== 'https:')
-        throw invalid(`--${name}: ${where} must be an http(s) URL`);
-      return raw;
-    }
-    case 'duration': {
-      const ms = tryParseDuration(raw);
-      if (ms === undefined)
-        throw invalid(`--${name}: ${where} is not a duration (examples: 10s, 1m, 500ms)`);
-      if (spec.minMs !== undefined && ms < spec.minMs)
-        throw invalid(`--${name}: ${where} is below the minimum of ${spec.minMs}ms`);
-      return ms;
-    }
-    case 'int': {
-      if (!/^-?\d+$/.test(raw)) throw invalid(`--${name}: ${where} is not a whole number`);
-      const n = Number(raw);
-      if (!Number.isSafeInteger(n)) throw invalid(`--${name}: ${where} is too large`);
-      if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
-        throw invalid(
-          `--${name}: ${where} must be between ${spec.min ?? '-∞'} and ${spec.max ?? '∞'}`,
-        );
-      }
-      return n;
-    }
+    case 'url':
+      return convertUrl(name, raw, where);
+    case 'duration':
+      return convertDuration(name, spec.minMs, raw, where);
+    case 'int':
+      return convertInt(name, spec, raw, where);
     case 'bool':
-      if (['true', '1', 'yes', ''].includes(raw)) return true;
-      if (['false', '0', 'no'].includes(raw)) return false;
-      throw invalid(`--${name}: ${where} is not true or false`);
+      return convertBool(name, raw, where);
   }
 }
 
@@ -147,4 +169,19 @@ export function flagsHelp(specs: FlagSpecs): string {
       return `  --${name}${env}\n      ${s.help}${def}`;
     })
     .join('\n');
+}
+
+/** ":8080", "127.0.0.1:8080" or "[::1]:8080" → host and port; `flag` names it in errors. */
+export function parseListenAddress(
+  flag: string,
+  addr: string,
+): { host: string | undefined; port: number } {
+  const i = addr.lastIndexOf(':');
+  const host = i > 0 ? addr.slice(0, i).replace(/^\[(.*)\]$/, '$1') : undefined;
+  const raw = addr.slice(i + 1);
+  const port = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (i < 0 || !Number.isInteger(port) || port > 65535) {
+    throw invalid(`--${flag}: "${addr}" is not host:port (examples: :8080, 127.0.0.1:8080)`);
+  }
+  return { host, port };
 }

@@ -1,4 +1,4 @@
-// Types for the parts of the untyped `jsonpatch` package (RFC 6902) the tests use.
+// Types for the parts of the untyped `jsonpatch` package (RFC 6902) that json-patch.ts uses.
 declare module 'jsonpatch' {
   interface JsonPatch {
     /** Applies `patch` to a copy of `doc` (the input is left intact); throws on failure. */

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { SteererError } from './errors.js';
+import { SteererError } from './model/errors.js';
 import { HttpPrometheusClient, parseSampleValue } from './prometheus.js';
 
 interface Received {

@@ -1,13 +1,8 @@
 // A minimal Prometheus HTTP API client: instant queries, with a deadline, typed results
 // and errors that say which server failed and how.
 
-import { ErrorCode, SteererError, errorMessage, isErrorLike } from './errors.js';
-
-export interface Sample {
-  labels: Record<string, string>;
-  /** NaN and ±Inf are kept as such; callers decide what they mean. */
-  value: number;
-}
+import { ErrorCode, SteererError, errorMessage, isErrorLike } from './model/errors.js';
+import type { Sample } from './model/checks/check.js';
 
 export interface PrometheusClient {
   /** Runs an instant query; resolves to the vector's samples. */
@@ -57,68 +52,82 @@ export class HttpPrometheusClient implements PrometheusClient {
   }
 
   private async run(promql: string, signal?: AbortSignal): Promise<Sample[]> {
-    const doFetch = this.options.fetch ?? fetch;
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let res: Response;
+    let body: unknown;
     try {
-      res = await doFetch(this.endpoint, {
+      res = await (this.options.fetch ?? fetch)(this.endpoint, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ query: promql }).toString(),
         signal: combined,
       });
     } catch (e) {
-      if (timeout.aborted) {
-        throw new SteererError(
-          ErrorCode.Timeout,
-          `Prometheus ${this.options.url} did not answer within ${this.options.timeoutMs}ms`,
-          { cause: e },
-        );
-      }
-      if (signal?.aborted) throw new SteererError(ErrorCode.Aborted, 'query aborted', { cause: e });
-      // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, ...) is its cause.
-      const reason = isErrorLike(e) && e.cause !== undefined ? errorMessage(e.cause) : '';
-      throw new SteererError(
-        ErrorCode.Network,
-        `Prometheus ${this.options.url} is unreachable: ${errorMessage(e)}${reason ? ` (${reason})` : ''}`,
-        { cause: e },
-      );
+      throw this.failure(e, timeout, signal, 'unreachable');
     }
-    let body: unknown;
     try {
       body = await res.json();
     } catch (e) {
       // The deadline covers the body too: a server that sends headers and then stalls.
-      if (timeout.aborted) {
-        throw new SteererError(
-          ErrorCode.Timeout,
-          `Prometheus ${this.options.url} did not answer within ${this.options.timeoutMs}ms`,
-          { cause: e },
-        );
-      }
-      if (signal?.aborted) throw new SteererError(ErrorCode.Aborted, 'query aborted', { cause: e });
-      throw new SteererError(
-        ErrorCode.BadResponse,
-        `Prometheus ${this.options.url} answered HTTP ${res.status} without JSON`,
-        { cause: e, status: res.status },
+      throw this.failure(e, timeout, signal, res.status);
+    }
+    return this.samples(body, res.status);
+  }
+
+  /**
+   * Why a request failed: our deadline, the caller's abort, no connection, or (with an
+   * HTTP status) an answer that is not JSON.
+   */
+  private failure(
+    e: unknown,
+    timeout: AbortSignal,
+    signal: AbortSignal | undefined,
+    status: number | 'unreachable',
+  ): SteererError {
+    const url = this.options.url;
+    if (timeout.aborted) {
+      return new SteererError(
+        ErrorCode.Timeout,
+        `Prometheus ${url} did not answer within ${this.options.timeoutMs}ms`,
+        { cause: e },
       );
     }
+    if (signal?.aborted) return new SteererError(ErrorCode.Aborted, 'query aborted', { cause: e });
+    if (status !== 'unreachable') {
+      return new SteererError(
+        ErrorCode.BadResponse,
+        `Prometheus ${url} answered HTTP ${status} without JSON`,
+        { cause: e, status },
+      );
+    }
+    // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, ...) is its cause.
+    const reason = isErrorLike(e) && e.cause !== undefined ? errorMessage(e.cause) : '';
+    return new SteererError(
+      ErrorCode.Network,
+      `Prometheus ${url} is unreachable: ${errorMessage(e)}${reason ? ` (${reason})` : ''}`,
+      { cause: e },
+    );
+  }
+
+  /** The samples of a query's JSON answer, or why the answer is not a usable vector. */
+  private samples(body: unknown, status: number): Sample[] {
+    const url = this.options.url;
     if (!isVectorResponse(body) || body.status !== 'success') {
       const detail = isVectorResponse(body)
         ? `${body.errorType ?? 'error'}: ${body.error ?? 'unknown'}`
         : 'unexpected body';
       throw new SteererError(
         ErrorCode.BadResponse,
-        `Prometheus ${this.options.url} rejected the query (HTTP ${res.status}) ${detail}`,
-        { status: res.status },
+        `Prometheus ${url} rejected the query (HTTP ${status}) ${detail}`,
+        { status },
       );
     }
     const data = body.data;
     if (!data || data.resultType !== 'vector' || !Array.isArray(data.result)) {
       throw new SteererError(
         ErrorCode.BadResponse,
-        `Prometheus ${this.options.url} returned ${data?.resultType ?? 'no'} data, expected a vector`,
+        `Prometheus ${url} returned ${data?.resultType ?? 'no'} data, expected a vector`,
       );
     }
     return data.result.map((r) => {
@@ -126,7 +135,7 @@ export class HttpPrometheusClient implements PrometheusClient {
       if (!isSample(r) || value === undefined) {
         throw new SteererError(
           ErrorCode.BadResponse,
-          `Prometheus ${this.options.url} returned a malformed sample: ${JSON.stringify(r).slice(0, 200)}`,
+          `Prometheus ${url} returned a malformed sample: ${JSON.stringify(r).slice(0, 200)}`,
         );
       }
       return { labels: r.metric, value };

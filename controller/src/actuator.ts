@@ -1,49 +1,39 @@
 // Carries out the planner's actions and status with the fewest, safest writes: JSON
 // patches guarded by `test` operations, status through the /status subresource with
 // the resourceVersion it was planned from (so a stale plan fails with 409), and nothing
-// at all when the object already looks right.
+// at all when the object already looks right. Every action carries what it needs; the
+// actuator decides nothing and reads no cache.
 
-import {
-  ANNOTATIONS,
-  ISTIO_GROUP,
-  LABELS,
-  ROLLOUT,
-  canonicalJson,
-  checkRoutes,
-  resourcePath,
-  weightAnnotationOps,
-  weightPatch,
-} from '@steerer/common';
+import { ANNOTATIONS, LABELS, ROLLOUT, jsonEqual, resourcePath, routerFor } from '@steerer/common';
 import type {
   Deployment,
   KubeClient,
+  KubeObject,
   RolloutObject,
-  RolloutSpec,
   RolloutStatus,
-  VirtualService,
 } from '@steerer/common';
-import type { Cluster } from './cluster.js';
-import type { Action, Observed } from './planner/types.js';
+import type { CacheKind } from './cluster.js';
+import { routeRefKind } from './ref-index.js';
+import type { Action } from './planner/types.js';
+
+/** Where the actuator writes to: the API server, and the cache that remembers its writes. */
+export interface ActuatorDeps {
+  client: KubeClient;
+  /** The served version of a router's resource (discovered at start). */
+  versionOf(routerKind: string): string | undefined;
+  recordWrite(kind: CacheKind, obj: KubeObject): void;
+}
+
+function deploymentPath(ns: string, name: string): string {
+  return resourcePath({ group: 'apps', version: 'v1', plural: 'deployments', namespace: ns, name });
+}
 
 export class Actuator {
-  constructor(
-    private readonly client: KubeClient,
-    private readonly cluster: Cluster,
-  ) {}
-
-  private deploymentPath(ns: string, name: string): string {
-    return resourcePath({
-      group: 'apps',
-      version: 'v1',
-      plural: 'deployments',
-      namespace: ns,
-      name,
-    });
-  }
+  constructor(private readonly d: ActuatorDeps) {}
 
   /** Writes status when it differs; returns the updated Rollout, or undefined if unchanged. */
   async writeStatus(r: RolloutObject, status: RolloutStatus): Promise<RolloutObject | undefined> {
-    if (canonicalJson(r.status ?? {}) === canonicalJson(status)) return undefined;
+    if (jsonEqual(r.status ?? {}, status)) return undefined;
     const path = resourcePath({
       group: ROLLOUT.group,
       version: ROLLOUT.version,
@@ -63,83 +53,60 @@ export class Actuator {
       spec: r.spec,
       status,
     };
-    const updated = await this.client.replace<RolloutObject>(path, body);
-    this.cluster.recordWrite('rollout', updated);
+    const updated = await this.d.client.replace<RolloutObject>(path, body);
+    this.d.recordWrite('rollout', updated);
     return updated;
   }
 
-  async apply(a: Action, r: RolloutObject, spec: RolloutSpec, observed: Observed): Promise<void> {
-    const ns = r.metadata.namespace;
+  /** Carries out one action in namespace `ns`. */
+  async apply(a: Action, ns: string): Promise<void> {
     switch (a.kind) {
-      case 'setWeights': {
-        const vs = observed.virtualService;
-        if (!vs) return;
-        const routes = checkRoutes(vs, spec.primary.host, spec.canary.host);
-        if (!routes.ok) return;
-        const want = { primary: a.primary, canary: a.canary };
-        const ops = weightPatch(vs, routes.routes, want);
-        if (ops.length === 0) return;
-        ops.push(...weightAnnotationOps(vs, ANNOTATIONS.weights, want));
-        const path = resourcePath({
-          group: ISTIO_GROUP,
-          version: this.cluster.vsVersion,
-          plural: 'virtualservices',
-          namespace: ns,
-          name: vs.metadata.name,
-        });
-        const updated = await this.client.patch<VirtualService>(path, 'json', ops);
-        this.cluster.recordWrite('virtualservice', updated);
-        return;
-      }
+      case 'setWeights':
+        return this.setWeights(a, ns);
       case 'scaleCanary': {
-        const canary = observed.canary;
-        if (!canary || canary.spec.replicas === a.replicas) return;
         const body: Record<string, unknown> = { spec: { replicas: a.replicas } };
         if (a.remember !== undefined)
           body.metadata = { annotations: { [ANNOTATIONS.scaledDownFrom]: String(a.remember) } };
-        const updated = await this.client.patch<Deployment>(
-          this.deploymentPath(ns, canary.metadata.name),
-          'merge',
-          body,
-        );
-        this.cluster.recordWrite('deployment', updated);
-        return;
+        return this.patchDeployment(ns, a.name, 'merge', body);
       }
-      case 'promote': {
-        const primary = observed.primary;
-        if (!primary) return;
-        const updated = await this.client.patch<Deployment>(
-          this.deploymentPath(ns, primary.metadata.name),
-          'json',
-          [
-            {
-              op: 'test',
-              path: '/metadata/resourceVersion',
-              value: primary.metadata.resourceVersion,
-            },
-            { op: 'replace', path: '/spec/template', value: a.template },
-          ],
-        );
-        this.cluster.recordWrite('deployment', updated);
-        return;
-      }
-      case 'labelTargets': {
-        for (const [want, d, role] of [
-          [a.primary, observed.primary, 'primary'],
-          [a.canary, observed.canary, 'canary'],
-        ] as const) {
-          if (!want || !d) continue;
-          const updated = await this.client.patch<Deployment>(
-            this.deploymentPath(ns, d.metadata.name),
-            'merge',
-            {
-              metadata: { labels: { [LABELS.rollout]: r.metadata.name, [LABELS.role]: role } },
-            },
-          );
-          this.cluster.recordWrite('deployment', updated);
+      case 'promote':
+        return this.patchDeployment(ns, a.name, 'json', [
+          { op: 'test', path: '/metadata/resourceVersion', value: a.resourceVersion },
+          { op: 'replace', path: '/spec/template', value: a.template },
+        ]);
+      case 'labelTargets':
+        for (const t of a.targets) {
+          await this.patchDeployment(ns, t.name, 'merge', {
+            metadata: { labels: { [LABELS.rollout]: a.rollout, [LABELS.role]: t.role } },
+          });
         }
         return;
-      }
     }
+  }
+
+  private async setWeights(a: Extract<Action, { kind: 'setWeights' }>, ns: string): Promise<void> {
+    if (a.ops.length === 0) return;
+    const router = routerFor(a.route.kind);
+    const version = this.d.versionOf(a.route.kind);
+    if (!router || !version) throw new Error(`no served version of ${a.route.kind} is known`);
+    const path = resourcePath({
+      group: router.group,
+      version,
+      plural: router.resource,
+      namespace: ns,
+      name: a.route.name,
+    });
+    const updated = await this.d.client.patch<KubeObject>(path, 'json', a.ops);
+    this.d.recordWrite(routeRefKind(router.kind), updated);
+  }
+
+  private async patchDeployment(
+    ns: string,
+    name: string,
+    type: 'json' | 'merge',
+    body: unknown,
+  ): Promise<void> {
+    const updated = await this.d.client.patch<Deployment>(deploymentPath(ns, name), type, body);
+    this.d.recordWrite('deployment', updated);
   }
 }

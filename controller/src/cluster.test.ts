@@ -7,9 +7,9 @@ import type {
   RolloutObject,
   Service,
 } from '@steerer/common';
-import { FakeApiServer, sendJson } from '@steerer/common/kube/fake-api-server';
-import type { ApiRequest, WatchStream } from '@steerer/common/kube/fake-api-server';
-import { Cluster, serviceKeyOfHost } from './cluster.js';
+import { FakeApiServer, sendJson } from '@steerer/common/testing/fake-api-server';
+import type { ApiRequest, WatchStream } from '@steerer/common/testing/fake-api-server';
+import { Cluster } from './cluster.js';
 
 const PATHS = {
   rollouts: '/apis/apps.weave.works/v1beta1/rollouts',
@@ -133,16 +133,10 @@ async function started(
   return { cluster, watch };
 }
 
-describe('serviceKeyOfHost (re-exported)', () => {
-  it('reads the namespace from a qualified host', () => {
-    expect(serviceKeyOfHost('podinfo.prod.svc.cluster.local', 'test')).toBe('prod/podinfo');
-  });
-});
-
 describe('Cluster', () => {
   it('serves the preferred VirtualService version and watches every kind', async () => {
     const { cluster } = await started({});
-    expect(cluster.vsVersion).toBe('v1beta1');
+    expect(cluster.versionOf('VirtualService')).toBe('v1beta1');
     const watched = api.requests
       .filter(isWatch)
       .map((r) => r.path)
@@ -171,10 +165,9 @@ describe('Cluster', () => {
     expect(o.canary?.metadata.resourceVersion).toBe('3');
     expect(o.primaryService?.metadata.name).toBe('podinfo');
     expect(o.canaryService?.metadata.name).toBe('podinfo-canary');
-    expect(o.virtualService?.metadata.resourceVersion).toBe('7');
+    expect(o.route?.metadata.resourceVersion).toBe('7');
     expect(o.canaryHpa?.metadata.name).toBe('canary-hpa');
     expect(cluster.rollout('test/podinfo')).toEqual(r);
-    expect(cluster.rolloutsOfDeployment('test/podinfo-canary')).toEqual(['test/podinfo']);
   });
 
   it('wakes the Rollouts that refer to a changed object, and only those', async () => {

@@ -1,39 +1,41 @@
-// The controller's view of the cluster: one informer per resource kind, an index from
-// each referenced object to the Rollouts that refer to it (ref-index.ts), and an overlay
-// of the controller's own recent writes (overlay.ts) so a pass never acts on a cache
-// older than what it wrote itself.
+// The controller's view of the cluster: one informer per resource kind (one per router
+// for route objects), an index from each referenced object to the Rollouts that refer to
+// it (ref-index.ts), and an overlay of the controller's own recent writes (overlay.ts) so
+// a pass never acts on a cache older than what it wrote itself.
 
 import {
-  Backoff,
-  ISTIO_GROUP,
   Informer,
   ROLLOUT,
-  abortableSleep,
-  discoverVirtualServiceVersion,
+  ROUTERS,
   objectKey,
   resourcePath,
+  rolloutRefs,
+  serviceKeyOfHost,
+  waitForVersion,
 } from '@steerer/common';
 import type {
   Deployment,
-  InformerEvent,
   HorizontalPodAutoscaler,
+  InformerEvent,
   KubeClient,
   KubeObject,
   Logger,
   RolloutObject,
+  Router,
   Service,
-  VirtualService,
-  VirtualServiceVersion,
 } from '@steerer/common';
 import type { Observed } from './planner/types.js';
 import { WriteOverlay } from './overlay.js';
-import { RefIndex, refsOf, serviceKeyOfHost } from './ref-index.js';
+import { RefIndex, routeRefKind } from './ref-index.js';
 import type { RefKind } from './ref-index.js';
 
-export const KINDS = ['rollout', 'deployment', 'service', 'virtualservice', 'hpa'] as const;
-export type Kind = (typeof KINDS)[number];
+/** What the caches hold: Steerer's own kinds, and route objects by router kind. */
+export type CacheKind = 'rollout' | 'deployment' | 'service' | 'hpa' | RefKind;
 
-export { serviceKeyOfHost };
+/** A short label for metrics and logs: "deployment", "virtualservice", … */
+export function kindLabel(kind: CacheKind): string {
+  return kind.startsWith('route:') ? kind.slice('route:'.length).toLowerCase() : kind;
+}
 
 export interface ClusterOptions {
   client: KubeClient;
@@ -42,9 +44,15 @@ export interface ClusterOptions {
   namespace: string | undefined;
   /** A rollout key needs a look. */
   enqueue: (rolloutKey: string) => void;
-  onInformerRestart?: (kind: Kind, reason: 'relist' | 'error') => void;
+  onInformerRestart?: (kind: string, reason: 'relist' | 'error') => void;
   /** Injected for tests (the overlay's clock). */
   now?: () => number;
+}
+
+interface RouteCache {
+  router: Router;
+  version: string;
+  informer: Informer<KubeObject>;
 }
 
 export class Cluster {
@@ -52,30 +60,15 @@ export class Cluster {
   readonly deployments: Informer<Deployment>;
   readonly services: Informer<Service>;
   readonly hpas: Informer<HorizontalPodAutoscaler>;
-  virtualServices!: Informer<VirtualService>;
-  vsVersion!: VirtualServiceVersion;
+  private readonly routes = new Map<string, RouteCache>();
   private readonly index = new RefIndex();
   private readonly overlay: WriteOverlay;
 
   constructor(private readonly o: ClusterOptions) {
-    const ns = o.namespace;
-    const mk = <T extends KubeObject>(
-      kind: Kind,
-      group: string,
-      version: string,
-      plural: string,
-    ): Informer<T> => {
-      const inf = new Informer<T>(o.client, {
-        path: resourcePath({ group, version, plural, namespace: ns }),
-        logger: o.logger.child({ informer: kind }),
-        onRestart: (reason) => o.onInformerRestart?.(kind, reason),
-      });
-      return inf;
-    };
-    this.rollouts = mk<RolloutObject>('rollout', ROLLOUT.group, ROLLOUT.version, ROLLOUT.plural);
-    this.deployments = mk<Deployment>('deployment', 'apps', 'v1', 'deployments');
-    this.services = mk<Service>('service', '', 'v1', 'services');
-    this.hpas = mk<HorizontalPodAutoscaler>('hpa', 'autoscaling', 'v2', 'horizontalpodautoscalers');
+    this.rollouts = this.informer('rollout', ROLLOUT.group, ROLLOUT.version, ROLLOUT.plural);
+    this.deployments = this.informer('deployment', 'apps', 'v1', 'deployments');
+    this.services = this.informer('service', '', 'v1', 'services');
+    this.hpas = this.informer('hpa', 'autoscaling', 'v2', 'horizontalpodautoscalers');
     this.overlay = new WriteOverlay(undefined, o.now);
     this.rollouts.on((ev, r) => {
       const key = objectKey(r);
@@ -91,56 +84,57 @@ export class Cluster {
     });
   }
 
-  /** Picks the VirtualService version the API server serves and starts every informer. */
-  async start(signal: AbortSignal): Promise<Promise<void>[]> {
-    this.vsVersion = await this.discoverVirtualServiceVersion(signal);
-    this.virtualServices = new Informer<VirtualService>(this.o.client, {
-      path: resourcePath({
-        group: ISTIO_GROUP,
-        version: this.vsVersion,
-        plural: 'virtualservices',
-        namespace: this.o.namespace,
-      }),
-      logger: this.o.logger.child({ informer: 'virtualservice' }),
-      onRestart: (reason) => this.o.onInformerRestart?.('virtualservice', reason),
+  private informer<T extends KubeObject>(
+    kind: CacheKind,
+    group: string,
+    version: string,
+    plural: string,
+  ): Informer<T> {
+    return new Informer<T>(this.o.client, {
+      path: resourcePath({ group, version, plural, namespace: this.o.namespace }),
+      logger: this.o.logger.child({ informer: kindLabel(kind) }),
+      onRestart: (reason) => this.o.onInformerRestart?.(kindLabel(kind), reason),
     });
-    this.virtualServices.on((ev, v) => this.touch('virtualservice', ev, v));
-    return [this.deployments, this.services, this.hpas, this.virtualServices, this.rollouts].map(
-      (i) => (i as Informer<KubeObject>).run(signal),
-    );
   }
 
-  private async discoverVirtualServiceVersion(signal: AbortSignal): Promise<VirtualServiceVersion> {
-    const backoff = new Backoff({ initialMs: 1000, maxMs: 30_000 });
-    for (;;) {
-      const found = await discoverVirtualServiceVersion(this.o.client, { signal });
-      if (found.ok) return found.version;
-      const retryInMs = backoff.next();
-      this.o.logger.warn(found.message, { retryInMs });
-      await abortableSleep(retryInMs, signal);
-      if (signal.aborted) throw new Error('aborted');
-    }
-  }
-
-  async waitForSync(signal: AbortSignal): Promise<boolean> {
-    const all = [
-      this.rollouts,
+  private get all(): Informer<KubeObject>[] {
+    return [
       this.deployments,
       this.services,
       this.hpas,
-      this.virtualServices,
+      ...[...this.routes.values()].map((r) => r.informer),
+      this.rollouts,
     ] as Informer<KubeObject>[];
-    const results = await Promise.all(all.map((i) => i.waitForSync(signal)));
+  }
+
+  /** Picks the version each router's resource is served at and starts every informer. */
+  async start(signal: AbortSignal): Promise<Promise<void>[]> {
+    for (const router of ROUTERS) {
+      const version = await waitForVersion(this.o.client, router, {
+        signal,
+        logger: this.o.logger,
+      });
+      if (version === undefined) throw new Error('aborted');
+      const kind = routeRefKind(router.kind);
+      const informer = this.informer<KubeObject>(kind, router.group, version, router.resource);
+      informer.on((ev, obj) => this.touch(kind, ev, obj));
+      this.routes.set(router.kind, { router, version, informer });
+    }
+    return this.all.map((i) => i.run(signal));
+  }
+
+  /** The version a router's resource is read and written at (after start). */
+  versionOf(routerKind: string): string | undefined {
+    return this.routes.get(routerKind)?.version;
+  }
+
+  async waitForSync(signal: AbortSignal): Promise<boolean> {
+    const results = await Promise.all(this.all.map((i) => i.waitForSync(signal)));
     return results.every(Boolean);
   }
 
   hasSynced(): boolean {
-    return (
-      this.virtualServices !== undefined &&
-      [this.rollouts, this.deployments, this.services, this.hpas, this.virtualServices].every((i) =>
-        (i as Informer<KubeObject>).hasSynced(),
-      )
-    );
+    return this.routes.size === ROUTERS.length && this.all.every((i) => i.hasSynced());
   }
 
   /** An informer event on a referenced object: drop a voided write, wake its Rollouts. */
@@ -155,16 +149,16 @@ export class Cluster {
   }
 
   /** Remembers an object the controller just wrote, until the informer catches up. */
-  recordWrite(kind: Kind, obj: KubeObject): void {
+  recordWrite(kind: CacheKind, obj: KubeObject): void {
     this.overlay.record(`${kind}:${objectKey(obj)}`, obj);
   }
 
   private read<T extends KubeObject>(
-    kind: Kind,
-    informer: Informer<T>,
+    kind: CacheKind,
+    informer: Informer<T> | undefined,
     key: string,
   ): T | undefined {
-    return this.overlay.read(`${kind}:${key}`, informer.get(key));
+    return this.overlay.read(`${kind}:${key}`, informer?.get(key));
   }
 
   rollout(key: string): RolloutObject | undefined {
@@ -173,29 +167,27 @@ export class Cluster {
 
   /** The objects a rollout refers to, from the caches (no API calls). */
   observe(r: RolloutObject): Observed {
-    const refs = refsOf(r);
     const ns = r.metadata.namespace;
-    const spec = r.spec as Record<string, Record<string, unknown> | undefined> | undefined;
-    const name = (v: unknown): string => (typeof v === 'string' ? v : '');
-    const deployment = (n: string): Deployment | undefined =>
+    const refs = this.index.refs(objectKey(r)) ?? rolloutRefs(r);
+    const deployment = (n: string | undefined): Deployment | undefined =>
       n ? this.read('deployment', this.deployments, `${ns}/${n}`) : undefined;
-    const svc = (host: string): Service | undefined =>
+    const svc = (host: string | undefined): Service | undefined =>
       host ? this.read('service', this.services, serviceKeyOfHost(host, ns)) : undefined;
-    const hpaKey = refs.canary ? this.index.hpaOf(refs.canary) : undefined;
+    const hpaKey = refs.canaryName ? this.index.hpaOf(`${ns}/${refs.canaryName}`) : undefined;
+    const route = refs.route;
     return {
-      primary: deployment(name(spec?.primary?.name)),
-      canary: deployment(name(spec?.canary?.name)),
-      primaryService: svc(name(spec?.primary?.host)),
-      canaryService: svc(name(spec?.canary?.host)),
-      virtualService: refs.virtualService
-        ? this.read('virtualservice', this.virtualServices, refs.virtualService)
+      primary: deployment(refs.primaryName),
+      canary: deployment(refs.canaryName),
+      primaryService: svc(refs.primaryHost),
+      canaryService: svc(refs.canaryHost),
+      route: route
+        ? this.read(
+            routeRefKind(route.kind),
+            this.routes.get(route.kind)?.informer,
+            `${ns}/${route.name}`,
+          )
         : undefined,
       canaryHpa: hpaKey ? this.hpas.get(hpaKey) : undefined,
     };
-  }
-
-  /** Rollouts referring to the given Deployment, as primary or canary. */
-  rolloutsOfDeployment(key: string): string[] {
-    return this.index.rolloutsReferring('deployment', key);
   }
 }

@@ -94,13 +94,3 @@ export function loadConfig(
 ): ControllerConfig {
   return parseFlags(CONTROLLER_FLAGS, argv, env);
 }
-
-/** ":8080" or "127.0.0.1:8080" → host and port. */
-export function parseListenAddress(addr: string): { host: string | undefined; port: number } {
-  const i = addr.lastIndexOf(':');
-  const host = i > 0 ? addr.slice(0, i) : undefined;
-  const port = Number(addr.slice(i + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`--listen-address: "${addr}" has no valid port`);
-  return { host, port };
-}

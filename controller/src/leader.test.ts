@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { KubeClient, MemoryLogger } from '@steerer/common';
-import { FakeApiServer, sendJson } from '@steerer/common/kube/fake-api-server';
+import { FakeApiServer, sendJson } from '@steerer/common/testing/fake-api-server';
 import { LeaderElector } from './leader.js';
 
 const PATH = '/apis/coordination.k8s.io/v1/namespaces/steerer/leases/steerer-controller';

@@ -2,7 +2,7 @@
 // acts at a time. Expiry is judged by how long the Lease has gone unchanged as seen by
 // this replica's own clock, not by comparing timestamps across machines.
 
-import { abortableSleep, errorMessage, isApiError, resourcePath } from '@steerer/common';
+import { abortableSleep, errorMessage, isApiError, microTime, resourcePath } from '@steerer/common';
 import type { KubeClient, Logger } from '@steerer/common';
 
 interface Lease {
@@ -28,10 +28,6 @@ export interface LeaderElectionOptions {
   renewDeadlineMs: number;
   retryPeriodMs: number;
   now?: () => number;
-}
-
-function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/(\.\d{3})Z$/, '$1000Z');
 }
 
 export class LeaderElector {

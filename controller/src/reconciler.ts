@@ -1,36 +1,47 @@
 // One reconcile of one Rollout: read the caches, plan, record the decision in status,
-// then make the world match it. A failure anywhere throws, and the queue retries the
-// key with backoff; the next pass re-plans from what is actually there.
+// then make the world match it, and hand the analysis hub what the plan wants measured.
+// A failure anywhere throws, and the queue retries the key with backoff; the next pass
+// re-plans from what is actually there.
 
-import { errorMessage, qualified, validateRolloutSpec } from '@steerer/common';
-import type { Logger, RolloutObject, RolloutStatus } from '@steerer/common';
+import { errorMessage, qualified } from '@steerer/common';
+import type { Logger, RolloutObject } from '@steerer/common';
 import type { Actuator } from './actuator.js';
-import type { AnalysisHub, Subscription } from './analysis.js';
-import type { Cluster } from './cluster.js';
 import type { EventSink } from './events.js';
 import type { ControllerMetrics } from './metrics.js';
 import { plan } from './planner/plan.js';
-import type { PlannerConfig } from './planner/types.js';
+import type {
+  AnalysisSamples,
+  Observed,
+  Plan,
+  PlannerConfig,
+  Subscription,
+} from './planner/types.js';
+
+/** Where a reconcile reads from: the caches (no API calls). */
+export interface ClusterView {
+  rollout(key: string): RolloutObject | undefined;
+  observe(r: RolloutObject): Observed;
+}
+
+/** The analysis hub, as a reconcile uses it. */
+export interface Measurements {
+  want(rolloutKey: string, sub: Subscription | undefined): void;
+  latest(rolloutKey: string): AnalysisSamples | undefined;
+  readonly subscriptions: number;
+}
 
 export interface ReconcilerOptions {
-  cluster: Cluster;
-  actuator: Actuator;
+  cluster: ClusterView;
+  actuator: Pick<Actuator, 'writeStatus' | 'apply'>;
   events: EventSink;
-  hub: AnalysisHub;
-  metrics: ControllerMetrics;
+  hub: Measurements;
+  metrics: Pick<
+    ControllerMetrics,
+    'forgetRollout' | 'observeRollout' | 'stepLag' | 'reconcileDuration' | 'analysisSubscriptions'
+  >;
   logger: Logger;
   config: PlannerConfig;
   now?: () => number;
-}
-
-/** Whether a status describes a release whose canary receives traffic to measure. */
-export function measuring(s: RolloutStatus | undefined): boolean {
-  return (
-    (s?.phase === 'Progressing' || s?.phase === 'Halted') &&
-    (s.canaryWeight ?? 0) > 0 &&
-    s.canaryRevision !== undefined &&
-    s.canaryRevision !== s.lastPromotedRevision
-  );
 }
 
 export class Reconciler {
@@ -38,24 +49,6 @@ export class Reconciler {
 
   constructor(private readonly o: ReconcilerOptions) {
     this.now = o.now ?? Date.now;
-  }
-
-  private subscription(
-    r: RolloutObject,
-    status: RolloutStatus | undefined = r.status,
-  ): Subscription | undefined {
-    const v = validateRolloutSpec(r.spec);
-    if (!v.ok) return undefined;
-    const { canary, metric } = v.value;
-    const start = status?.startTime ? Date.parse(status.startTime) : Number.NaN;
-    return {
-      namespace: r.metadata.namespace,
-      workload: canary.name,
-      metric: metric.name,
-      windowMs: metric.intervalMs,
-      threshold: metric.threshold,
-      sinceMs: Number.isFinite(start) ? start : undefined,
-    };
   }
 
   /** Reconciles one rollout; resolves to when to look again (ms), if at all. */
@@ -69,58 +62,58 @@ export class Reconciler {
       if (ns && name) metrics.forgetRollout(ns, name);
       return undefined;
     }
-    const ns = r.metadata.namespace;
-    const log = this.o.logger.child({ rollout: r.metadata.name, namespace: ns });
     let result = 'success';
     try {
-      // Measure before planning when a release is being analysed and no sample exists
-      // yet (e.g. just after a restart): a check must never run on missing data.
-      if (measuring(r.status)) {
-        hub.want(key, this.subscription(r));
-        if (!hub.latest(key)) await hub.refresh();
-      }
-      const observed = cluster.observe(r);
       const now = this.now();
       const p = plan({
         rollout: r,
-        observed,
+        observed: cluster.observe(r),
         analysis: hub.latest(key),
         now,
         config: this.o.config,
       });
-      hub.want(
-        key,
-        p.wantsAnalysis || measuring(p.status) ? this.subscription(r, p.status) : undefined,
-      );
-
-      const stepped =
-        p.status.lastStepTime !== r.status?.lastStepTime && (r.status?.canaryWeight ?? 0) > 0;
-      if (stepped && r.status?.lastCheckTime) {
-        const dueAt = Date.parse(r.status.lastCheckTime) + this.o.config.stepIntervalMs;
-        if (now >= dueAt) metrics.stepLag.observe((now - dueAt) / 1000);
-      }
-      // Record the decision first: actions follow only a decision that was saved.
-      const updated = await this.o.actuator.writeStatus(r, p.status);
-      const current = updated ?? r;
-      if (p.spec)
-        for (const a of p.actions) await this.o.actuator.apply(a, current, p.spec, observed);
-      for (const e of p.events) await this.o.events.record(current, e.type, e.message);
-      if (updated) {
-        log.info(p.status.message ?? 'status updated', {
-          phase: p.status.phase,
-          weight: p.status.canaryWeight,
-          rolloutName: qualified(r.metadata.name, ns),
-        });
-      }
-      metrics.observeRollout(ns, r.metadata.name, p.status);
+      hub.want(key, p.measure);
+      this.observeStepLag(r, p, now);
+      await this.carryOut(r, p);
       return p.requeueAfterMs;
     } catch (e) {
       result = 'error';
-      log.debug('reconcile failed', { error: errorMessage(e) });
+      this.o.logger.debug('reconcile failed', {
+        rollout: r.metadata.name,
+        namespace: r.metadata.namespace,
+        error: errorMessage(e),
+      });
       throw e;
     } finally {
       metrics.reconcileDuration.observe({ result }, (performance.now() - started) / 1000);
       metrics.analysisSubscriptions.set(hub.subscriptions);
     }
+  }
+
+  /** Status first (the decision is saved before anything acts on it), then actions, then events. */
+  private async carryOut(r: RolloutObject, p: Plan): Promise<void> {
+    const ns = r.metadata.namespace;
+    const updated = await this.o.actuator.writeStatus(r, p.status);
+    for (const a of p.actions) await this.o.actuator.apply(a, ns);
+    for (const e of p.events) await this.o.events.record(updated ?? r, e.type, e.message);
+    if (updated) {
+      this.o.logger.info(p.status.message ?? 'status updated', {
+        rollout: r.metadata.name,
+        namespace: ns,
+        phase: p.status.phase,
+        weight: p.status.canaryWeight,
+        rolloutName: qualified(r.metadata.name, ns),
+      });
+    }
+    this.o.metrics.observeRollout(ns, r.metadata.name, p.status);
+  }
+
+  /** How late a weight step came after it was due. */
+  private observeStepLag(r: RolloutObject, p: Plan, now: number): void {
+    const stepped =
+      p.status.lastStepTime !== r.status?.lastStepTime && (r.status?.canaryWeight ?? 0) > 0;
+    if (!stepped || !r.status?.lastCheckTime) return;
+    const dueAt = Date.parse(r.status.lastCheckTime) + this.o.config.stepIntervalMs;
+    if (now >= dueAt) this.o.metrics.stepLag.observe((now - dueAt) / 1000);
   }
 }

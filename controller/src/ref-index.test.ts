@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { HorizontalPodAutoscaler, RolloutObject } from '@steerer/common';
-import { RefIndex, refsOf, serviceKeyOfHost } from './ref-index.js';
+import { RefIndex } from './ref-index.js';
 
 function rollout(name: string, spec: unknown, namespace = 'test'): RolloutObject {
   return { metadata: { name, namespace }, spec };
@@ -24,49 +24,6 @@ function hpa(
   };
 }
 
-describe('serviceKeyOfHost', () => {
-  it.each([
-    ['podinfo', 'test/podinfo'],
-    ['podinfo.prod', 'prod/podinfo'],
-    ['podinfo.prod.svc', 'prod/podinfo'],
-    ['podinfo.prod.svc.cluster.local', 'prod/podinfo'],
-  ])('%s → %s', (host, key) => {
-    expect(serviceKeyOfHost(host, 'test')).toBe(key);
-  });
-});
-
-describe('refsOf', () => {
-  it('names every referenced object by namespace/name', () => {
-    expect(refsOf(rollout('r', SPEC))).toEqual({
-      namespace: 'test',
-      deployments: ['test/podinfo', 'test/podinfo-canary'],
-      services: ['test/podinfo', 'test/podinfo-canary'],
-      virtualService: 'test/podinfo-vs',
-      canary: 'test/podinfo-canary',
-    });
-  });
-
-  it.each([
-    ['null', null],
-    ['a string', 'x'],
-    ['an empty object', {}],
-    ['wrong types', { primary: { name: 5, host: [] }, canary: 'x', virtualService: { name: '' } }],
-  ])('reads a spec that is %s as referring to nothing', (_n, spec) => {
-    expect(refsOf(rollout('r', spec))).toEqual({
-      namespace: 'test',
-      deployments: [],
-      services: [],
-      virtualService: '',
-      canary: '',
-    });
-  });
-
-  it('keeps what an otherwise invalid spec names', () => {
-    const refs = refsOf(rollout('r', { canary: { name: 'c' }, metric: 'bad' }));
-    expect(refs).toMatchObject({ deployments: ['test/c'], canary: 'test/c', services: [] });
-  });
-});
-
 describe('RefIndex', () => {
   it('maps each referenced object to the Rollouts that refer to it', () => {
     const ix = new RefIndex();
@@ -76,14 +33,14 @@ describe('RefIndex', () => {
     expect(ix.rolloutsReferring('deployment', 'test/podinfo-canary')).toEqual(['test/a']);
     expect(ix.rolloutsReferring('deployment', 'test/other')).toEqual(['test/b']);
     expect(ix.rolloutsReferring('service', 'test/podinfo-canary')).toEqual(['test/a']);
-    expect(ix.rolloutsReferring('virtualservice', 'test/podinfo-vs').sort()).toEqual([
+    expect(ix.rolloutsReferring('route:VirtualService', 'test/podinfo-vs').sort()).toEqual([
       'test/a',
       'test/b',
     ]);
     expect(ix.rolloutsReferring('service', 'prod/podinfo')).toEqual([]);
     // Kinds do not mix: a Service and a Deployment can share a name.
-    expect(ix.rolloutsReferring('virtualservice', 'test/podinfo')).toEqual([]);
-    expect(ix.refs('test/a')?.canary).toBe('test/podinfo-canary');
+    expect(ix.rolloutsReferring('route:VirtualService', 'test/podinfo')).toEqual([]);
+    expect(ix.refs('test/a')?.canaryName).toBe('podinfo-canary');
   });
 
   it('moves a Rollout when its references change', () => {
@@ -95,7 +52,7 @@ describe('RefIndex', () => {
     );
     expect(ix.rolloutsReferring('deployment', 'test/podinfo-canary')).toEqual([]);
     expect(ix.rolloutsReferring('service', 'test/podinfo-canary')).toEqual([]);
-    expect(ix.rolloutsReferring('virtualservice', 'test/podinfo-vs')).toEqual([]);
+    expect(ix.rolloutsReferring('route:VirtualService', 'test/podinfo-vs')).toEqual([]);
     expect(ix.rolloutsReferring('deployment', 'test/v2')).toEqual(['test/a']);
   });
 

@@ -1,57 +1,26 @@
 // Which Rollouts refer to which objects, so an event on a Deployment, Service or
-// VirtualService wakes exactly the Rollouts that use it, and which HPA scales which
+// route object wakes exactly the Rollouts that use it, and which HPA scales which
 // Deployment. Pure bookkeeping: the Cluster feeds it informer events.
 
-import type { HorizontalPodAutoscaler, RolloutObject } from '@steerer/common';
+import { rolloutRefs, serviceKeyOfHost } from '@steerer/common/model';
+import type { HorizontalPodAutoscaler, RolloutObject, RolloutRefs } from '@steerer/common/model';
 
-/** Object kinds a Rollout refers to. */
-export type RefKind = 'deployment' | 'service' | 'virtualservice';
+/** Object kinds a Rollout refers to; a route object's kind carries its router's kind. */
+export type RefKind = 'deployment' | 'service' | `route:${string}`;
 
-/** What one Rollout refers to, as namespace/name keys. */
-export interface Refs {
-  namespace: string;
-  deployments: string[];
-  services: string[];
-  /** '' when the spec names none. */
-  virtualService: string;
-  /** The canary Deployment's key; '' when the spec names none. */
-  canary: string;
+/** The RefKind of a router's route objects, e.g. "route:VirtualService". */
+export function routeRefKind(routerKind: string): RefKind {
+  return `route:${routerKind}`;
 }
 
-/** Service key of a destination host written as name, name.ns or an FQDN. */
-export function serviceKeyOfHost(host: string, namespace: string): string {
-  const [name, ns] = host.split('.');
-  return `${ns ?? namespace}/${name ?? host}`;
-}
-
-/** The references of a Rollout's spec, read leniently: an invalid spec still names some. */
-export function refsOf(r: RolloutObject): Refs {
-  const spec = r.spec as Record<string, Record<string, unknown> | undefined> | undefined;
-  const ns = r.metadata.namespace;
-  const str = (v: unknown): string | undefined =>
-    typeof v === 'string' && v.length > 0 ? v : undefined;
-  const primary = str(spec?.primary?.name);
-  const canary = str(spec?.canary?.name);
-  const primaryHost = str(spec?.primary?.host);
-  const canaryHost = str(spec?.canary?.host);
-  const vs = str(spec?.virtualService?.name);
-  return {
-    namespace: ns,
-    deployments: [primary, canary].filter((x): x is string => !!x).map((n) => `${ns}/${n}`),
-    services: [primaryHost, canaryHost]
-      .filter((x): x is string => !!x)
-      .map((h) => serviceKeyOfHost(h, ns)),
-    virtualService: vs ? `${ns}/${vs}` : '',
-    canary: canary ? `${ns}/${canary}` : '',
-  };
-}
-
-function refKeys(r: Refs): string[] {
-  return [
-    ...r.deployments.map((d) => `deployment:${d}`),
-    ...r.services.map((s) => `service:${s}`),
-    ...(r.virtualService ? [`virtualservice:${r.virtualService}`] : []),
-  ];
+function refKeys(r: RolloutRefs): string[] {
+  const ns = r.namespace;
+  const keys: string[] = [];
+  for (const name of [r.primaryName, r.canaryName]) if (name) keys.push(`deployment:${ns}/${name}`);
+  for (const host of [r.primaryHost, r.canaryHost])
+    if (host) keys.push(`service:${serviceKeyOfHost(host, ns)}`);
+  if (r.route) keys.push(`${routeRefKind(r.route.kind)}:${ns}/${r.route.name}`);
+  return keys;
 }
 
 function addTo(map: Map<string, Set<string>>, key: string, value: string): void {
@@ -70,7 +39,7 @@ function removeFrom(map: Map<string, Set<string>>, key: string, value: string): 
 export class RefIndex {
   /** kind:namespace/name → keys of the Rollouts referring to it */
   private readonly byObject = new Map<string, Set<string>>();
-  private readonly byRollout = new Map<string, Refs>();
+  private readonly byRollout = new Map<string, RolloutRefs>();
   /** Deployment key → keys of the HPAs scaling it */
   private readonly hpasByTarget = new Map<string, Set<string>>();
   private readonly targetByHpa = new Map<string, string>();
@@ -83,12 +52,12 @@ export class RefIndex {
       this.byRollout.delete(rolloutKey);
       return;
     }
-    const next = refsOf(r);
+    const next = rolloutRefs(r);
     this.byRollout.set(rolloutKey, next);
     for (const k of refKeys(next)) addTo(this.byObject, k, rolloutKey);
   }
 
-  refs(rolloutKey: string): Refs | undefined {
+  refs(rolloutKey: string): RolloutRefs | undefined {
     return this.byRollout.get(rolloutKey);
   }
 

@@ -1,6 +1,9 @@
 // The AdmissionReview wire format (admission.k8s.io/v1): validation of an untrusted request
 // body into a typed request, and pure builders for the responses every handler returns.
 
+import { isJsonMap } from '@steerer/common/model';
+import type { JsonPatchOp } from '@steerer/common/model';
+
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 export const ADMISSION_KIND = 'AdmissionReview';
 
@@ -62,17 +65,6 @@ export interface AdmissionReviewResponse {
   response: AdmissionResponse;
 }
 
-/** An RFC 6902 operation as the webhook emits them. */
-export interface PatchOperation {
-  op: 'add' | 'replace' | 'remove' | 'test';
-  path: string;
-  value?: unknown;
-}
-
-export function isJsonMap(v: unknown): v is JsonMap {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
@@ -110,79 +102,98 @@ function optionalObject(
 }
 
 /** Checks an untrusted body is an admission.k8s.io/v1 AdmissionReview with a usable request. */
-export function parseAdmissionReview(body: unknown): ParseResult {
-  if (!isJsonMap(body))
-    return { ok: false, reason: `the body must be a JSON object, got ${describe(body)}` };
+/** The envelope: an admission.k8s.io/v1 AdmissionReview; its request, or why not. */
+function envelope(body: unknown): { request: JsonMap } | { reason: string } {
+  if (!isJsonMap(body)) return { reason: `the body must be a JSON object, got ${describe(body)}` };
   if (body.kind !== ADMISSION_KIND) {
     return {
-      ok: false,
       reason: `kind must be ${ADMISSION_KIND}, got ${JSON.stringify(body.kind) ?? 'nothing'}`,
     };
   }
   if (body.apiVersion !== ADMISSION_API_VERSION) {
     return {
-      ok: false,
       reason: `apiVersion must be ${ADMISSION_API_VERSION} (configure admissionReviewVersions: ["v1"]), got ${JSON.stringify(body.apiVersion) ?? 'nothing'}`,
     };
   }
   const r = body.request;
-  if (!isJsonMap(r)) return { ok: false, reason: `request must be an object, got ${describe(r)}` };
-  const problems: string[] = [];
-  const uid = r.uid;
-  if (typeof uid !== 'string' || uid === '')
-    problems.push('request.uid must be a non-empty string');
-  let kind: GroupVersionKind | undefined;
-  if (!isJsonMap(r.kind)) problems.push(`request.kind must be an object, got ${describe(r.kind)}`);
-  else {
-    const { group, version, kind: k } = r.kind;
-    if (
-      typeof group !== 'string' ||
-      typeof version !== 'string' ||
-      typeof k !== 'string' ||
-      !version ||
-      !k
-    ) {
-      problems.push('request.kind must have string group, version and kind');
-    } else kind = { group, version, kind: k };
+  if (!isJsonMap(r)) return { reason: `request must be an object, got ${describe(r)}` };
+  return { request: r };
+}
+
+function groupVersionKind(v: unknown, problems: string[]): GroupVersionKind | undefined {
+  if (!isJsonMap(v)) {
+    problems.push(`request.kind must be an object, got ${describe(v)}`);
+    return undefined;
   }
-  const operation = r.operation;
-  if (!OPERATIONS.includes(operation as Operation)) {
+  const { group, version, kind } = v;
+  if (
+    typeof group === 'string' &&
+    typeof version === 'string' &&
+    typeof kind === 'string' &&
+    version &&
+    kind
+  ) {
+    return { group, version, kind };
+  }
+  problems.push('request.kind must have string group, version and kind');
+  return undefined;
+}
+
+function operationOf(v: unknown, problems: string[]): Operation | undefined {
+  const op = OPERATIONS.find((o) => o === v);
+  if (op === undefined) {
     problems.push(
-      `request.operation must be one of ${OPERATIONS.join(', ')}, got ${JSON.stringify(operation) ?? 'nothing'}`,
+      `request.operation must be one of ${OPERATIONS.join(', ')}, got ${JSON.stringify(v) ?? 'nothing'}`,
     );
   }
+  return op;
+}
+
+/** Checks an untrusted body is an admission.k8s.io/v1 AdmissionReview with a usable request. */
+export function parseAdmissionReview(body: unknown): ParseResult {
+  const env = envelope(body);
+  if ('reason' in env) return { ok: false, reason: env.reason };
+  const r = env.request;
+  const problems: string[] = [];
+  const uid = typeof r.uid === 'string' && r.uid !== '' ? r.uid : undefined;
+  if (uid === undefined) problems.push('request.uid must be a non-empty string');
+  const kind = groupVersionKind(r.kind, problems);
+  const operation = operationOf(r.operation, problems);
+  const optional = optionalFields(r, problems);
+  if (operation === 'CREATE' && !optional.object)
+    problems.push('request.object is required for CREATE');
+  if (operation === 'UPDATE' && (!optional.object || !optional.oldObject))
+    problems.push('request.object and request.oldObject are required for UPDATE');
+  if (problems.length > 0 || !kind || !uid || !operation)
+    return { ok: false, reason: problems.join('; ') };
+  return { ok: true, request: { uid, kind, operation, dryRun: r.dryRun === true, ...optional } };
+}
+
+type OptionalFields = Omit<AdmissionRequest, 'uid' | 'kind' | 'operation' | 'dryRun'>;
+
+/** The request's optional members, each present only when set (and well-typed). */
+function optionalFields(r: JsonMap, problems: string[]): OptionalFields {
+  const userInfo = optionalObject(r, 'userInfo', 'request.userInfo', problems);
   const subResource = optionalString(r, 'subResource', 'request.subResource', problems);
   const name = optionalString(r, 'name', 'request.name', problems);
   const namespace = optionalString(r, 'namespace', 'request.namespace', problems);
-  const object = optionalObject(r, 'object', 'request.object', problems);
-  const oldObject = optionalObject(r, 'oldObject', 'request.oldObject', problems);
-  const options = optionalObject(r, 'options', 'request.options', problems);
-  const userInfo = optionalObject(r, 'userInfo', 'request.userInfo', problems);
   const username = userInfo
     ? optionalString(userInfo, 'username', 'request.userInfo.username', problems)
     : undefined;
+  const object = optionalObject(r, 'object', 'request.object', problems);
+  const oldObject = optionalObject(r, 'oldObject', 'request.oldObject', problems);
+  const options = optionalObject(r, 'options', 'request.options', problems);
   if (r.dryRun !== undefined && r.dryRun !== null && typeof r.dryRun !== 'boolean') {
     problems.push(`request.dryRun must be a boolean, got ${describe(r.dryRun)}`);
   }
-  if (operation === 'CREATE' && !object) problems.push('request.object is required for CREATE');
-  if (operation === 'UPDATE' && (!object || !oldObject))
-    problems.push('request.object and request.oldObject are required for UPDATE');
-  if (problems.length > 0 || !kind) return { ok: false, reason: problems.join('; ') };
   return {
-    ok: true,
-    request: {
-      uid: uid as string,
-      kind,
-      operation: operation as Operation,
-      dryRun: r.dryRun === true,
-      ...(subResource ? { subResource } : {}),
-      ...(name ? { name } : {}),
-      ...(namespace ? { namespace } : {}),
-      ...(username ? { username } : {}),
-      ...(object ? { object } : {}),
-      ...(oldObject ? { oldObject } : {}),
-      ...(options ? { options } : {}),
-    },
+    ...(subResource ? { subResource } : {}),
+    ...(name ? { name } : {}),
+    ...(namespace ? { namespace } : {}),
+    ...(username ? { username } : {}),
+    ...(object ? { object } : {}),
+    ...(oldObject ? { oldObject } : {}),
+    ...(options ? { options } : {}),
   };
 }
 
@@ -234,7 +245,7 @@ export function deny(uid: string, message: string, options: DenyOptions = {}): A
 /** Allows with a JSON Patch (base64, patchType JSONPatch); without operations, a plain allow. */
 export function allowWithPatch(
   uid: string,
-  ops: readonly PatchOperation[],
+  ops: readonly JsonPatchOp[],
   warnings: readonly string[] = [],
 ): AdmissionResponse {
   if (ops.length === 0) return allow(uid, warnings);
@@ -247,11 +258,6 @@ export function allowWithPatch(
 
 export function reviewOf(response: AdmissionResponse): AdmissionReviewResponse {
   return { apiVersion: ADMISSION_API_VERSION, kind: ADMISSION_KIND, response };
-}
-
-/** RFC 6901: "~" → "~0", "/" → "~1" (in that order). */
-export function escapePointer(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 export type AdmissionResult = 'allowed' | 'patched' | 'denied';

@@ -191,7 +191,7 @@ describe('POST /validate/rollouts', () => {
 
   it('admits with warnings what does not exist yet', async () => {
     const lookup = seedLookup();
-    lookup.virtualServices.clear();
+    lookup.routes.clear();
     const res = await request(setup({ lookup }).app)
       .post('/validate/rollouts')
       .send(admissionReview({ kind: KINDS.rollout, operation: 'CREATE', object: rollout() }))

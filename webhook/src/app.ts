@@ -11,12 +11,12 @@ import { parseAdmissionReview, resultOf, reviewOf } from './admission.js';
 import { jsonBody } from './json-body.js';
 import type { AdmissionRequest, Reviewed } from './admission.js';
 import { ENDPOINTS, admits, describeKind } from './endpoints.js';
-import type { Endpoint, EndpointName } from './endpoints.js';
+import type { Endpoint, EndpointOf } from './endpoints.js';
 import type { Lookup } from './lookup.js';
 import type { RequestResult, WebhookMetrics } from './metrics.js';
-import { deploymentFacts, mutateDeployment } from './mutate-deployment.js';
+import { canaryUpdate, deploymentFacts, mutateDeployment } from './mutate-deployment.js';
 import { rolloutFacts, rolloutTarget, validateRollout } from './validate-rollout.js';
-import { validateVirtualService, virtualServiceTarget } from './validate-virtualservice.js';
+import { routeTarget, validateRoute } from './validate-route.js';
 
 /** Two objects at etcd's 1.5 MiB limit, JSON-escaped, plus the envelope. */
 export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
@@ -35,24 +35,30 @@ export interface AppDeps {
 
 type Handler = (req: AdmissionRequest) => Promise<Reviewed>;
 
-function handlers(lookup: Lookup, now: () => Date): Record<EndpointName, Handler> {
-  return {
-    deployments: async (r) => mutateDeployment(r, await deploymentFacts(r, lookup), now()),
-    rollouts: async (r) => {
-      const t = rolloutTarget(r);
-      const facts =
-        'skip' in t || !t.spec.ok
-          ? undefined
-          : await rolloutFacts(t.namespace, t.name, t.spec.value, lookup);
-      return validateRollout(r, facts);
-    },
-    virtualservices: async (r) => {
-      const t = virtualServiceTarget(r);
-      return validateVirtualService(r, {
-        rollouts: 'skip' in t ? [] : await lookup.rollouts(t.namespace),
-      });
-    },
-  };
+/** The handler of an endpoint: each works out its target once and passes it on. */
+function handlerOf(e: EndpointOf, lookup: Lookup, now: () => Date): Handler {
+  switch (e.handles) {
+    case 'deployments':
+      return async (r) => {
+        const u = canaryUpdate(r);
+        return mutateDeployment(r, await deploymentFacts(r, lookup, u), now(), u);
+      };
+    case 'rollouts':
+      return async (r) => {
+        const t = rolloutTarget(r);
+        const facts =
+          'skip' in t || !t.spec.ok
+            ? undefined
+            : await rolloutFacts(t.namespace, t.name, t.spec.value, lookup);
+        return validateRollout(r, facts, t);
+      };
+    case 'routes':
+      return async (r) => {
+        const t = routeTarget(r);
+        const rollouts = 'skip' in t ? [] : await lookup.rollouts(t.namespace);
+        return validateRoute(r, { rollouts }, e.router, t);
+      };
+  }
 }
 
 /**
@@ -82,16 +88,11 @@ function failure(res: Response, code: number, reason: string, message: string): 
 }
 
 function endpointOfPath(path: string): Endpoint | undefined {
-  return Object.values(ENDPOINTS).find((e) => e.path === path);
+  return ENDPOINTS.find((e) => e.endpoint.path === path)?.endpoint;
 }
 
-export function createApp(deps: AppDeps): express.Express {
-  const { metrics, logger } = deps;
-  const now = deps.now ?? (() => new Date());
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-
+/** /healthz, /readyz and /metrics. */
+function probeRoutes(app: express.Express, deps: AppDeps): void {
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok\n');
   });
@@ -105,95 +106,135 @@ export function createApp(deps: AppDeps): express.Express {
         .send(`not ready: ${reasons.join('; ')}\n`);
   });
   app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
+}
 
-  const json = jsonBody(deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
-  const byName = handlers(deps.lookup, now);
-  const endpoints = deps.probesOnly
-    ? []
-    : (Object.entries(ENDPOINTS) as [EndpointName, Endpoint][]);
-  for (const [name, endpoint] of endpoints) {
-    const handle = byName[name];
-    app.post(endpoint.path, json, async (req: Request, res: Response) => {
-      const started = performance.now();
-      const done = (operation: string, result: RequestResult): void => {
-        metrics.observe(endpoint.kind, operation, result, (performance.now() - started) / 1000);
-      };
-      if (req.body === undefined) {
-        done('', 'bad_request');
-        failure(
-          res,
-          400,
-          'BadRequest',
-          `expected a JSON body (Content-Type: application/json), got ${req.get('content-type') ?? 'no Content-Type'}`,
-        );
-        return;
-      }
-      const parsed = parseAdmissionReview(req.body);
-      if (!parsed.ok) {
-        done('', 'bad_request');
-        logger.warn('bad admission request', { path: endpoint.path, reason: parsed.reason });
-        failure(res, 400, 'BadRequest', parsed.reason);
-        return;
-      }
-      const r = parsed.request;
-      if (!admits(endpoint, r.kind)) {
-        done(r.operation, 'bad_request');
-        const message = `${endpoint.path} admits ${describeKind(endpoint, endpoint.versions)}, got ${describeKind(r.kind, [r.kind.version])}`;
-        logger.warn('admission request for another kind', {
-          path: endpoint.path,
-          uid: r.uid,
-          reason: message,
-        });
-        failure(res, 400, 'BadRequest', message);
-        return;
-      }
-      let reviewed: Reviewed;
-      try {
-        reviewed = await handle(r);
-      } catch (e) {
-        done(r.operation, 'error');
-        logger.error('admission handler failed', {
-          kind: endpoint.kind,
-          uid: r.uid,
-          error: errorMessage(e),
-        });
-        failure(
-          res,
-          500,
-          'InternalError',
-          `admission of ${endpoint.kind} failed: ${errorMessage(e)}`,
-        );
-        return;
-      }
-      const result = resultOf(reviewed.response);
-      done(r.operation, result);
-      const fields = {
-        kind: endpoint.kind,
-        namespace: r.namespace,
-        name: r.name,
-        operation: r.operation,
-        uid: r.uid,
-        result,
-        note: reviewed.note,
-        ...(r.dryRun ? { dryRun: true } : {}),
-        ...(reviewed.response.warnings ? { warnings: reviewed.response.warnings } : {}),
-      };
-      if (result === 'denied')
-        logger.info(`denied: ${reviewed.response.status?.message ?? ''}`, fields);
-      else if (result === 'patched') logger.info('patched', fields);
-      else logger.debug('allowed', fields);
-      sendJson(res, 200, reviewOf(reviewed.response));
-    });
+type Observe = (operation: string, result: RequestResult) => void;
+
+/** The AdmissionRequest in the body, if the body is one of the kind the endpoint admits. */
+function admissionRequest(
+  req: Request,
+  res: Response,
+  endpoint: Endpoint,
+  done: Observe,
+  logger: Logger,
+): AdmissionRequest | undefined {
+  if (req.body === undefined) {
+    done('', 'bad_request');
+    failure(
+      res,
+      400,
+      'BadRequest',
+      `expected a JSON body (Content-Type: application/json), got ${req.get('content-type') ?? 'no Content-Type'}`,
+    );
+    return undefined;
   }
+  const parsed = parseAdmissionReview(req.body);
+  if (!parsed.ok) {
+    done('', 'bad_request');
+    logger.warn('bad admission request', { path: endpoint.path, reason: parsed.reason });
+    failure(res, 400, 'BadRequest', parsed.reason);
+    return undefined;
+  }
+  const r = parsed.request;
+  if (!admits(endpoint, r.kind)) {
+    done(r.operation, 'bad_request');
+    const message = `${endpoint.path} admits ${describeKind(endpoint, endpoint.versions)}, got ${describeKind(r.kind, [r.kind.version])}`;
+    logger.warn('admission request for another kind', {
+      path: endpoint.path,
+      uid: r.uid,
+      reason: message,
+    });
+    failure(res, 400, 'BadRequest', message);
+    return undefined;
+  }
+  return r;
+}
 
+/** Logs a handler's answer: denials and patches at info, plain allows at debug. */
+function logReviewed(
+  logger: Logger,
+  endpoint: Endpoint,
+  r: AdmissionRequest,
+  reviewed: Reviewed,
+): void {
+  const result = resultOf(reviewed.response);
+  const fields = {
+    kind: endpoint.kind,
+    namespace: r.namespace,
+    name: r.name,
+    operation: r.operation,
+    uid: r.uid,
+    result,
+    note: reviewed.note,
+    ...(r.dryRun ? { dryRun: true } : {}),
+    ...(reviewed.response.warnings ? { warnings: reviewed.response.warnings } : {}),
+  };
+  if (result === 'denied')
+    logger.info(`denied: ${reviewed.response.status?.message ?? ''}`, fields);
+  else if (result === 'patched') logger.info('patched', fields);
+  else logger.debug('allowed', fields);
+}
+
+/** The express route of one admission endpoint. */
+function admissionRoute(endpoint: Endpoint, handle: Handler, deps: AppDeps) {
+  const { metrics, logger } = deps;
+  return async (req: Request, res: Response): Promise<void> => {
+    const started = performance.now();
+    const done: Observe = (operation, result) =>
+      metrics.observe(endpoint.kind, operation, result, (performance.now() - started) / 1000);
+    const r = admissionRequest(req, res, endpoint, done, logger);
+    if (!r) return;
+    let reviewed: Reviewed;
+    try {
+      reviewed = await handle(r);
+    } catch (e) {
+      done(r.operation, 'error');
+      logger.error('admission handler failed', {
+        kind: endpoint.kind,
+        uid: r.uid,
+        error: errorMessage(e),
+      });
+      failure(
+        res,
+        500,
+        'InternalError',
+        `admission of ${endpoint.kind} failed: ${errorMessage(e)}`,
+      );
+      return;
+    }
+    done(r.operation, resultOf(reviewed.response));
+    logReviewed(logger, endpoint, r, reviewed);
+    sendJson(res, 200, reviewOf(reviewed.response));
+  };
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const now = deps.now ?? (() => new Date());
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  probeRoutes(app, deps);
+  const json = jsonBody(deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+  for (const e of deps.probesOnly ? [] : ENDPOINTS) {
+    app.post(
+      e.endpoint.path,
+      json,
+      admissionRoute(e.endpoint, handlerOf(e, deps.lookup, now), deps),
+    );
+  }
   app.use((req: Request, res: Response) => {
     failure(res, 404, 'NotFound', `no handler for ${req.method} ${req.path}`);
   });
+  app.use(errorHandler(deps));
+  return app;
+}
 
-  // Body-parser errors (malformed JSON, too large) and anything a route threw.
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+/** Body-parser errors (malformed JSON, too large) and anything a route threw. */
+function errorHandler(deps: AppDeps) {
+  const { metrics, logger } = deps;
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const e = err as { type?: unknown; status?: unknown; expose?: unknown };
     const endpoint = endpointOfPath(req.path);
     const observe = (result: RequestResult): void => {
@@ -222,6 +263,5 @@ export function createApp(deps: AppDeps): express.Express {
     observe('error');
     logger.error('request failed', { path: req.path, error: errorMessage(err) });
     failure(res, 500, 'InternalError', 'internal error');
-  });
-  return app;
+  };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { loadConfig, parseListenAddress, serviceDnsNames } from './config.js';
+import { parseListenAddress } from '@steerer/common';
+import { loadConfig, serviceDnsNames } from './config.js';
 
 describe('loadConfig', () => {
   it('has defaults for a Helm install', () => {

@@ -169,21 +169,3 @@ export function loadConfig(
     dnsNames: serviceDnsNames(flags['service-name'], flags.namespace),
   };
 }
-
-/** ":8080", "127.0.0.1:8080" or "[::1]:8080" → host and port. */
-export function parseListenAddress(
-  flag: string,
-  addr: string,
-): { host: string | undefined; port: number } {
-  const i = addr.lastIndexOf(':');
-  const host = i > 0 ? addr.slice(0, i).replace(/^\[(.*)\]$/, '$1') : undefined;
-  const raw = addr.slice(i + 1);
-  const port = /^\d+$/.test(raw) ? Number(raw) : NaN;
-  if (i < 0 || !Number.isInteger(port) || port > 65535) {
-    throw new SteererError(
-      ErrorCode.Invalid,
-      `--${flag}: "${addr}" is not host:port (examples: :8080, 127.0.0.1:8080)`,
-    );
-  }
-  return { host, port };
-}

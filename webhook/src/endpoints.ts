@@ -1,7 +1,9 @@
-// The webhook's admission endpoints: the path the API server calls and the kind each admits.
-// Shared by the express app and the webhook configuration manifests so the two cannot drift.
+// The webhook's admission endpoints: the path the API server calls and the kind each admits,
+// one per router kind for route objects. Shared by the express app and the webhook
+// configuration manifests so the two cannot drift.
 
-import { ISTIO_GROUP, ROLLOUT, VIRTUAL_SERVICE_VERSIONS } from '@steerer/common';
+import { ROLLOUT, ROUTERS } from '@steerer/common';
+import type { Router } from '@steerer/common';
 import type { GroupVersionKind } from './admission.js';
 
 export interface Endpoint {
@@ -10,33 +12,57 @@ export interface Endpoint {
   versions: readonly string[];
   kind: string;
   resource: string;
+  /** The webhook configuration's name for it, e.g. rollouts.webhook.steerer.io. */
+  webhookName: string;
 }
 
-export const ENDPOINTS = {
-  deployments: {
-    path: '/mutate/deployments',
-    group: 'apps',
-    versions: ['v1'],
-    kind: 'Deployment',
-    resource: 'deployments',
-  },
-  rollouts: {
-    path: '/validate/rollouts',
-    group: ROLLOUT.group,
-    versions: [ROLLOUT.version],
-    kind: ROLLOUT.kind,
-    resource: ROLLOUT.plural,
-  },
-  virtualservices: {
-    path: '/validate/virtualservices',
-    group: ISTIO_GROUP,
-    versions: VIRTUAL_SERVICE_VERSIONS,
-    kind: 'VirtualService',
-    resource: 'virtualservices',
-  },
-} as const satisfies Record<string, Endpoint>;
+export type EndpointOf =
+  | { handles: 'deployments'; endpoint: Endpoint }
+  | { handles: 'rollouts'; endpoint: Endpoint }
+  | { handles: 'routes'; endpoint: Endpoint; router: Router };
 
-export type EndpointName = keyof typeof ENDPOINTS;
+const webhookName = (resource: string): string => `${resource}.webhook.steerer.io`;
+
+export const DEPLOYMENTS_ENDPOINT: Endpoint = {
+  path: '/mutate/deployments',
+  group: 'apps',
+  versions: ['v1'],
+  kind: 'Deployment',
+  resource: 'deployments',
+  webhookName: webhookName('deployments'),
+};
+
+export const ROLLOUTS_ENDPOINT: Endpoint = {
+  path: '/validate/rollouts',
+  group: ROLLOUT.group,
+  versions: [ROLLOUT.version],
+  kind: ROLLOUT.kind,
+  resource: ROLLOUT.plural,
+  webhookName: webhookName(ROLLOUT.plural),
+};
+
+/** The validating endpoint of a router's route objects. */
+export function routeEndpoint(router: Router): Endpoint {
+  return {
+    path: `/validate/${router.resource}`,
+    group: router.group,
+    versions: router.versions,
+    kind: router.kind,
+    resource: router.resource,
+    webhookName: webhookName(router.resource),
+  };
+}
+
+/** Every endpoint, with what handles it. */
+export const ENDPOINTS: readonly EndpointOf[] = [
+  { handles: 'deployments', endpoint: DEPLOYMENTS_ENDPOINT },
+  { handles: 'rollouts', endpoint: ROLLOUTS_ENDPOINT },
+  ...ROUTERS.map((router) => ({
+    handles: 'routes' as const,
+    endpoint: routeEndpoint(router),
+    router,
+  })),
+];
 
 export function admits(endpoint: Endpoint, kind: GroupVersionKind): boolean {
   return (

@@ -3,12 +3,11 @@
 
 export * from './admission.js';
 export * from './endpoints.js';
-export * from './objects.js';
 export * from './lookup.js';
 export * from './metrics.js';
 export * from './mutate-deployment.js';
 export * from './validate-rollout.js';
-export * from './validate-virtualservice.js';
+export * from './validate-route.js';
 export * from './app.js';
 export * from './config.js';
 export * from './manifests.js';

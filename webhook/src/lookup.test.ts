@@ -58,7 +58,7 @@ async function started(
   const stop = new AbortController();
   void lookup.run(stop.signal);
   await lookup.informer.waitForSync(stop.signal);
-  for (let i = 0; i < 10 && !lookup.virtualServiceVersion; i++)
+  for (let i = 0; i < 10 && !lookup.versionOf('VirtualService'); i++)
     await new Promise((r) => setImmediate(r));
   return { lookup, stop };
 }
@@ -101,11 +101,13 @@ describe('ClusterLookup', () => {
       },
     });
     const { lookup, stop } = await started(client);
-    expect(lookup.virtualServiceVersion).toBe('v1beta1');
+    expect(lookup.versionOf('VirtualService')).toBe('v1beta1');
     expect((await lookup.deployment('test', 'podinfo'))?.metadata.name).toBe('podinfo');
     expect(await lookup.deployment('test', 'nope')).toBeUndefined();
     expect((await lookup.service('test', 'podinfo'))?.metadata.name).toBe('podinfo');
-    expect((await lookup.virtualService('test', 'podinfo'))?.metadata.name).toBe('podinfo');
+    expect((await lookup.route('VirtualService', 'test', 'podinfo'))?.metadata.name).toBe(
+      'podinfo',
+    );
     stop.abort();
   });
 
@@ -132,7 +134,7 @@ describe('ClusterLookup', () => {
     const stop = new AbortController();
     void lookup.run(stop.signal);
     await lookup.informer.waitForSync(stop.signal);
-    await expect(lookup.virtualService('test', 'podinfo')).rejects.toThrow(
+    await expect(lookup.route('VirtualService', 'test', 'podinfo')).rejects.toThrow(
       /serves no networking.istio.io VirtualService/,
     );
     stop.abort();

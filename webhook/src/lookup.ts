@@ -1,26 +1,24 @@
 // What the handlers may ask of the cluster, behind one interface so the handlers and the
 // express app are tested without one. The cluster implementation caches Rollouts (read on
-// every admission) with an informer and reads Deployments, Services and VirtualServices with
+// every admission) with an informer and reads Deployments, Services and route objects with
 // direct GETs, which only Rollout admission needs, and that is rare.
 
 import {
-  Backoff,
-  ISTIO_GROUP,
   Informer,
   ROLLOUT,
-  abortableSleep,
-  discoverVirtualServiceVersion,
+  ROUTERS,
   isApiError,
   resourcePath,
+  routerFor,
+  waitForVersion,
 } from '@steerer/common';
 import type {
   Deployment,
   KubeClient,
+  KubeObject,
   Logger,
   RolloutObject,
   Service,
-  VirtualService,
-  VirtualServiceVersion,
 } from '@steerer/common';
 
 export interface Lookup {
@@ -30,7 +28,8 @@ export interface Lookup {
   /** undefined when the object does not exist; rejects when that cannot be known. */
   deployment(namespace: string, name: string): Promise<Deployment | undefined>;
   service(namespace: string, name: string): Promise<Service | undefined>;
-  virtualService(namespace: string, name: string): Promise<VirtualService | undefined>;
+  /** A route object of a router's kind (VirtualService, …). */
+  route(kind: string, namespace: string, name: string): Promise<KubeObject | undefined>;
 }
 
 export interface ClusterLookupOptions {
@@ -46,7 +45,8 @@ export interface ClusterLookupOptions {
 export class ClusterLookup implements Lookup {
   readonly informer: Informer<RolloutObject>;
   private readonly byNamespace = new Map<string, Map<string, RolloutObject>>();
-  private vsVersion: VirtualServiceVersion | undefined;
+  /** The served version of each router's resource, once discovered. */
+  private readonly versions = new Map<string, string>();
 
   constructor(private readonly o: ClusterLookupOptions) {
     this.informer = new Informer<RolloutObject>(o.client, {
@@ -59,22 +59,35 @@ export class ClusterLookup implements Lookup {
       ...(o.onInformerRestart ? { onRestart: o.onInformerRestart } : {}),
       ...(o.sleep ? { sleep: o.sleep } : {}),
     });
-    this.informer.on((event, r) => {
-      const ns = r.metadata.namespace;
-      let names = this.byNamespace.get(ns);
-      if (event === 'delete') {
-        names?.delete(r.metadata.name);
-        if (names?.size === 0) this.byNamespace.delete(ns);
-        return;
-      }
-      if (!names) this.byNamespace.set(ns, (names = new Map<string, RolloutObject>()));
-      names.set(r.metadata.name, r);
-    });
+    this.informer.on((event, r) => this.index(event === 'delete', r));
   }
 
-  /** Runs the Rollout cache and VirtualService version discovery until `signal` aborts. */
+  private index(deleted: boolean, r: RolloutObject): void {
+    const ns = r.metadata.namespace;
+    let names = this.byNamespace.get(ns);
+    if (deleted) {
+      names?.delete(r.metadata.name);
+      if (names?.size === 0) this.byNamespace.delete(ns);
+      return;
+    }
+    if (!names) this.byNamespace.set(ns, (names = new Map<string, RolloutObject>()));
+    names.set(r.metadata.name, r);
+  }
+
+  /** Runs the Rollout cache and each router's version discovery until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
-    await Promise.all([this.informer.run(signal), this.discover(signal)]);
+    await Promise.all([
+      this.informer.run(signal),
+      ...ROUTERS.map(async (router) => {
+        const version = await waitForVersion(this.o.client, router, {
+          signal,
+          logger: this.o.logger,
+          timeoutMs: this.o.timeoutMs,
+          ...(this.o.sleep ? { sleep: this.o.sleep } : {}),
+        });
+        if (version !== undefined) this.versions.set(router.kind, version);
+      }),
+    ]);
   }
 
   /** The Rollout cache has its first full list. */
@@ -82,28 +95,9 @@ export class ClusterLookup implements Lookup {
     return this.informer.hasSynced();
   }
 
-  /** The VirtualService version in use, once discovered. */
-  get virtualServiceVersion(): VirtualServiceVersion | undefined {
-    return this.vsVersion;
-  }
-
-  private async discover(signal: AbortSignal): Promise<void> {
-    const sleep = this.o.sleep ?? abortableSleep;
-    const backoff = new Backoff({ initialMs: 1000, maxMs: 60_000 });
-    while (!signal.aborted) {
-      const found = await discoverVirtualServiceVersion(this.o.client, {
-        signal,
-        timeoutMs: this.o.timeoutMs,
-      }).catch(() => undefined);
-      if (signal.aborted) return;
-      if (found?.ok) {
-        this.vsVersion = found.version;
-        this.o.logger.info('VirtualService version discovered', { version: found.version });
-        return;
-      }
-      if (found) this.o.logger.warn(found.message);
-      await sleep(backoff.next(), signal);
-    }
+  /** The served version of a router's resource, once discovered. */
+  versionOf(kind: string): string | undefined {
+    return this.versions.get(kind);
   }
 
   rollouts(namespace: string): Promise<readonly RolloutObject[]> {
@@ -126,15 +120,16 @@ export class ClusterLookup implements Lookup {
     );
   }
 
-  virtualService(namespace: string, name: string): Promise<VirtualService | undefined> {
-    const version = this.vsVersion;
-    if (!version) {
+  route(kind: string, namespace: string, name: string): Promise<KubeObject | undefined> {
+    const router = routerFor(kind);
+    const version = this.versions.get(kind);
+    if (!router || !version) {
       return Promise.reject(
-        new Error(`the API server serves no ${ISTIO_GROUP} VirtualService (yet)`),
+        new Error(`the API server serves no ${router?.group ?? 'known'} ${kind} (yet)`),
       );
     }
     return this.getOrUndefined(
-      resourcePath({ group: ISTIO_GROUP, version, plural: 'virtualservices', namespace, name }),
+      resourcePath({ group: router.group, version, plural: router.resource, namespace, name }),
     );
   }
 

@@ -4,14 +4,13 @@
 
 import { LABELS } from '@steerer/common';
 import type { LabelSelector } from '@steerer/common';
-import { ENDPOINTS } from './endpoints.js';
+import { DEPLOYMENTS_ENDPOINT, ENDPOINTS, ROLLOUTS_ENDPOINT } from './endpoints.js';
 import type { Endpoint } from './endpoints.js';
 
-export const WEBHOOK_NAMES = {
-  deployments: 'deployments.webhook.steerer.io',
-  rollouts: 'rollouts.webhook.steerer.io',
-  virtualservices: 'virtualservices.webhook.steerer.io',
-} as const;
+/** Each webhook's name, by resource (deployments, rollouts, and one per router kind). */
+export const WEBHOOK_NAMES: Readonly<Record<string, string>> = Object.fromEntries(
+  ENDPOINTS.map((e) => [e.endpoint.resource, e.endpoint.webhookName]),
+);
 
 export type WebhookTarget =
   { url: string } | { service: { namespace: string; name: string; port?: number } };
@@ -43,13 +42,12 @@ function clientConfig(o: WebhookConfigurationOptions, endpoint: Endpoint): Json 
 function webhook(
   o: WebhookConfigurationOptions,
   endpoint: Endpoint,
-  name: string,
   operations: string[],
   failurePolicy: 'Ignore' | 'Fail',
   timeoutSeconds: number,
 ): Json {
   return {
-    name,
+    name: endpoint.webhookName,
     clientConfig: clientConfig(o, endpoint),
     rules: [
       {
@@ -83,7 +81,7 @@ export function webhookConfigurations(o: WebhookConfigurationOptions): {
         {
           // Never block a user's deploy: a slow or absent webhook is skipped, and the
           // controller notices the new revision at its next look.
-          ...webhook(o, ENDPOINTS.deployments, WEBHOOK_NAMES.deployments, ['UPDATE'], 'Ignore', 2),
+          ...webhook(o, DEPLOYMENTS_ENDPOINT, ['UPDATE'], 'Ignore', 2),
           objectSelector: { matchLabels: { [LABELS.role]: 'canary' } },
           reinvocationPolicy: 'Never',
         },
@@ -94,14 +92,9 @@ export function webhookConfigurations(o: WebhookConfigurationOptions): {
       kind: 'ValidatingWebhookConfiguration',
       metadata,
       webhooks: [
-        webhook(o, ENDPOINTS.rollouts, WEBHOOK_NAMES.rollouts, ['CREATE', 'UPDATE'], 'Fail', 10),
-        webhook(
-          o,
-          ENDPOINTS.virtualservices,
-          WEBHOOK_NAMES.virtualservices,
-          ['UPDATE'],
-          'Ignore',
-          2,
+        webhook(o, ROLLOUTS_ENDPOINT, ['CREATE', 'UPDATE'], 'Fail', 10),
+        ...ENDPOINTS.flatMap((e) =>
+          e.handles === 'routes' ? [webhook(o, e.endpoint, ['UPDATE'], 'Ignore', 2)] : [],
         ),
       ],
     },

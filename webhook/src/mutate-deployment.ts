@@ -4,19 +4,26 @@
 // keeps a scaled-down canary at zero when a GitOps tool re-applies an unchanged manifest.
 // It never denies: a Deployment write must not depend on Steerer being healthy.
 
-import jsonpatch from 'jsonpatch';
 import {
   ANNOTATIONS,
   FIELD_MANAGER,
+  IDLE_PHASES,
   LABELS,
+  applyJsonPatch,
   errorMessage,
+  escapePointer,
+  inPhases,
+  kubeTime,
+  parseScaledDownFrom,
+  phaseOf,
+  rolloutRefs,
   sameTemplate,
   templateRevision,
 } from '@steerer/common';
-import type { RolloutObject } from '@steerer/common';
-import { allow, allowWithPatch, escapePointer } from './admission.js';
-import type { AdmissionRequest, PatchOperation, Reviewed } from './admission.js';
-import { IDLE_PHASES, deploymentView, phaseOf, rolloutRefs } from './objects.js';
+import type { JsonPatchOp, RolloutObject } from '@steerer/common';
+import { allow, allowWithPatch } from './admission.js';
+import type { AdmissionRequest, Reviewed } from './admission.js';
+import { deploymentView } from './objects.js';
 import type { DeploymentView } from './objects.js';
 import type { Lookup } from './lookup.js';
 
@@ -28,7 +35,7 @@ export interface DeploymentFacts {
   rollout: RolloutObject | undefined;
 }
 
-interface CanaryUpdate {
+export interface CanaryUpdate {
   namespace: string;
   rolloutName: string;
   old: DeploymentView;
@@ -40,7 +47,7 @@ interface CanaryUpdate {
  * Steerer's canary labels (on the new or the old object; the API server's objectSelector
  * matches either, and a `kubectl replace` may drop labels).
  */
-function canaryUpdate(req: AdmissionRequest): CanaryUpdate | { skip: string } {
+export function canaryUpdate(req: AdmissionRequest): CanaryUpdate | { skip: string } {
   if (req.operation !== 'UPDATE') return { skip: `${req.operation} is not checked` };
   if (req.subResource) return { skip: `subresource ${req.subResource} is not checked` };
   const next = req.object ? deploymentView(req.object) : undefined;
@@ -59,18 +66,13 @@ function canaryUpdate(req: AdmissionRequest): CanaryUpdate | { skip: string } {
 export async function deploymentFacts(
   req: AdmissionRequest,
   lookup: Lookup,
+  u: CanaryUpdate | { skip: string } = canaryUpdate(req),
 ): Promise<DeploymentFacts> {
-  const u = canaryUpdate(req);
   if ('skip' in u) return { rollout: undefined };
   return { rollout: await lookup.rollout(u.namespace, u.rolloutName) };
 }
 
-/** RFC 3339 in whole seconds, as Kubernetes writes times. */
-export function rfc3339(now: Date): string {
-  return now.toISOString().replace(/\.\d+Z$/, 'Z');
-}
-
-function annotationOps(d: DeploymentView, values: Record<string, string>): PatchOperation[] {
+function annotationOps(d: DeploymentView, values: Record<string, string>): JsonPatchOp[] {
   if (d.annotations === undefined)
     return [{ op: 'add', path: '/metadata/annotations', value: values }];
   return Object.entries(values).map(([key, value]) => ({
@@ -80,71 +82,78 @@ function annotationOps(d: DeploymentView, values: Record<string, string>): Patch
   }));
 }
 
-function replicasOp(d: DeploymentView, replicas: number): PatchOperation {
+function replicasOp(d: DeploymentView, replicas: number): JsonPatchOp {
   return { op: d.hasReplicas ? 'replace' : 'add', path: '/spec/replicas', value: replicas };
 }
 
 /** The replicas Steerer scaled the canary down from, or 1. */
 function scaledDownFrom(u: CanaryUpdate): number {
-  const raw =
-    u.next.annotations?.[ANNOTATIONS.scaledDownFrom] ??
-    u.old.annotations?.[ANNOTATIONS.scaledDownFrom];
-  const n = raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : NaN;
-  return Number.isSafeInteger(n) && n > 0 ? n : 1;
+  return (
+    parseScaledDownFrom(u.next.annotations?.[ANNOTATIONS.scaledDownFrom]) ??
+    parseScaledDownFrom(u.old.annotations?.[ANNOTATIONS.scaledDownFrom]) ??
+    1
+  );
+}
+
+/** A new template: stamp the revision, and start a canary Steerer had scaled to zero. */
+function newRevision(u: CanaryUpdate, managed: boolean, now: Date, ops: JsonPatchOp[]): string {
+  const revision = templateRevision(u.next.template);
+  ops.push(
+    ...annotationOps(u.next, {
+      [ANNOTATIONS.revision]: revision,
+      [ANNOTATIONS.revisionTime]: kubeTime(now),
+    }),
+  );
+  if (!managed || u.old.replicas !== 0 || u.next.replicas !== 0) return `new revision ${revision}`;
+  const replicas = scaledDownFrom(u);
+  ops.push(replicasOp(u.next, replicas));
+  return `new revision ${revision}; scaled up from 0 to ${replicas} replicas`;
+}
+
+/** The same template re-applied: an idle canary stays at zero replicas. */
+function sameRevision(
+  req: AdmissionRequest,
+  u: CanaryUpdate,
+  rollout: RolloutObject | undefined,
+  managed: boolean,
+  out: { ops: JsonPatchOp[]; warnings: string[] },
+): string {
+  const phase = phaseOf(rollout?.status);
+  const idle = managed && inPhases(phase, IDLE_PHASES);
+  const byController = req.options?.fieldManager === STEERER_FIELD_MANAGER;
+  if (!idle || byController || u.old.replicas !== 0 || u.next.replicas <= 0) {
+    return 'template unchanged';
+  }
+  out.ops.push(replicasOp(u.next, 0));
+  out.warnings.push(
+    `${u.namespace}/${u.next.name} stays at 0 replicas: its pod template is unchanged and Rollout ${u.namespace}/${u.rolloutName} is idle (${phase ?? ''}); Steerer scales it up when a new revision is applied`,
+  );
+  return `kept at 0 replicas (template unchanged, rollout ${phase ?? ''})`;
 }
 
 export function mutateDeployment(
   req: AdmissionRequest,
   facts: DeploymentFacts,
   now: Date,
+  u: CanaryUpdate | { skip: string } = canaryUpdate(req),
 ): Reviewed {
-  const u = canaryUpdate(req);
   if ('skip' in u) return { response: allow(req.uid), note: u.skip };
-  const qualified = `${u.namespace}/${u.next.name}`;
   const rollout = facts.rollout;
   // The Rollout must still name this Deployment as its canary for Steerer to touch replicas.
   const managed = rollout !== undefined && rolloutRefs(rollout).canaryName === u.next.name;
-  const ops: PatchOperation[] = [];
-  const warnings: string[] = [];
-  let note: string;
-
-  if (!sameTemplate(u.old.template, u.next.template)) {
-    const revision = templateRevision(u.next.template);
-    ops.push(
-      ...annotationOps(u.next, {
-        [ANNOTATIONS.revision]: revision,
-        [ANNOTATIONS.revisionTime]: rfc3339(now),
-      }),
-    );
-    note = `new revision ${revision}`;
-    if (managed && u.old.replicas === 0 && u.next.replicas === 0) {
-      const replicas = scaledDownFrom(u);
-      ops.push(replicasOp(u.next, replicas));
-      note += `; scaled up from 0 to ${replicas} replicas`;
-    }
-  } else {
-    const phase = rollout ? phaseOf(rollout) : undefined;
-    const idle = managed && phase !== undefined && IDLE_PHASES.includes(phase);
-    const byController = req.options?.fieldManager === STEERER_FIELD_MANAGER;
-    if (idle && !byController && u.old.replicas === 0 && u.next.replicas > 0) {
-      ops.push(replicasOp(u.next, 0));
-      warnings.push(
-        `${qualified} stays at 0 replicas: its pod template is unchanged and Rollout ${u.namespace}/${u.rolloutName} is idle (${phase}); Steerer scales it up when a new revision is applied`,
-      );
-      note = `kept at 0 replicas (template unchanged, rollout ${phase})`;
-    } else {
-      note = 'template unchanged';
-    }
-  }
-  if (ops.length === 0) return { response: allow(req.uid, warnings), note };
+  const out: { ops: JsonPatchOp[]; warnings: string[] } = { ops: [], warnings: [] };
+  const note = sameTemplate(u.old.template, u.next.template)
+    ? sameRevision(req, u, rollout, managed, out)
+    : newRevision(u, managed, now, out.ops);
+  if (out.ops.length === 0) return { response: allow(req.uid, out.warnings), note };
   // A patch the API server cannot apply fails the write; never send one.
   try {
-    jsonpatch.apply_patch(req.object, ops);
+    applyJsonPatch(req.object, out.ops);
   } catch (e) {
     return {
       response: allow(req.uid),
       note: `patch not applicable, allowed unchanged: ${errorMessage(e)}`,
     };
   }
-  return { response: allowWithPatch(req.uid, ops, warnings), note };
+  return { response: allowWithPatch(req.uid, out.ops, out.warnings), note };
 }

@@ -2,7 +2,14 @@
 // (podinfo / podinfo-canary in namespace "test"), so tests state only what they vary.
 
 import { ANNOTATIONS, LABELS } from '@steerer/common';
-import type { Deployment, Phase, RolloutObject, Service, VirtualService } from '@steerer/common';
+import type {
+  Deployment,
+  KubeObject,
+  Phase,
+  RolloutObject,
+  Service,
+  VirtualService,
+} from '@steerer/common';
 import type { JsonMap, Operation } from './admission.js';
 import type { Lookup } from './lookup.js';
 
@@ -12,7 +19,8 @@ export class StaticLookup implements Lookup {
   readonly rolloutMap = new Map<string, RolloutObject>();
   readonly deployments = new Map<string, Deployment>();
   readonly services = new Map<string, Service>();
-  readonly virtualServices = new Map<string, VirtualService>();
+  /** Route objects by "Kind:namespace/name". */
+  readonly routes = new Map<string, KubeObject>();
   /** Keys ("kind:ns/name") whose reads fail, as an unreachable API server would. */
   readonly failing = new Set<string>();
   readonly calls: string[] = [];
@@ -33,7 +41,7 @@ export class StaticLookup implements Lookup {
         this.services.set(k, obj as Service);
         break;
       case 'virtualservice':
-        this.virtualServices.set(k, obj as VirtualService);
+        this.routes.set(`VirtualService:${k}`, obj);
         break;
       default:
         throw new Error(`StaticLookup.add: unknown kind ${obj.kind ?? '?'}`);
@@ -68,8 +76,11 @@ export class StaticLookup implements Lookup {
   service(namespace: string, name: string): Promise<Service | undefined> {
     return this.read('service', this.services, namespace, name);
   }
-  virtualService(namespace: string, name: string): Promise<VirtualService | undefined> {
-    return this.read('virtualservice', this.virtualServices, namespace, name);
+  route(kind: string, namespace: string, name: string): Promise<KubeObject | undefined> {
+    this.calls.push(`${kind.toLowerCase()}:${key(namespace, name)}`);
+    if (this.failing.has(`${kind.toLowerCase()}:${key(namespace, name)}`))
+      return Promise.reject(new Error('connection refused'));
+    return Promise.resolve(this.routes.get(`${kind}:${key(namespace, name)}`));
   }
 }
 

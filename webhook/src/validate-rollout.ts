@@ -4,22 +4,30 @@
 // one that only waits for objects not created yet is admitted with a warning saying so.
 
 import {
-  canonicalJson,
-  checkRoutes,
+  errorMessage,
+  fqdn,
   formatFieldErrors,
+  isJsonMap,
+  jsonEqual,
+  rolloutRefs,
+  routerFor,
+  serviceOfHost,
+  serviceProblem,
   validateRolloutSpec,
 } from '@steerer/common';
 import type {
   Deployment,
+  FieldError,
+  KubeObject,
+  Role,
   RolloutObject,
   RolloutSpec,
+  Router,
   Service,
-  VirtualService,
 } from '@steerer/common';
-import { allow, deny, isJsonMap } from './admission.js';
+import { allow, deny } from './admission.js';
 import type { AdmissionRequest, Reviewed } from './admission.js';
 import type { Lookup } from './lookup.js';
-import { rolloutRefs, sameHost, serviceOfHost } from './objects.js';
 
 export type Found<T> =
   { state: 'found'; object: T } | { state: 'missing' } | { state: 'unknown'; error: string };
@@ -31,7 +39,8 @@ export interface RolloutFacts {
   canary: Found<Deployment>;
   primaryService: Found<Service>;
   canaryService: Found<Service>;
-  virtualService: Found<VirtualService>;
+  /** The route object the spec names. */
+  route: Found<KubeObject>;
 }
 
 /** A Rollout write that needs checking, and its spec as validated. */
@@ -48,10 +57,7 @@ export function rolloutTarget(req: AdmissionRequest): RolloutTarget | { skip: st
   const obj = req.object ?? {};
   const metadata = isJsonMap(obj.metadata) ? obj.metadata : {};
   if (metadata.deletionTimestamp) return { skip: 'being deleted' };
-  if (
-    req.operation === 'UPDATE' &&
-    canonicalJson(req.oldObject?.spec) === canonicalJson(obj.spec)
-  ) {
+  if (req.operation === 'UPDATE' && jsonEqual(req.oldObject?.spec, obj.spec)) {
     return { skip: 'spec unchanged' };
   }
   const name = req.name ?? (typeof metadata.name === 'string' ? metadata.name : '');
@@ -65,7 +71,7 @@ async function found<T>(p: Promise<T | undefined>): Promise<Found<T>> {
     const object = await p;
     return object === undefined ? { state: 'missing' } : { state: 'found', object };
   } catch (e) {
-    return { state: 'unknown', error: e instanceof Error ? e.message : String(e) };
+    return { state: 'unknown', error: errorMessage(e) };
   }
 }
 
@@ -80,13 +86,13 @@ export async function rolloutFacts(
     const ref = serviceOfHost(host, ns);
     return found(lookup.service(ref.namespace, ref.name));
   };
-  const [all, primary, canary, primaryService, canaryService, virtualService] = await Promise.all([
+  const [all, primary, canary, primaryService, canaryService, route] = await Promise.all([
     lookup.rollouts(ns).catch(() => []),
     found(lookup.deployment(ns, spec.primary.name)),
     found(lookup.deployment(ns, spec.canary.name)),
     svc(spec.primary.host),
     svc(spec.canary.host),
-    found(lookup.virtualService(ns, spec.virtualService.name)),
+    found(lookup.route(spec.route.kind, ns, spec.route.name)),
   ]);
   return {
     others: all.filter((r) => r.metadata.name !== name),
@@ -94,11 +100,9 @@ export async function rolloutFacts(
     canary,
     primaryService,
     canaryService,
-    virtualService,
+    route,
   };
 }
-
-type Role = 'primary' | 'canary';
 
 /** Deployments and Services this Rollout names that another Rollout of the namespace already owns. */
 function claims(ns: string, spec: RolloutSpec, others: readonly RolloutObject[]): string[] {
@@ -117,7 +121,7 @@ function claims(ns: string, spec: RolloutSpec, others: readonly RolloutObject[])
             `Deployment ${ns}/${deployment} (spec.${mine}.name) is already the ${role} of ${owner}`,
           );
         }
-        if (host !== undefined && sameHost(host, ns, spec[mine].host, ns)) {
+        if (host !== undefined && fqdn(host, ns) === fqdn(spec[mine].host, ns)) {
           problems.push(
             `Service host ${spec[mine].host} (spec.${mine}.host) is already the ${role} host of ${owner}`,
           );
@@ -128,74 +132,55 @@ function claims(ns: string, spec: RolloutSpec, others: readonly RolloutObject[])
   return problems;
 }
 
-function serviceProblem(svc: Service, where: string): string | undefined {
-  const type = svc.spec?.type ?? 'ClusterIP';
-  if (type !== 'ClusterIP')
-    return `Service ${where} is of type ${type}, not ClusterIP; the rollout waits until it is`;
-  if (!(svc.spec?.ports ?? []).some((p) => p.name === 'http' || p.name === 'https')) {
-    return `Service ${where} has no port named http or https; the rollout waits until it has one`;
-  }
-  return undefined;
+/** A Service the rollout cannot use yet, and what it waits for. */
+function serviceWarning(svc: Service, where: string): string | undefined {
+  const p = serviceProblem(svc, where);
+  if (!p) return undefined;
+  return `${p.message}; the rollout waits until ${p.kind === 'type' ? 'it is' : 'it has one'}`;
 }
 
-export function validateRollout(req: AdmissionRequest, facts: RolloutFacts | undefined): Reviewed {
-  const target = rolloutTarget(req);
-  if ('skip' in target) return { response: allow(req.uid), note: target.skip };
-  const { namespace: ns, name } = target;
-  const self = `Rollout ${ns}/${name}`;
-  if (!target.spec.ok) {
-    const errors = target.spec.errors;
-    return {
-      response: deny(req.uid, `${self} is invalid: ${formatFieldErrors(errors)}`, {
-        causes: errors.map((e) => ({
-          field: e.field,
-          message: e.message,
-          reason: 'FieldValueInvalid',
-        })),
-      }),
-      note: `invalid spec (${errors.length} field errors)`,
-    };
-  }
-  const spec = target.spec.value;
-  if (!facts)
-    return { response: allow(req.uid, [`${self}: references were not checked`]), note: 'no facts' };
+/** Why the route object cannot split the rollout's traffic (a denial), or a warning. */
+function routeProblems(
+  router: Router,
+  route: KubeObject,
+  ns: string,
+  spec: RolloutSpec,
+  self: string,
+): { deny?: string; warn?: string } {
+  const where = `${router.kind} ${ns}/${spec.route.name}`;
+  const state = router.read(route, {
+    primary: spec.primary.host,
+    canary: spec.canary.host,
+    namespace: ns,
+  });
+  if (!state.ok) return { deny: `${self} cannot shift traffic with ${where}: ${state.message}` };
+  if (state.consistent) return {};
+  return {
+    warn: `${where} splits traffic differently in its ${state.splits} routes; Steerer will align their weights`,
+  };
+}
 
-  const claimed = claims(ns, spec, facts.others);
-  if (claimed.length > 0) {
-    return {
-      response: deny(
-        req.uid,
-        `${self} conflicts with another Rollout: ${claimed.join('; ')}; a Deployment or Service belongs to one Rollout only`,
-        {
-          code: 409,
-          reason: 'Conflict',
-        },
-      ),
-      note: 'claimed by another Rollout',
-    };
-  }
+function invalid(req: AdmissionRequest, self: string, errors: FieldError[]): Reviewed {
+  return {
+    response: deny(req.uid, `${self} is invalid: ${formatFieldErrors(errors)}`, {
+      causes: errors.map((e) => ({
+        field: e.field,
+        message: e.message,
+        reason: 'FieldValueInvalid',
+      })),
+    }),
+    note: `invalid spec (${errors.length} field errors)`,
+  };
+}
 
+/** Warnings for referenced objects that do not exist yet, cannot be read, or are unusable. */
+function referenceWarnings(
+  ns: string,
+  spec: RolloutSpec,
+  facts: RolloutFacts,
+  router: Router,
+): string[] {
   const warnings: string[] = [];
-  const vsName = `${ns}/${spec.virtualService.name}`;
-  const vs = facts.virtualService;
-  if (vs.state === 'found') {
-    const routes = checkRoutes(vs.object, spec.primary.host, spec.canary.host);
-    if (!routes.ok) {
-      return {
-        response: deny(
-          req.uid,
-          `${self} cannot shift traffic with VirtualService ${vsName}: ${routes.message}`,
-        ),
-        note: 'VirtualService does not route to both hosts',
-      };
-    }
-    if (!routes.consistent) {
-      warnings.push(
-        `VirtualService ${vsName} splits traffic differently in its ${routes.routes.length} routes; Steerer will align their weights`,
-      );
-    }
-  }
-
   const expect = <T>(f: Found<T>, what: string, check?: (o: T) => string | undefined): void => {
     if (f.state === 'missing')
       warnings.push(`${what} does not exist yet; the rollout waits for it`);
@@ -216,9 +201,49 @@ export function validateRollout(req: AdmissionRequest, facts: RolloutFacts | und
   ] as const) {
     const ref = serviceOfHost(host, ns);
     const where = `${ref.namespace}/${ref.name}`;
-    expect(f, `Service ${where}`, (s) => serviceProblem(s, where));
+    expect(f, `Service ${where}`, (s) => serviceWarning(s, where));
   }
-  expect(vs, `VirtualService ${vsName}`);
+  expect(facts.route, `${router.kind} ${ns}/${spec.route.name}`);
+  return warnings;
+}
+
+export function validateRollout(
+  req: AdmissionRequest,
+  facts: RolloutFacts | undefined,
+  target: RolloutTarget | { skip: string } = rolloutTarget(req),
+): Reviewed {
+  if ('skip' in target) return { response: allow(req.uid), note: target.skip };
+  const { namespace: ns, name } = target;
+  const self = `Rollout ${ns}/${name}`;
+  if (!target.spec.ok) return invalid(req, self, target.spec.errors);
+  const spec = target.spec.value;
+  if (!facts)
+    return { response: allow(req.uid, [`${self}: references were not checked`]), note: 'no facts' };
+  const claimed = claims(ns, spec, facts.others);
+  if (claimed.length > 0) {
+    return {
+      response: deny(
+        req.uid,
+        `${self} conflicts with another Rollout: ${claimed.join('; ')}; a Deployment or Service belongs to one Rollout only`,
+        { code: 409, reason: 'Conflict' },
+      ),
+      note: 'claimed by another Rollout',
+    };
+  }
+  const router = routerFor(spec.route.kind);
+  if (!router) return { response: allow(req.uid), note: `no router for ${spec.route.kind}` };
+  const route =
+    facts.route.state === 'found' ? routeProblems(router, facts.route.object, ns, spec, self) : {};
+  if (route.deny) {
+    return {
+      response: deny(req.uid, route.deny),
+      note: `${router.kind} does not route to both hosts`,
+    };
+  }
+  const warnings = [
+    ...(route.warn ? [route.warn] : []),
+    ...referenceWarnings(ns, spec, facts, router),
+  ];
   return {
     response: allow(req.uid, warnings),
     note: warnings.length > 0 ? `allowed with ${warnings.length} warnings` : 'valid',

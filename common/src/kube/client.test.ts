@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { SteererError, isApiError, isTransient } from '../errors.js';
+import { KubeConfig } from '@kubernetes/client-node';
+import { SteererError, isApiError, isTransient } from '../model/errors.js';
 import { KubeClient, resourceOfPath, resourcePath } from './client.js';
 import type { PatchType, RequestRecord } from './client.js';
-import { FakeApiServer, sendJson, statusBody } from './fake-api-server.js';
+import { FakeApiServer, sendJson, statusBody } from '../testing/fake-api-server.js';
 
 let api: FakeApiServer;
 let records: RequestRecord[];
@@ -437,5 +438,74 @@ describe('KubeClient.watch', () => {
     w.send('ERROR', statusBody(410, 'Expired', 'gone'));
     await expect(done).rejects.toBe(boom);
     await w.closed;
+  });
+});
+
+describe('a plain-HTTP API server (kubectl proxy)', () => {
+  const PODS = '/api/v1/namespaces/test/pods';
+
+  /** A kubeconfig as a user writes one for `kubectl proxy`: no TLS fields at all. */
+  function proxyKubeConfig(server: string): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromString(`apiVersion: v1
+kind: Config
+clusters:
+  - name: proxy
+    cluster:
+      server: ${server}
+users:
+  - name: me
+    user:
+      token: proxy-token
+contexts:
+  - name: proxy
+    context:
+      cluster: proxy
+      user: me
+current-context: proxy
+`);
+    return kc;
+  }
+
+  it('lists, gets and watches without insecure-skip-tls-verify, sending the token', async () => {
+    const kc = proxyKubeConfig(api.url);
+    expect(api.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(kc.getCurrentCluster()).toMatchObject({ server: api.url, skipTLSVerify: false });
+    const c = new KubeClient(kc);
+    api.on(
+      (r) => r.path === PODS && r.query.get('watch') !== 'true',
+      (_r, res) => sendJson(res, 200, { metadata: { resourceVersion: '7' }, items: [] }),
+    );
+    api.on(
+      (r) => r.path === `${PODS}/a`,
+      (_r, res) => sendJson(res, 200, { metadata: { name: 'a' } }),
+    );
+    api.streamWatches();
+    try {
+      await expect(c.list(PODS)).resolves.toEqual({
+        metadata: { resourceVersion: '7' },
+        items: [],
+      });
+      await expect(c.get(`${PODS}/a`)).resolves.toEqual({ metadata: { name: 'a' } });
+      const events: string[] = [];
+      const done = c.watch(
+        PODS,
+        { resourceVersion: '7' },
+        (e) => events.push(e.type),
+        new AbortController().signal,
+      );
+      const w = await api.nextWatch();
+      w.send('ADDED', { metadata: { name: 'b' } });
+      w.end();
+      await done;
+      expect(events).toEqual(['ADDED']);
+    } finally {
+      c.close();
+    }
+    expect(api.requests.map((r) => [r.method, r.path, r.headers.authorization])).toEqual([
+      ['GET', PODS, 'Bearer proxy-token'],
+      ['GET', `${PODS}/a`, 'Bearer proxy-token'],
+      ['GET', PODS, 'Bearer proxy-token'],
+    ]);
   });
 });

@@ -9,9 +9,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { FIELD_MANAGER } from '../names.js';
-import { ErrorCode, SteererError, errorMessage, toError } from '../errors.js';
+import type { Cluster, KubeConfig } from '@kubernetes/client-node';
+import { FIELD_MANAGER } from '../model/names.js';
+import { ErrorCode, SteererError, errorMessage, toError } from '../model/errors.js';
 
 export const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] as const;
 export type Verb = (typeof VERBS)[number];
@@ -105,6 +105,75 @@ function parseStatus(text: string): StatusBody | undefined {
   }
 }
 
+/**
+ * The KubeConfig to read credentials from for `cluster`. client-node's applyToHTTPSOptions
+ * refuses an http:// server unless the kubeconfig also says insecure-skip-tls-verify (it
+ * builds a TLS agent, which we never use), while kubectl talks to one as it is: `kubectl
+ * proxy` serves http://127.0.0.1:8001. Over plain HTTP there is no TLS to verify, so for
+ * such a server credentials are read through a view of the kubeconfig whose current
+ * cluster says so; all else (users, auth plugins and their token caches) is the original.
+ */
+function credentialSource(kc: KubeConfig, cluster: Cluster): KubeConfig {
+  if (new URL(cluster.server).protocol !== 'http:') return kc;
+  const plain: Cluster = { ...cluster, skipTLSVerify: true };
+  return Object.create(kc, { getCurrentCluster: { value: () => plain } }) as KubeConfig;
+}
+
+interface AbortFanOut {
+  listener: () => void;
+  callbacks: Set<() => void>;
+}
+
+const abortFanOuts = new WeakMap<AbortSignal, AbortFanOut>();
+
+/**
+ * Calls `onAbort` once when `signal` aborts (at once if it already has). Returns a function
+ * that cancels the call: call it when the operation the signal could abort has ended.
+ *
+ * Every operation waiting on one signal shares a single 'abort' listener on it, added with
+ * the first and removed with the last. A process hands one long-lived signal to everything
+ * it runs (informers with their lists, watches and sleeps, leader election, …): a listener
+ * each would pass Node's limit of 10 and print MaxListenersExceededWarning, and any left
+ * behind would leak. (Not `AbortSignal.any`: on Node 20 each call leaves an entry on its
+ * source signals that is never removed, so a derived signal per watch grows the root.)
+ */
+export function whenAborted(signal: AbortSignal, onAbort: () => void): () => void {
+  if (signal.aborted) {
+    onAbort();
+    return () => undefined;
+  }
+  let fan = abortFanOuts.get(signal);
+  if (!fan) {
+    const callbacks = new Set<() => void>();
+    const listener = (): void => {
+      abortFanOuts.delete(signal);
+      let failure: { error: unknown } | undefined;
+      for (const callback of callbacks) {
+        try {
+          callback();
+        } catch (e) {
+          failure ??= { error: e };
+        }
+      }
+      callbacks.clear();
+      // As an abort listener's own exception would be: reported, after the others ran.
+      if (failure) throw failure.error;
+    };
+    fan = { listener, callbacks };
+    abortFanOuts.set(signal, fan);
+    signal.addEventListener('abort', listener, { once: true });
+  }
+  const own = fan;
+  // A wrapper per call, so that the same function registered twice is two registrations.
+  const entry = (): void => onAbort();
+  own.callbacks.add(entry);
+  return () => {
+    if (!own.callbacks.delete(entry) || own.callbacks.size > 0) return;
+    if (abortFanOuts.get(signal) === own) abortFanOuts.delete(signal);
+    signal.removeEventListener('abort', own.listener);
+  };
+}
+
 export class KubeClient {
   private conn: Connection | undefined;
   private refreshing: Promise<Connection> | undefined;
@@ -130,7 +199,7 @@ export class KubeClient {
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new SteererError(ErrorCode.Invalid, 'kubeconfig has no current cluster');
     const opts: https.RequestOptions = {};
-    await this.kc.applyToHTTPSOptions(opts);
+    await credentialSource(this.kc, cluster).applyToHTTPSOptions(opts);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(opts.headers ?? {})) {
       if (typeof v === 'string' || typeof v === 'number') headers[k] = String(v);
@@ -163,14 +232,12 @@ export class KubeClient {
     this.conn = undefined;
   }
 
-  private async send(
-    verb: Verb,
-    method: string,
+  /** The URL, headers and body of a request. */
+  private prepare(
+    conn: Connection,
     path: string,
     opts: RequestOptions,
-    onResponse: (res: http.IncomingMessage) => Promise<unknown>,
-  ): Promise<unknown> {
-    const conn = await this.connection();
+  ): { url: URL; headers: Record<string, string>; payload: string | undefined } {
     const url = new URL(path, conn.server);
     for (const [k, v] of Object.entries(opts.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
@@ -188,11 +255,26 @@ export class KubeClient {
         : 'application/json';
       headers['Content-Length'] = String(Buffer.byteLength(payload));
     }
+    return { url, headers, payload };
+  }
+
+  private async send(
+    verb: Verb,
+    method: string,
+    path: string,
+    opts: RequestOptions,
+    onResponse: (res: http.IncomingMessage) => Promise<unknown>,
+  ): Promise<unknown> {
+    const conn = await this.connection();
+    const { url, headers, payload } = this.prepare(conn, path, opts);
     const started = performance.now();
     const resource = resourceOfPath(path);
     let code = 0;
     const timeoutMs =
       verb === 'watch' ? undefined : (opts.timeoutMs ?? this.options.timeoutMs ?? 30_000);
+    // Not http.request's `signal` option: that adds a listener per request to the
+    // caller's (usually process-wide) signal. See whenAborted.
+    let unlinkAbort = (): void => undefined;
     try {
       return await new Promise<unknown>((resolve, reject) => {
         let timedOut: SteererError | undefined;
@@ -206,19 +288,20 @@ export class KubeClient {
             cause: e,
           });
         };
+        const signal = opts.signal;
+        if (signal?.aborted) {
+          reject(mapError(signal.reason));
+          return;
+        }
         const lib = url.protocol === 'http:' ? http : https;
-        const req = lib.request(
-          url,
-          { method, headers, agent: conn.agent, signal: opts.signal },
-          (res) => {
-            code = res.statusCode ?? 0;
-            // onResponse's own errors pass through (a watch handler's error must reach
-            // the informer as thrown), unless our deadline or the caller ended the request.
-            onResponse(res).then(resolve, (e: unknown) =>
-              reject(timedOut ?? (opts.signal?.aborted ? mapError(e) : toError(e))),
-            );
-          },
-        );
+        const req = lib.request(url, { method, headers, agent: conn.agent }, (res) => {
+          code = res.statusCode ?? 0;
+          // onResponse's own errors pass through (a watch handler's error must reach
+          // the informer as thrown), unless our deadline or the caller ended the request.
+          onResponse(res).then(resolve, (e: unknown) =>
+            reject(timedOut ?? (opts.signal?.aborted ? mapError(e) : toError(e))),
+          );
+        });
         if (timeoutMs !== undefined) {
           req.setTimeout(timeoutMs, () => {
             timedOut = new SteererError(
@@ -229,9 +312,20 @@ export class KubeClient {
           });
         }
         req.on('error', (e) => reject(mapError(e)));
+        if (signal) {
+          unlinkAbort = whenAborted(signal, () =>
+            req.destroy(
+              new SteererError(ErrorCode.Aborted, `${method} ${path}: aborted`, {
+                cause: signal.reason,
+              }),
+            ),
+          );
+        }
         req.end(payload);
       });
     } finally {
+      // The request (for a watch, its whole stream) has ended: drop its abort callback.
+      unlinkAbort();
       this.options.onRequest?.({ verb, resource, code, durationMs: performance.now() - started });
     }
   }

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { MemoryLogger } from '../logger.js';
 import { KubeClient } from './client.js';
-import { FakeApiServer, sendJson, statusBody } from './fake-api-server.js';
-import type { ApiRequest, WatchStream } from './fake-api-server.js';
+import { FakeApiServer, sendJson, statusBody } from '../testing/fake-api-server.js';
+import type { ApiRequest, WatchStream } from '../testing/fake-api-server.js';
 import { Informer, abortableSleep, objectKey } from './informer.js';
 import type { InformerEvent, InformerOptions } from './informer.js';
-import type { KubeObject } from './objects.js';
+import type { KubeObject } from '../model/objects.js';
 
 const PATH = '/apis/apps/v1/namespaces/test/deployments';
 

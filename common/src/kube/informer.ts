@@ -4,9 +4,10 @@
 // synchronously and should only enqueue work. managedFields are dropped on arrival: they
 // are large and never read.
 
+import { whenAborted } from './client.js';
 import type { KubeClient } from './client.js';
-import type { KubeObject } from './objects.js';
-import { isApiError, errorMessage } from '../errors.js';
+import type { KubeObject } from '../model/objects.js';
+import { isApiError, errorMessage } from '../model/errors.js';
 import type { Logger } from '../logger.js';
 import { Backoff } from '../backoff.js';
 
@@ -49,16 +50,17 @@ class GoneError extends Error {}
 /** A watch that ends sooner than this without any event counts as failed. */
 const SHORT_WATCH_MS = 1000;
 
+/** Resolves after `ms`, or as soon as `signal` aborts. */
 export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
+    const unlink = whenAborted(signal, done);
     const t = setTimeout(done, ms);
     function done(): void {
       clearTimeout(t);
-      signal.removeEventListener('abort', done);
+      unlink();
       resolve();
     }
-    signal.addEventListener('abort', done, { once: true });
   });
 }
 
@@ -100,12 +102,15 @@ export class Informer<T extends KubeObject> {
     if (this.synced) return Promise.resolve(true);
     if (signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const onAbort = (): void => resolve(false);
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.syncWaiters.push(() => {
-        signal.removeEventListener('abort', onAbort);
+      const waiter = (): void => {
+        unlink();
         resolve(true);
+      };
+      const unlink = whenAborted(signal, () => {
+        this.syncWaiters = this.syncWaiters.filter((w) => w !== waiter);
+        resolve(false);
       });
+      this.syncWaiters.push(waiter);
     });
   }
 
@@ -187,13 +192,16 @@ export class Informer<T extends KubeObject> {
   private async watchOnce(signal: AbortSignal): Promise<void> {
     const base = this.options.watchTimeoutSeconds ?? 300;
     const timeoutSeconds = Math.round(base * (1 + Math.random() * 0.2));
-    // A stream that says nothing (not even a bookmark) for too long is presumed dead.
-    const stall = new AbortController();
-    const both = AbortSignal.any([signal, stall.signal]);
-    let timer = setTimeout(() => stall.abort(), (timeoutSeconds + 60) * 1000);
+    // This watch ends when `signal` aborts, or when the stream says nothing (not even a
+    // bookmark) for so long that it is presumed dead. Linked by hand, and unlinked when the
+    // watch ends: `signal` lives as long as the process, watches come and go.
+    const watchEnd = new AbortController();
+    const unlink = whenAborted(signal, () => watchEnd.abort(signal.reason));
+    const stalled = (): void => watchEnd.abort(new Error('the watch went silent'));
+    let timer = setTimeout(stalled, (timeoutSeconds + 60) * 1000);
     const touch = (): void => {
       clearTimeout(timer);
-      timer = setTimeout(() => stall.abort(), (timeoutSeconds + 60) * 1000);
+      timer = setTimeout(stalled, (timeoutSeconds + 60) * 1000);
     };
     let events = 0;
     const started = performance.now();
@@ -211,10 +219,11 @@ export class Informer<T extends KubeObject> {
           touch();
           this.apply(ev.type, ev.object);
         },
-        both,
+        watchEnd.signal,
       );
     } finally {
       clearTimeout(timer);
+      unlink();
     }
     // A watch the server closes at once, without a single event, is a failure: going
     // round again without a pause would hammer the API server.

@@ -1,7 +1,8 @@
 // Kubernetes-style conditions derived from the phase, so `kubectl wait` and GitOps
 // health checks can follow a rollout. lastTransitionTime changes only when status does.
 
-import type { Condition, ConditionType, Phase } from '@steerer/common';
+import { CONDITION_TYPES, IDLE_PHASES, IN_FLIGHT_PHASES, inPhases } from '@steerer/common/model';
+import type { Condition, ConditionType, Phase } from '@steerer/common/model';
 
 interface Want {
   status: Condition['status'];
@@ -14,12 +15,8 @@ export function desiredConditions(
   message: string,
   stalledReason: string | undefined,
 ): Record<ConditionType, Want> {
-  const active =
-    phase === 'Progressing' ||
-    phase === 'Halted' ||
-    phase === 'Promoting' ||
-    phase === 'Finalising';
-  const idle = phase === 'Initialized' || phase === 'Succeeded';
+  const active = inPhases(phase, IN_FLIGHT_PHASES);
+  const idle = inPhases(phase, IDLE_PHASES);
   return {
     Ready: idle
       ? { status: 'True', reason: phase, message }
@@ -45,7 +42,7 @@ export function mergeConditions(
   generation: number | undefined,
 ): Condition[] {
   const out: Condition[] = [];
-  for (const type of ['Ready', 'Progressing', 'Stalled'] as const) {
+  for (const type of CONDITION_TYPES) {
     const w = want[type];
     const prev = previous?.find((c) => c.type === type);
     const lastTransitionTime = prev && prev.status === w.status ? prev.lastTransitionTime : now;

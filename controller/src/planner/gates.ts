@@ -2,91 +2,95 @@
 // or a halt with a reason and a sentence for users. The sentences are what events,
 // status and logs show, so they name objects the way the seed does ("podinfo.test").
 
-import { checkRoutes, formatDuration, qualified } from '@steerer/common';
+import {
+  checkOf,
+  formatDuration,
+  qualified,
+  routerFor,
+  serviceProblem,
+} from '@steerer/common/model';
 import type {
+  AnalysisSample,
+  AnalysisStatus,
+  CheckSpec,
   Deployment,
+  HaltReason,
   HorizontalPodAutoscaler,
+  KubeObject,
   RolloutSpec,
+  RouteHosts,
+  Router,
   Service,
-  SplitRoute,
-  RouteWeights,
-} from '@steerer/common';
-import type { AnalysisSample, Observed } from './types.js';
-
-export const HALT_REASONS = [
-  'MissingTarget',
-  'InvalidTarget',
-  'RollingUpdate',
-  'UnhealthyPods',
-  'HpaScaling',
-  'LowSuccessRate',
-  'NoMetricData',
-  'MetricsUnavailable',
-] as const;
-export type HaltReason = (typeof HALT_REASONS)[number];
+  Weights,
+} from '@steerer/common/model';
+import type { AnalysisSamples, Observed } from './types.js';
 
 export type Gate = { ok: true } | { ok: false; reason: HaltReason; message: string };
+export type Halt = Extract<Gate, { ok: false }>;
 
 const PASS: Gate = { ok: true };
-const halt = (reason: HaltReason, message: string): Gate => ({ ok: false, reason, message });
+const halt = (reason: HaltReason, message: string): Halt => ({ ok: false, reason, message });
 
 /** The referenced objects, all present and usable. */
 export interface Targets {
   primary: Deployment;
   canary: Deployment;
-  virtualService: NonNullable<Observed['virtualService']>;
-  routes: SplitRoute[];
-  weights: RouteWeights;
+  router: Router;
+  route: KubeObject;
+  hosts: RouteHosts;
+  /** The split the route object applies now. */
+  weights: Weights;
+  /** Every splitting route of the object has the same weights. */
   routesConsistent: boolean;
 }
 
-function checkService(svc: Service | undefined, host: string, ns: string): string | undefined {
-  if (!svc) return `Service ${qualified(host, ns)} not found`;
-  const type = svc.spec.type ?? 'ClusterIP';
-  if (type !== 'ClusterIP')
-    return `Service ${qualified(host, ns)} is of type ${type}, not ClusterIP`;
-  const ports = svc.spec.ports ?? [];
-  if (!ports.some((p) => p.name === 'http' || p.name === 'https')) {
-    return `Service ${qualified(host, ns)} has no port named http or https`;
-  }
-  return undefined;
+/** Why a Service cannot carry the rollout: it is missing, or a sentence on what is wrong. */
+function serviceGate(
+  svc: Service | undefined,
+  host: string,
+  ns: string,
+): { missing: true } | { missing: false; problem: string | undefined } {
+  if (!svc) return { missing: true };
+  return { missing: false, problem: serviceProblem(svc, qualified(host, ns))?.message };
 }
 
-/** Gate 2 of the seed: the Deployments, Services and VirtualService route exist and fit. */
+/** Gate 2 of the seed: the Deployments, Services and route object exist and fit. */
 export function checkTargets(
   spec: RolloutSpec,
   ns: string,
   o: Observed,
-): { ok: true; targets: Targets } | { ok: false; reason: HaltReason; message: string } {
+): { ok: true; targets: Targets } | Halt {
+  const router = routerFor(spec.route.kind);
+  if (!router) return halt('InvalidTarget', `no router for ${spec.route.kind}`);
   const missing: string[] = [];
   if (!o.primary) missing.push(`Deployment ${qualified(spec.primary.name, ns)}`);
   if (!o.canary) missing.push(`Deployment ${qualified(spec.canary.name, ns)}`);
-  if (!o.virtualService) missing.push(`VirtualService ${qualified(spec.virtualService.name, ns)}`);
+  if (!o.route) missing.push(`${router.kind} ${qualified(spec.route.name, ns)}`);
   const problems: string[] = [];
   for (const [svc, host] of [
     [o.primaryService, spec.primary.host],
     [o.canaryService, spec.canary.host],
   ] as const) {
-    const p = checkService(svc, host, ns);
-    if (p && !svc) missing.push(`Service ${qualified(host, ns)}`);
-    else if (p) problems.push(p);
+    const g = serviceGate(svc, host, ns);
+    if (g.missing) missing.push(`Service ${qualified(host, ns)}`);
+    else if (g.problem) problems.push(g.problem);
   }
-  if (missing.length > 0)
-    return { ok: false, reason: 'MissingTarget', message: `${missing.join(', ')} not found` };
-  if (problems.length > 0)
-    return { ok: false, reason: 'InvalidTarget', message: problems.join('; ') };
-  const vs = o.virtualService as NonNullable<Observed['virtualService']>;
-  const routes = checkRoutes(vs, spec.primary.host, spec.canary.host);
-  if (!routes.ok) return { ok: false, reason: 'InvalidTarget', message: routes.message };
+  if (missing.length > 0) return halt('MissingTarget', `${missing.join(', ')} not found`);
+  if (problems.length > 0) return halt('InvalidTarget', problems.join('; '));
+  if (!o.primary || !o.canary || !o.route) return halt('MissingTarget', 'targets not found');
+  const hosts = { primary: spec.primary.host, canary: spec.canary.host, namespace: ns };
+  const state = router.read(o.route, hosts);
+  if (!state.ok) return halt('InvalidTarget', state.message);
   return {
     ok: true,
     targets: {
-      primary: o.primary as Deployment,
-      canary: o.canary as Deployment,
-      virtualService: vs,
-      routes: routes.routes,
-      weights: routes.weights,
-      routesConsistent: routes.consistent,
+      primary: o.primary,
+      canary: o.canary,
+      router,
+      route: o.route,
+      hosts,
+      weights: state.weights,
+      routesConsistent: state.consistent,
     },
   };
 }
@@ -120,6 +124,14 @@ export function rolloutProgress(d: Deployment): RolloutProgress {
   return { done, desired, updated, available, observed, describe };
 }
 
+/** The Deployment's ProgressDeadlineExceeded message, if its rollout is stuck. */
+export function progressDeadlineExceeded(d: Deployment): string | undefined {
+  const stuck = (d.status?.conditions ?? []).find(
+    (c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded',
+  );
+  return stuck ? (stuck.message ?? 'pods are not becoming ready') : undefined;
+}
+
 /**
  * Gate 3 of the seed, for one Deployment: halt while a rolling update is under way or
  * while its pods are unhealthy.
@@ -127,18 +139,15 @@ export function rolloutProgress(d: Deployment): RolloutProgress {
 export function checkDeployment(d: Deployment, ns: string): Gate {
   const name = qualified(d.metadata.name, ns);
   const progress = rolloutProgress(d);
-  const s = d.status ?? {};
-  const stuck = (s.conditions ?? []).find(
-    (c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded',
-  );
-  if (stuck)
-    return halt(
-      'UnhealthyPods',
-      `${name} has exceeded its progress deadline: ${stuck.message ?? 'pods are not becoming ready'}`,
-    );
+  const stuck = progressDeadlineExceeded(d);
+  if (stuck !== undefined)
+    return halt('UnhealthyPods', `${name} has exceeded its progress deadline: ${stuck}`);
   if (progress.done) return PASS;
-  const observed = (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0);
-  if (!observed || progress.updated < progress.desired || (s.replicas ?? 0) > progress.updated) {
+  if (
+    !progress.observed ||
+    progress.updated < progress.desired ||
+    (d.status?.replicas ?? 0) > progress.updated
+  ) {
     return halt(
       'RollingUpdate',
       `${name} rolling update under way: ${progress.updated} of ${progress.desired} replicas updated, ${progress.available} available`,
@@ -147,6 +156,19 @@ export function checkDeployment(d: Deployment, ns: string): Gate {
   return halt(
     'UnhealthyPods',
     `${name} pods are unhealthy: ${progress.available} of ${progress.desired} replicas available`,
+  );
+}
+
+function hpaHalt(
+  canary: Deployment,
+  hpa: HorizontalPodAutoscaler,
+  ns: string,
+  from: number,
+  to: number,
+): Halt {
+  return halt(
+    'HpaScaling',
+    `${qualified(canary.metadata.name, ns)} is being scaled by HorizontalPodAutoscaler ${qualified(hpa.metadata.name, ns)}: ${from} → ${to} replicas`,
   );
 }
 
@@ -172,70 +194,95 @@ export function checkHpa(
     const min = hpa.spec.minReplicas ?? 1;
     const max = hpa.spec.maxReplicas;
     if (replicas >= min && replicas <= max) return PASS;
-    return halt(
-      'HpaScaling',
-      `${qualified(canary.metadata.name, ns)} is being scaled by HorizontalPodAutoscaler ${qualified(hpa.metadata.name, ns)}: ${replicas} → ${replicas < min ? min : max} replicas`,
-    );
+    return hpaHalt(canary, hpa, ns, replicas, replicas < min ? min : max);
   }
   if (desired !== current || replicas !== current) {
     // From the HPA's last count to where the size is going: what the HPA decided while
     // it scales, or the Deployment's new replicas until the HPA has caught up with them.
-    const to = desired !== current ? desired : replicas;
-    return halt(
-      'HpaScaling',
-      `${qualified(canary.metadata.name, ns)} is being scaled by HorizontalPodAutoscaler ${qualified(hpa.metadata.name, ns)}: ${current} → ${to} replicas`,
-    );
+    return hpaHalt(canary, hpa, ns, current, desired !== current ? desired : replicas);
   }
   return PASS;
 }
 
-export function formatPercent(v: number): string {
-  return `${v.toFixed(2)}%`;
-}
-
 /** The window a sample covers, as users write durations. */
-export function windowOf(sample: AnalysisSample | undefined, spec: RolloutSpec): string {
+export function windowOf(sample: AnalysisSample | undefined, check: CheckSpec): string {
   const ms = sample && sample.kind !== 'error' ? sample.windowMs : undefined;
-  return ms === undefined || ms === spec.metric.intervalMs
-    ? spec.metric.interval
-    : formatDuration(ms);
+  return ms === undefined || ms === check.intervalMs ? check.interval : formatDuration(ms);
 }
 
-/** Gate 5 of the seed: the canary's success rate over the window, against the threshold. */
+/** One check's sample, judged: a pass, or a halt and how status records it. */
+function judge(
+  check: CheckSpec,
+  sample: AnalysisSample,
+  canary: string,
+  now: number,
+  maxAgeMs: number,
+): { gate: Gate; status: Omit<AnalysisStatus, 'time'> } {
+  const c = checkOf(check);
+  const base = { threshold: c.threshold(check), window: windowOf(sample, check) };
+  const fail = (
+    result: AnalysisStatus['result'],
+    h: Halt,
+  ): { gate: Gate; status: Omit<AnalysisStatus, 'time'> } => ({
+    gate: h,
+    status: { ...base, result, message: h.message },
+  });
+  if (now - sample.at > maxAgeMs) {
+    return fail(
+      'Error',
+      halt('MetricsUnavailable', `no recent ${c.subject(check)} measurement for ${canary}`),
+    );
+  }
+  if (sample.kind === 'error') {
+    return fail(
+      'Error',
+      halt('MetricsUnavailable', `metrics server unavailable: ${sample.message}`),
+    );
+  }
+  if (sample.kind === 'nodata' || !Number.isFinite(sample.value)) {
+    return fail(
+      'NoData',
+      halt(
+        'NoMetricData',
+        `no ${c.subject(check)} data for ${canary} over the last ${base.window}`,
+      ),
+    );
+  }
+  const fields = c.statusFields(sample);
+  const verdict = c.verdict(check, sample);
+  if (!verdict.pass) {
+    return {
+      gate: halt(verdict.reason, verdict.message),
+      status: { ...base, ...fields, result: 'Fail', message: verdict.message },
+    };
+  }
+  return { gate: PASS, status: { ...base, ...fields, result: 'Pass' } };
+}
+
+export type AnalysisOutcome =
+  /** A check has no sample since it was subscribed (a new release, a restart): wait for one. */
+  | { kind: 'pending'; check: string }
+  /** The first failing check's halt (or a pass), and the status of the check that decided. */
+  | { kind: 'judged'; gate: Gate; status: Omit<AnalysisStatus, 'time'> };
+
+/** Gate 5 of the seed: every check of the canary against its bound. */
 export function checkAnalysis(
-  sample: AnalysisSample | undefined,
   spec: RolloutSpec,
+  samples: AnalysisSamples | undefined,
   ns: string,
   now: number,
   maxAgeMs: number,
-): Gate {
-  const name = qualified(spec.primary.name, ns);
+): AnalysisOutcome {
   const canary = qualified(spec.canary.name, ns);
-  if (!sample || now - sample.at > maxAgeMs) {
-    return halt('MetricsUnavailable', `no recent ${spec.metric.name} measurement for ${canary}`);
+  let first: AnalysisOutcome | undefined;
+  for (const check of spec.checks) {
+    const sample = samples?.get(check.name);
+    if (!sample) return { kind: 'pending', check: check.name };
+    const judged = judge(check, sample, canary, now, maxAgeMs);
+    if (!judged.gate.ok) return { kind: 'judged', ...judged };
+    first ??= { kind: 'judged', ...judged };
   }
-  switch (sample.kind) {
-    case 'error':
-      return halt('MetricsUnavailable', `metrics server unavailable: ${sample.message}`);
-    case 'nodata':
-      return halt(
-        'NoMetricData',
-        `no ${spec.metric.name} data for ${canary} over the last ${windowOf(sample, spec)}`,
-      );
-    case 'ok':
-      if (!Number.isFinite(sample.successRate)) {
-        return halt(
-          'NoMetricData',
-          `no ${spec.metric.name} data for ${canary} over the last ${windowOf(sample, spec)}`,
-        );
-      }
-      if (sample.successRate < spec.metric.threshold) {
-        return halt(
-          'LowSuccessRate',
-          `success rate ${formatPercent(sample.successRate)} < ${spec.metric.threshold}%`,
-        );
-      }
-      return PASS;
-  }
-  return halt('MetricsUnavailable', `unknown measurement for ${name}`);
+  return (
+    first ?? { kind: 'judged', gate: PASS, status: { result: 'Pass', threshold: 0, window: '' } }
+  );
 }

@@ -6,6 +6,7 @@ import {
   deployment,
   hpa,
   podTemplate,
+  samples,
   seedObserved,
   seedRollout,
 } from './testing.js';
@@ -78,7 +79,9 @@ describe('the seed rollout', () => {
     w.observed.canary.spec.replicas = 1; // kubectl apply of the seed manifest
     const p = w.pass();
     expect(p.events).toEqual([]);
-    expect(p.actions).toEqual([{ kind: 'scaleCanary', replicas: 0, remember: 1 }]);
+    expect(p.actions).toEqual([
+      { kind: 'scaleCanary', name: 'podinfo-canary', replicas: 0, remember: 1 },
+    ]);
     expect(p.status.phase).toBe('Succeeded');
     expect(p.status.canaryRevision).toBe(rev);
   });
@@ -167,12 +170,12 @@ describe('analysis gate', () => {
     const p = plan({
       rollout: w.rollout,
       observed: w.observed,
-      analysis: {
+      analysis: samples({
         kind: 'ok',
-        successRate: 100,
+        value: 100,
         requestRate: 5,
         at: w.now - CONFIG.maxSampleAgeMs - 1,
-      },
+      }),
       now: w.now,
       config: CONFIG,
     });
@@ -270,7 +273,7 @@ describe('Deployment and HPA gates', () => {
     w.observed.canary.spec.replicas = 0;
     const p = w.pass();
     expect(p.events).toEqual([{ type: 'Normal', message: 'Starting rollout for podinfo.test' }]);
-    expect(p.actions).toContainEqual({ kind: 'scaleCanary', replicas: 2 }); // the HPA's minimum
+    expect(p.actions).toContainEqual({ kind: 'scaleCanary', name: 'podinfo-canary', replicas: 2 }); // the HPA's minimum
     expect(p.status.canaryWeight).toBe(0);
     w.now += 1000;
     expect(w.pass().status.canaryWeight).toBe(10);
@@ -284,7 +287,7 @@ describe('Deployment and HPA gates', () => {
     w.bumpCanary('img:3');
     w.observed.canary.spec.replicas = 1; // the seed manifest's replicas, below the HPA's 2
     const p = w.pass();
-    expect(p.actions).toContainEqual({ kind: 'scaleCanary', replicas: 2 });
+    expect(p.actions).toContainEqual({ kind: 'scaleCanary', name: 'podinfo-canary', replicas: 2 });
     w.now += 1000;
     const next = w.pass();
     expect(next.events.map((e) => e.message)).toEqual(['Advance rollout podinfo.test weight 10']);
@@ -378,7 +381,9 @@ describe('promotion', () => {
     expect(p.events[0]?.message).toBe(
       'Stopping rollout for podinfo.test: podinfo-canary.test matches podinfo.test again',
     );
-    expect(p.actions).toContainEqual({ kind: 'setWeights', primary: 100, canary: 0 });
+    expect(p.actions).toContainEqual(
+      expect.objectContaining({ kind: 'setWeights', primary: 100, canary: 0 }),
+    );
     w.runUntil((x) => x.rollout.status?.phase === 'Succeeded', 1000);
   });
 });
@@ -401,7 +406,12 @@ describe('initialisation and bad targets', () => {
     });
     expect(p.status.phase).toBe('Initialized');
     expect(p.events).toEqual([]);
-    expect(p.actions).toContainEqual({ kind: 'scaleCanary', replicas: 0, remember: 1 });
+    expect(p.actions).toContainEqual({
+      kind: 'scaleCanary',
+      name: 'podinfo-canary',
+      replicas: 0,
+      remember: 1,
+    });
     expect(p.status.lastPromotedRevision).toBeDefined();
   });
 
@@ -423,7 +433,7 @@ describe('initialisation and bad targets', () => {
 
   it('waits, with one event naming what is missing, and recovers by itself', () => {
     const o: Partial<ReturnType<typeof seedObserved>> = seedObserved();
-    delete o.virtualService;
+    delete o.route;
     delete o.canaryService;
     const p1 = plan({
       rollout: seedRollout(),
@@ -465,7 +475,7 @@ describe('initialisation and bad targets', () => {
 
   it('names the missing route host when the VirtualService lacks the canary', () => {
     const o = seedObserved();
-    o.virtualService.spec.http = [{ route: [{ destination: { host: 'podinfo' } }] }];
+    o.route.spec.http = [{ route: [{ destination: { host: 'podinfo' } }] }];
     const p = plan({
       rollout: seedRollout(),
       observed: o,
@@ -515,14 +525,16 @@ describe('initialisation and bad targets', () => {
   it('restores weights changed by someone else, saying so', () => {
     const w = new World();
     w.runUntil((x) => x.rollout.status?.canaryWeight === 30);
-    const route = w.observed.virtualService.spec.http?.[0]?.route;
+    const route = w.observed.route.spec.http?.[0]?.route;
     if (route?.[0] && route[1]) {
       route[0].weight = 50;
       route[1].weight = 50;
     }
     w.now += 100;
     const p = w.pass();
-    expect(p.actions).toContainEqual({ kind: 'setWeights', primary: 70, canary: 30 });
+    expect(p.actions).toContainEqual(
+      expect.objectContaining({ kind: 'setWeights', primary: 70, canary: 30 }),
+    );
     expect(p.events.map((e) => e.message)).toEqual([
       'Restoring VirtualService podinfo.test weights to 70/30: found 50/50, changed outside Steerer',
     ]);
@@ -538,18 +550,27 @@ describe('initialisation and bad targets', () => {
     const restarted = plan({
       rollout: { ...w.rollout, status: p.status },
       observed: w.observed,
-      analysis: w.sample(),
+      analysis: samples(w.sample()),
       now: w.now + 50,
       config: CONFIG,
     });
-    expect(restarted.actions).toContainEqual({ kind: 'setWeights', primary: 60, canary: 40 });
+    expect(restarted.actions).toContainEqual(
+      expect.objectContaining({ kind: 'setWeights', primary: 60, canary: 40 }),
+    );
     expect(restarted.events).toEqual([]);
     expect(restarted.status.canaryWeight).toBe(40);
   });
 
   it('labels both Deployments once', () => {
     const w = new World();
-    expect(w.pass().actions).toContainEqual({ kind: 'labelTargets', primary: true, canary: true });
+    expect(w.pass().actions).toContainEqual({
+      kind: 'labelTargets',
+      rollout: 'podinfo',
+      targets: [
+        { name: 'podinfo', role: 'primary' },
+        { name: 'podinfo-canary', role: 'canary' },
+      ],
+    });
     expect(w.pass().actions.filter((a) => a.kind === 'labelTargets')).toEqual([]);
   });
 
@@ -559,7 +580,7 @@ describe('initialisation and bad targets', () => {
     const input = {
       rollout: w.rollout,
       observed: w.observed,
-      analysis: w.sample(),
+      analysis: samples(w.sample()),
       now: w.now + 99_999,
       config: CONFIG,
     };

@@ -1,48 +1,54 @@
 // The rollout planner: (Rollout, observed objects, latest analysis, now) → (new status,
-// actions, events, when to look again). Pure and deterministic; every Kubernetes and
-// Prometheus interaction happens elsewhere. Each pass recomputes everything from what
-// it observes and from the Rollout's status, so a restarted controller carries on.
+// actions, events, what to measure, when to look again). Pure and deterministic; every
+// Kubernetes and Prometheus interaction happens elsewhere. Each pass recomputes everything
+// from what it observes and from the Rollout's status, so a restarted controller carries on.
 //
 // The stages follow the seed document: check targets → check Deployments (rolling
-// update, pod health, HPA) → raise the canary weight step by step while its success
-// rate holds → copy the canary's template to the primary → wait for the primary's
-// rollout → route all traffic back to the primary → scale the canary to zero.
+// update, pod health, HPA) → raise the canary weight step by step while its checks pass →
+// copy the canary's template to the primary → wait for the primary's rollout → route all
+// traffic back to the primary → scale the canary to zero.
 
 import {
   ANNOTATIONS,
   LABELS,
+  RELEASE_PHASES,
   formatFieldErrors,
-  parseWeightsAnnotation,
+  inPhases,
+  parseScaledDownFrom,
   promotedTemplate,
   qualified,
+  recordedWeights,
   sameTemplate,
   templateRevision,
   validateRolloutSpec,
-} from '@steerer/common';
+  weightAnnotationOps,
+} from '@steerer/common/model';
 import type {
-  AnalysisStatus,
-  Deployment,
   Phase,
+  PodTemplate,
   RolloutSpec,
   RolloutStatus,
-} from '@steerer/common';
+  Role,
+  Weights,
+} from '@steerer/common/model';
 import { desiredConditions, mergeConditions } from './conditions.js';
 import {
   checkAnalysis,
   checkDeployment,
   checkHpa,
   checkTargets,
+  progressDeadlineExceeded,
   rolloutProgress,
-  windowOf,
 } from './gates.js';
-import type { Gate, Targets } from './gates.js';
-import type { Action, AnalysisSample, Plan, PlanInput, PlannedEvent } from './types.js';
+import type { Gate, Halt, Targets } from './gates.js';
+import type { Action, Plan, PlanInput, PlannedEvent, Subscription } from './types.js';
 
-const ACTIVE_PHASES: readonly Phase[] = ['Progressing', 'Halted', 'Promoting'];
 /** The shortest requeue, so a due check is never scheduled in the past. */
 const MIN_REQUEUE_MS = 100;
 /** How often to look at a release that waits on something other than time. */
 const WAIT_REQUEUE_MS = 5000;
+/** How soon to look again while a check waits for its first measurement. */
+const MEASUREMENT_REQUEUE_MS = 1000;
 
 /** Mutable working state of one planning pass. */
 class Pass {
@@ -50,7 +56,6 @@ class Pass {
   readonly actions: Action[] = [];
   readonly events: PlannedEvent[] = [];
   requeueAfterMs: number | undefined;
-  wantsAnalysis = false;
   stalledReason: string | undefined;
 
   constructor(
@@ -60,11 +65,18 @@ class Pass {
     this.status = structuredClone(input.rollout.status ?? {});
   }
 
+  get ns(): string {
+    return this.input.rollout.metadata.namespace;
+  }
   get prev(): RolloutStatus {
     return this.input.rollout.status ?? {};
   }
   get nowIso(): string {
     return new Date(this.input.now).toISOString();
+  }
+  /** "name.namespace" of an object in the Rollout's namespace. */
+  q(name: string): string {
+    return qualified(name, this.ns);
   }
   normal(message: string): void {
     this.events.push({ type: 'Normal', message });
@@ -81,19 +93,23 @@ class Pass {
     if (warnIfNew && message !== this.prev.message) this.warning(message);
     this.status.message = message;
   }
+  /** Sets the status message and records it as a Normal event. */
+  announce(message: string): void {
+    this.status.message = message;
+    this.normal(message);
+  }
 }
 
 export function plan(input: PlanInput): Plan {
   const { rollout } = input;
-  const ns = rollout.metadata.namespace;
-  const pass = new Pass(input, qualified(rollout.metadata.name, ns));
+  const pass = new Pass(input, qualified(rollout.metadata.name, rollout.metadata.namespace));
   const parsed = validateRolloutSpec(rollout.spec);
   let spec: RolloutSpec | undefined;
   if (!parsed.ok) {
     wait(pass, 'InvalidSpec', `invalid spec: ${formatFieldErrors(parsed.errors)}`);
   } else {
     spec = parsed.value;
-    const t = checkTargets(spec, ns, input.observed);
+    const t = checkTargets(spec, pass.ns, input.observed);
     if (!t.ok) wait(pass, t.reason, t.message);
     else release(pass, spec, t.targets);
   }
@@ -110,53 +126,70 @@ function inFlight(s: RolloutStatus): boolean {
   return s.canaryRevision !== undefined && s.canaryRevision !== s.lastPromotedRevision;
 }
 
-function release(pass: Pass, spec: RolloutSpec, t: Targets): void {
-  const { input } = pass;
-  const ns = input.rollout.metadata.namespace;
+/** What a pass knows about the canary's template against the primary's. */
+interface Revision {
+  revision: string;
+  /** The primary's template once the canary's is promoted onto it. */
+  wanted: PodTemplate;
+  /** The primary already runs the canary's template. */
+  inSync: boolean;
+}
+
+function revisionOf(t: Targets): Revision {
   const canaryTemplate = t.canary.spec.template;
-  const revision = templateRevision(canaryTemplate);
   const wanted = promotedTemplate(
     canaryTemplate,
     t.primary.spec.template,
     t.primary.spec.selector,
     t.canary.spec.selector,
   );
-  const inSync = sameTemplate(wanted, t.primary.spec.template);
-  const s = pass.status;
-  const canaryName = qualified(spec.canary.name, ns);
-  const primaryName = qualified(spec.primary.name, ns);
+  return {
+    revision: templateRevision(canaryTemplate),
+    wanted,
+    inSync: sameTemplate(wanted, t.primary.spec.template),
+  };
+}
 
+function release(pass: Pass, spec: RolloutSpec, t: Targets): void {
+  const rev = revisionOf(t);
   ensureLabels(pass, t);
-
-  if (inFlight(pass.prev) && revision !== pass.prev.canaryRevision) {
-    if (inSync) {
-      // The canary went back to what the primary runs: nothing left to release.
-      pass.normal(`Stopping rollout for ${pass.name}: ${canaryName} matches ${primaryName} again`);
-      s.lastPromotedRevision = revision;
-      s.canaryRevision = revision;
-      s.phase = 'Finalising';
-    } else {
-      pass.normal(`Restarting rollout for ${pass.name}: new revision ${revision} of ${canaryName}`);
-      startRelease(pass, revision);
-    }
-  } else if (!inFlight(pass.prev)) {
-    if (!inSync && revision !== pass.prev.lastPromotedRevision) {
-      pass.normal(`Starting rollout for ${pass.name}`);
-      startRelease(pass, revision);
-    }
-  }
-
+  startOrRestart(pass, spec, rev);
+  const s = pass.status;
   if (inFlight(s)) {
     if (pass.prev.phase === 'Promoting' && s.canaryRevision === pass.prev.canaryRevision) {
-      promote(pass, spec, t, wanted, inSync);
+      promote(pass, spec, t, rev);
     } else {
-      progress(pass, spec, t, wanted);
+      progress(pass, spec, t, rev.wanted);
     }
   } else {
-    idle(pass, spec, t, revision, inSync);
+    idle(pass, spec, t, rev);
   }
   ensureRouting(pass, t);
   ensureCanaryScale(pass, t);
+}
+
+/** A new revision starts a release; one during a release restarts it (or ends it). */
+function startOrRestart(pass: Pass, spec: RolloutSpec, rev: Revision): void {
+  const prev = pass.prev;
+  if (inFlight(prev) && rev.revision !== prev.canaryRevision) {
+    if (rev.inSync) {
+      // The canary went back to what the primary runs: nothing left to release.
+      pass.normal(
+        `Stopping rollout for ${pass.name}: ${pass.q(spec.canary.name)} matches ${pass.q(spec.primary.name)} again`,
+      );
+      pass.status.lastPromotedRevision = rev.revision;
+      pass.status.canaryRevision = rev.revision;
+      pass.status.phase = 'Finalising';
+    } else {
+      pass.normal(
+        `Restarting rollout for ${pass.name}: new revision ${rev.revision} of ${pass.q(spec.canary.name)}`,
+      );
+      startRelease(pass, rev.revision);
+    }
+  } else if (!inFlight(prev) && !rev.inSync && rev.revision !== prev.lastPromotedRevision) {
+    pass.normal(`Starting rollout for ${pass.name}`);
+    startRelease(pass, rev.revision);
+  }
 }
 
 function startRelease(pass: Pass, revision: string): void {
@@ -173,35 +206,38 @@ function startRelease(pass: Pass, revision: string): void {
   delete s.analysis;
 }
 
-function idle(pass: Pass, spec: RolloutSpec, t: Targets, revision: string, inSync: boolean): void {
+function idle(pass: Pass, spec: RolloutSpec, t: Targets, rev: Revision): void {
   const s = pass.status;
-  const ns = pass.input.rollout.metadata.namespace;
-  if (inSync) {
-    s.lastPromotedRevision = revision;
-    s.canaryRevision = revision;
+  if (rev.inSync) {
+    s.lastPromotedRevision = rev.revision;
+    s.canaryRevision = rev.revision;
   }
-  const released =
-    pass.prev.phase === 'Succeeded' || pass.prev.phase === 'Finalising' || s.phase === 'Finalising';
-  const settled = t.weights.canary === 0 && t.routesConsistent && t.canary.spec.replicas === 0;
-  if (!settled && (s.phase === 'Finalising' || pass.prev.phase === 'Finalising')) {
+  const finalising = s.phase === 'Finalising' || pass.prev.phase === 'Finalising';
+  const released = pass.prev.phase === 'Succeeded' || finalising;
+  if (finalising && !settled(t)) {
     s.phase = 'Finalising';
     pass.requeue(WAIT_REQUEUE_MS);
   } else {
     s.phase = released ? 'Succeeded' : 'Initialized';
   }
   s.canaryWeight = 0;
-  if (inSync) {
+  const primary = pass.q(spec.primary.name);
+  const canary = pass.q(spec.canary.name);
+  if (!rev.inSync) {
     pass.say(
-      s.phase === 'Initialized'
-        ? `${qualified(spec.primary.name, ns)} runs the canary's template; waiting for a new revision of ${qualified(spec.canary.name, ns)}`
-        : `${qualified(spec.primary.name, ns)} runs revision ${revision}; waiting for a new revision of ${qualified(spec.canary.name, ns)}`,
-    );
-  } else {
-    pass.say(
-      `${qualified(spec.primary.name, ns)} was changed after revision ${revision} was promoted; Steerer leaves it as it is until ${qualified(spec.canary.name, ns)} changes`,
+      `${primary} was changed after revision ${rev.revision} was promoted; Steerer leaves it as it is until ${canary} changes`,
       true,
     );
+  } else if (s.phase === 'Initialized') {
+    pass.say(`${primary} runs the canary's template; waiting for a new revision of ${canary}`);
+  } else {
+    pass.say(`${primary} runs revision ${rev.revision}; waiting for a new revision of ${canary}`);
   }
+}
+
+/** Routes are back at 100/0 and the canary is scaled to zero. */
+function settled(t: Targets): boolean {
+  return t.weights.canary === 0 && t.routesConsistent && t.canary.spec.replicas === 0;
 }
 
 /** The first failing Deployment or HPA gate, if any. */
@@ -216,165 +252,145 @@ function healthGate(t: Targets, ns: string, hpa: PlanInput['observed']['canaryHp
   return { ok: true };
 }
 
-function analysisStatus(
-  sample: AnalysisSample | undefined,
-  spec: RolloutSpec,
-  gate: Gate,
-  now: string,
-): AnalysisStatus {
-  const a: AnalysisStatus = {
-    result: gate.ok
-      ? 'Pass'
-      : gate.reason === 'LowSuccessRate'
-        ? 'Fail'
-        : gate.reason === 'NoMetricData'
-          ? 'NoData'
-          : 'Error',
-    threshold: spec.metric.threshold,
-    window: windowOf(sample, spec),
-    time: now,
-  };
-  if (sample?.kind === 'ok' && Number.isFinite(sample.successRate)) {
-    a.successRate = Math.round(sample.successRate * 100) / 100;
-    a.requestRate = Math.round(sample.requestRate * 1000) / 1000;
-  }
-  if (!gate.ok) a.message = gate.message;
-  return a;
+/** When the last check ran, and whether the next one is due. */
+function checkClock(pass: Pass): { due: boolean; dueInMs: number } {
+  const last = pass.status.lastCheckTime;
+  const lastCheck = last ? Date.parse(last) : Number.NEGATIVE_INFINITY;
+  const dueInMs = lastCheck + pass.input.config.stepIntervalMs - pass.input.now;
+  return { due: dueInMs <= 0, dueInMs };
 }
 
-function progress(
-  pass: Pass,
-  spec: RolloutSpec,
-  t: Targets,
-  wanted: Deployment['spec']['template'],
-): void {
+function progress(pass: Pass, spec: RolloutSpec, t: Targets, wanted: PodTemplate): void {
   const { input } = pass;
   const s = pass.status;
-  const ns = input.rollout.metadata.namespace;
-  const interval = input.config.stepIntervalMs;
   const weight = s.canaryWeight ?? 0;
   if (s.phase !== 'Halted') s.phase = 'Progressing';
-  const health = healthGate(t, ns, input.observed.canaryHpa);
-  const lastCheck = s.lastCheckTime ? Date.parse(s.lastCheckTime) : Number.NEGATIVE_INFINITY;
-  const due = input.now >= lastCheck + interval;
-
+  const health = healthGate(t, pass.ns, input.observed.canaryHpa);
+  const clock = checkClock(pass);
   if (weight === 0) {
-    // Nothing is routed to the canary yet, so there is nothing to measure: advance as
-    // soon as both Deployments are healthy, halting only if they stay unhealthy.
-    if (health.ok) {
-      step(pass, spec, 0);
-    } else if (due) {
-      haltCheck(pass, health);
-    } else {
-      pass.say(`Waiting for ${pass.name} to start: ${health.message}`);
-      pass.requeue(Math.min(WAIT_REQUEUE_MS, lastCheck + interval - input.now));
-    }
+    firstStep(pass, spec, health, clock);
     return;
   }
-
-  pass.wantsAnalysis = true;
-  const sample = input.analysis;
-  const analysis = checkAnalysis(sample, spec, ns, input.now, input.config.maxSampleAgeMs);
+  const outcome = checkAnalysis(
+    spec,
+    input.analysis,
+    pass.ns,
+    input.now,
+    input.config.maxSampleAgeMs,
+  );
+  if (outcome.kind === 'pending' && health.ok) {
+    // Never judge without a measurement: look again once the first one has arrived.
+    pass.requeue(clock.due ? MEASUREMENT_REQUEUE_MS : clock.dueInMs);
+    return;
+  }
+  const analysis = outcome.kind === 'judged' ? outcome : undefined;
   // A measured failure (or an unhealthy Deployment) halts at once, between steps;
   // passing checks only advance at the step interval.
-  const measuredFailure = !analysis.ok && analysis.reason === 'LowSuccessRate';
+  const measuredFailure = analysis?.status.result === 'Fail';
   const early = s.phase === 'Progressing' && (!health.ok || measuredFailure);
-  if (!due && !early) {
-    pass.requeue(lastCheck + interval - input.now);
+  if (!clock.due && !early) {
+    pass.requeue(clock.dueInMs);
     return;
   }
   s.lastCheckTime = pass.nowIso;
-  pass.requeue(interval);
-  const gate = health.ok ? analysis : health;
-  if (health.ok) s.analysis = analysisStatus(sample, spec, analysis, pass.nowIso);
-  if (!gate.ok) {
-    haltCheck(pass, gate);
-    return;
+  pass.requeue(input.config.stepIntervalMs);
+  if (health.ok && analysis) s.analysis = { ...analysis.status, time: pass.nowIso };
+  const gate = !health.ok || !analysis ? health : analysis.gate;
+  if (!gate.ok) haltCheck(pass, gate);
+  else if (weight < 100) step(pass, spec, weight);
+  else startPromotion(pass, spec, t, wanted);
+}
+
+/**
+ * Nothing is routed to the canary yet, so there is nothing to measure: advance as soon
+ * as both Deployments are healthy, halting only if they stay unhealthy.
+ */
+function firstStep(
+  pass: Pass,
+  spec: RolloutSpec,
+  health: Gate,
+  clock: { due: boolean; dueInMs: number },
+): void {
+  if (health.ok) step(pass, spec, 0);
+  else if (clock.due) haltCheck(pass, health);
+  else {
+    pass.say(`Waiting for ${pass.name} to start: ${health.message}`);
+    pass.requeue(Math.min(WAIT_REQUEUE_MS, clock.dueInMs));
   }
-  if (weight < 100) {
-    step(pass, spec, weight);
-    return;
-  }
-  // 100% of traffic on the canary and its success rate holds: promote.
-  s.phase = 'Promoting';
-  pass.say(
-    `Copying ${qualified(spec.canary.name, ns)} template spec to ${qualified(spec.primary.name, ns)}`,
+}
+
+/** 100% of traffic on the canary and its checks hold: copy its template to the primary. */
+function startPromotion(pass: Pass, spec: RolloutSpec, t: Targets, wanted: PodTemplate): void {
+  pass.status.phase = 'Promoting';
+  pass.announce(
+    `Copying ${pass.q(spec.canary.name)} template spec to ${pass.q(spec.primary.name)}`,
   );
-  pass.normal(s.message as string);
-  pass.actions.push({ kind: 'promote', template: wanted });
+  pass.actions.push(promoteAction(t, wanted));
   pass.requeue(WAIT_REQUEUE_MS);
+}
+
+function promoteAction(t: Targets, template: PodTemplate): Action {
+  return {
+    kind: 'promote',
+    name: t.primary.metadata.name,
+    resourceVersion: t.primary.metadata.resourceVersion,
+    template,
+  };
 }
 
 function step(pass: Pass, spec: RolloutSpec, from: number): void {
   const s = pass.status;
-  const to = Math.min(100, from + spec.virtualService.weight);
+  const to = Math.min(100, from + spec.stepWeight);
   s.canaryWeight = to;
   s.phase = 'Progressing';
   s.lastStepTime = pass.nowIso;
   s.lastCheckTime = pass.nowIso;
-  pass.say(`Advance rollout ${pass.name} weight ${to}`);
-  pass.normal(s.message as string);
+  pass.announce(`Advance rollout ${pass.name} weight ${to}`);
   pass.requeue(pass.input.config.stepIntervalMs);
 }
 
-function haltCheck(pass: Pass, gate: Exclude<Gate, { ok: true }>): void {
+function haltCheck(pass: Pass, gate: Halt): void {
   const s = pass.status;
   s.phase = 'Halted';
   s.lastCheckTime = pass.nowIso;
   s.failedChecks = (s.failedChecks ?? 0) + 1;
   pass.say(`Halt rollout ${pass.name} ${gate.message}`);
-  pass.warning(s.message as string);
+  pass.warning(`Halt rollout ${pass.name} ${gate.message}`);
   pass.requeue(pass.input.config.stepIntervalMs);
 }
 
-function promote(
-  pass: Pass,
-  spec: RolloutSpec,
-  t: Targets,
-  wanted: Deployment['spec']['template'],
-  inSync: boolean,
-): void {
+function promote(pass: Pass, spec: RolloutSpec, t: Targets, rev: Revision): void {
   const s = pass.status;
-  const ns = pass.input.rollout.metadata.namespace;
-  const primaryName = qualified(spec.primary.name, ns);
   s.phase = 'Promoting';
-  if (!inSync) {
-    // The copy has not landed (or was undone): make it again; it is idempotent.
-    pass.actions.push({ kind: 'promote', template: wanted });
-    pass.requeue(WAIT_REQUEUE_MS);
-    return;
-  }
-  const p = rolloutProgress(t.primary);
-  if (!p.done) {
-    const stuck = checkDeployment(t.primary, ns);
-    if (
-      !stuck.ok &&
-      stuck.reason === 'UnhealthyPods' &&
-      stuck.message.includes('progress deadline')
-    ) {
-      pass.say(`Halt rollout ${pass.name} ${stuck.message}`, true);
-    } else if (!p.observed) {
-      pass.say(`Waiting for ${primaryName} rollout to start`);
-    } else {
-      // Reported once when the wait begins; status follows the progress silently.
-      const waiting = `Waiting for ${primaryName} rollout to finish: ${p.describe}`;
-      if (!pass.prev.message?.startsWith(`Waiting for ${primaryName} rollout to finish`))
-        pass.warning(waiting);
-      pass.say(waiting);
-    }
-    pass.requeue(WAIT_REQUEUE_MS);
-    return;
-  }
-  // The primary runs the canary's revision: route everything back and scale down.
-  s.lastPromotedRevision = s.canaryRevision;
-  s.phase = 'Finalising';
-  s.canaryWeight = 0;
-  pass.say(`Promotion complete! Scaling down ${qualified(spec.canary.name, ns)}`);
-  pass.normal(s.message as string);
   pass.requeue(WAIT_REQUEUE_MS);
+  if (!rev.inSync) {
+    // The copy has not landed (or was undone): make it again; it is idempotent.
+    pass.actions.push(promoteAction(t, rev.wanted));
+    return;
+  }
+  const primaryName = pass.q(spec.primary.name);
+  const p = rolloutProgress(t.primary);
+  const stuck = progressDeadlineExceeded(t.primary);
+  if (p.done) {
+    // The primary runs the canary's revision: route everything back and scale down.
+    s.lastPromotedRevision = s.canaryRevision;
+    s.phase = 'Finalising';
+    s.canaryWeight = 0;
+    pass.announce(`Promotion complete! Scaling down ${pass.q(spec.canary.name)}`);
+  } else if (stuck !== undefined) {
+    pass.say(
+      `Halt rollout ${pass.name} ${primaryName} has exceeded its progress deadline: ${stuck}`,
+      true,
+    );
+  } else if (!p.observed) {
+    pass.say(`Waiting for ${primaryName} rollout to start`);
+  } else {
+    // Reported as the primary's rollout proceeds: one event per change of progress.
+    pass.say(`Waiting for ${primaryName} rollout to finish: ${p.describe}`, true);
+  }
 }
 
-function desiredWeights(s: RolloutStatus): { primary: number; canary: number } {
+function desiredWeights(s: RolloutStatus): Weights {
   switch (s.phase) {
     case 'Progressing':
     case 'Halted':
@@ -394,58 +410,79 @@ function ensureRouting(pass: Pass, t: Targets): void {
   const want = desiredWeights(pass.status);
   const found = t.weights;
   if (t.routesConsistent && found.primary === want.primary && found.canary === want.canary) return;
-  pass.actions.push({ kind: 'setWeights', ...want });
-  // Steerer records the weights it writes on the VirtualService. Weights that differ
-  // from that record were changed by someone else: say so whenever Steerer puts them
-  // back. (A pending change of Steerer's own, e.g. after a restart, is silent.)
-  const written = parseWeightsAnnotation(
-    t.virtualService.metadata.annotations?.[ANNOTATIONS.weights],
-  );
+  const ops = t.router.patch(t.route, t.hosts, want);
+  ops.push(...weightAnnotationOps(t.route, want));
+  pass.actions.push({
+    kind: 'setWeights',
+    route: { kind: t.router.kind, name: t.route.metadata.name },
+    ...want,
+    ops,
+  });
+  // Steerer records the weights it writes on the route object. Weights that differ from
+  // that record were changed by someone else: say so whenever Steerer puts them back.
+  // (A pending change of Steerer's own, e.g. after a restart, is silent.)
+  const written = recordedWeights(t.route);
   const changedByOthers =
     written !== undefined &&
     (!t.routesConsistent || written.primary !== found.primary || written.canary !== found.canary);
   if (changedByOthers) {
     pass.warning(
-      `Restoring VirtualService ${qualified(t.virtualService.metadata.name, t.virtualService.metadata.namespace ?? '')} weights to ${want.primary}/${want.canary}: found ${found.primary}/${found.canary}, changed outside Steerer`,
+      `Restoring ${t.router.kind} ${qualified(t.route.metadata.name, t.route.metadata.namespace ?? '')} weights to ${want.primary}/${want.canary}: found ${found.primary}/${found.canary}, changed outside Steerer`,
     );
   }
 }
 
+/** The replicas a canary gets when a release needs it and it sits at zero. */
+function scaleUpTo(pass: Pass, t: Targets): number {
+  const hpa = pass.input.observed.canaryHpa;
+  if (hpa) return hpa.spec.minReplicas ?? 1;
+  return parseScaledDownFrom(t.canary.metadata.annotations?.[ANNOTATIONS.scaledDownFrom]) ?? 1;
+}
+
 function ensureCanaryScale(pass: Pass, t: Targets): void {
+  const name = t.canary.metadata.name;
   const replicas = t.canary.spec.replicas ?? 1;
   const phase = pass.status.phase;
-  const active = phase !== undefined && ACTIVE_PHASES.includes(phase);
+  const active = inPhases(phase, RELEASE_PHASES);
+  const hpaMin = pass.input.observed.canaryHpa?.spec.minReplicas;
   if (active && replicas === 0) {
-    const hpa = pass.input.observed.canaryHpa;
-    const remembered = Number.parseInt(
-      t.canary.metadata.annotations?.[ANNOTATIONS.scaledDownFrom] ?? '',
-      10,
-    );
-    const up = hpa
-      ? (hpa.spec.minReplicas ?? 1)
-      : Number.isFinite(remembered) && remembered > 0
-        ? remembered
-        : 1;
-    pass.actions.push({ kind: 'scaleCanary', replicas: up });
-  } else if (active && (pass.input.observed.canaryHpa?.spec.minReplicas ?? 0) > replicas) {
+    pass.actions.push({ kind: 'scaleCanary', name, replicas: scaleUpTo(pass, t) });
+  } else if (active && hpaMin !== undefined && hpaMin > replicas) {
     // Fewer replicas than the canary's HPA keeps (a manifest re-applied with its own
     // `replicas`): give it the minimum now rather than halting until the HPA's next sync.
-    pass.actions.push({
-      kind: 'scaleCanary',
-      replicas: pass.input.observed.canaryHpa?.spec.minReplicas ?? 1,
-    });
+    pass.actions.push({ kind: 'scaleCanary', name, replicas: hpaMin });
   } else if (!active && phase !== 'Waiting' && replicas !== 0) {
-    pass.actions.push({ kind: 'scaleCanary', replicas: 0, remember: replicas });
+    pass.actions.push({ kind: 'scaleCanary', name, replicas: 0, remember: replicas });
   }
 }
 
 function ensureLabels(pass: Pass, t: Targets): void {
-  const name = pass.input.rollout.metadata.name;
-  const has = (d: Deployment, role: string): boolean =>
-    d.metadata.labels?.[LABELS.rollout] === name && d.metadata.labels?.[LABELS.role] === role;
-  const primary = !has(t.primary, 'primary');
-  const canary = !has(t.canary, 'canary');
-  if (primary || canary) pass.actions.push({ kind: 'labelTargets', primary, canary });
+  const rollout = pass.input.rollout.metadata.name;
+  const targets: { name: string; role: Role }[] = [];
+  for (const [d, role] of [
+    [t.primary, 'primary'],
+    [t.canary, 'canary'],
+  ] as const) {
+    const labels = d.metadata.labels;
+    if (labels?.[LABELS.rollout] !== rollout || labels[LABELS.role] !== role) {
+      targets.push({ name: d.metadata.name, role });
+    }
+  }
+  if (targets.length > 0) pass.actions.push({ kind: 'labelTargets', rollout, targets });
+}
+
+/** What to measure after this pass: a release whose canary receives traffic. */
+function measurement(pass: Pass, spec: RolloutSpec | undefined): Subscription | undefined {
+  const s = pass.status;
+  const measured = s.phase === 'Progressing' || s.phase === 'Halted';
+  if (!spec || !measured || (s.canaryWeight ?? 0) === 0 || !inFlight(s)) return undefined;
+  const start = s.startTime ? Date.parse(s.startTime) : Number.NaN;
+  return {
+    namespace: pass.ns,
+    workload: spec.canary.name,
+    checks: spec.checks,
+    sinceMs: Number.isFinite(start) ? start : undefined,
+  };
 }
 
 function finish(pass: Pass, spec: RolloutSpec | undefined): Plan {
@@ -467,6 +504,6 @@ function finish(pass: Pass, spec: RolloutSpec | undefined): Plan {
     actions: pass.actions,
     events: pass.events,
     requeueAfterMs: pass.requeueAfterMs,
-    wantsAnalysis: pass.wantsAnalysis,
+    measure: measurement(pass, spec),
   };
 }

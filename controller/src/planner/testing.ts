@@ -1,7 +1,9 @@
 // Test support: the seed's objects as the API server would return them, and a tiny
 // in-memory world that applies planner actions the way Kubernetes would.
 
+import { applyJsonPatch } from '@steerer/common';
 import type {
+  AnalysisSample,
   Deployment,
   HorizontalPodAutoscaler,
   PodTemplate,
@@ -10,7 +12,7 @@ import type {
   VirtualService,
 } from '@steerer/common';
 import { plan } from './plan.js';
-import type { Action, AnalysisSample, Observed, Plan, PlannerConfig } from './types.js';
+import type { Action, AnalysisSamples, Observed, Plan, PlannerConfig } from './types.js';
 
 export const SEED_SPEC = {
   targetKind: 'Deployment',
@@ -124,7 +126,15 @@ export function hpa(min = 2, current = 2, desired = 2): HorizontalPodAutoscaler 
   };
 }
 
-export function seedObserved(): Required<Observed> {
+/** The seed's objects; the route is the seed's VirtualService. */
+export type SeedObserved = Required<Observed> & { route: VirtualService };
+
+/** One sample for the seed's only check. */
+export function samples(sample: AnalysisSample): AnalysisSamples {
+  return new Map([['success-rate', sample]]);
+}
+
+export function seedObserved(): SeedObserved {
   return {
     primary: deployment(
       'podinfo',
@@ -140,7 +150,7 @@ export function seedObserved(): Required<Observed> {
     ),
     primaryService: service('podinfo', 'podinfo'),
     canaryService: service('podinfo-canary', 'podinfo-canary'),
-    virtualService: virtualService(),
+    route: virtualService(),
     canaryHpa: hpa(),
   };
 }
@@ -149,7 +159,7 @@ export const CONFIG: PlannerConfig = { stepIntervalMs: 10_000, maxSampleAgeMs: 5
 
 /** A world that applies actions like the API server and controllers would. */
 export class World {
-  observed: Required<Observed>;
+  observed: SeedObserved;
   rollout: RolloutObject;
   now = Date.parse('2026-01-01T00:00:00Z');
   /** Success rate the canary would show; undefined = no data; 'error' = Prometheus down. */
@@ -170,7 +180,7 @@ export class World {
     if (this.successRate === 'error')
       return { kind: 'error', message: 'connection refused', at: this.now };
     if (this.successRate === undefined) return { kind: 'nodata', at: this.now };
-    return { kind: 'ok', successRate: this.successRate, requestRate: 10, at: this.now };
+    return { kind: 'ok', value: this.successRate, requestRate: 10, at: this.now };
   }
 
   /** What a reconcile would decide now, without applying any of it. */
@@ -178,7 +188,7 @@ export class World {
     return plan({
       rollout: this.rollout,
       observed: this.observed,
-      analysis: this.sample(),
+      analysis: samples(this.sample()),
       now: this.now,
       config: this.config,
     });
@@ -198,18 +208,9 @@ export class World {
   apply(a: Action): void {
     const o = this.observed;
     switch (a.kind) {
-      case 'setWeights': {
-        const route = o.virtualService.spec.http?.[0]?.route;
-        if (route?.[0] && route[1]) {
-          route[0].weight = a.primary;
-          route[1].weight = a.canary;
-        }
-        o.virtualService.metadata.annotations = {
-          ...o.virtualService.metadata.annotations,
-          'steerer.io/weights': `${a.primary}/${a.canary}`,
-        };
+      case 'setWeights':
+        o.route = applyJsonPatch(o.route, a.ops);
         return;
-      }
       case 'scaleCanary':
         o.canary.spec.replicas = a.replicas;
         o.canary.metadata.generation = (o.canary.metadata.generation ?? 1) + 1;
@@ -232,18 +233,14 @@ export class World {
         this.primaryPending = this.primaryRolloutPasses;
         return;
       case 'labelTargets':
-        if (a.primary)
-          o.primary.metadata.labels = {
-            ...o.primary.metadata.labels,
-            'steerer.io/rollout': 'podinfo',
-            'steerer.io/role': 'primary',
+        for (const t of a.targets) {
+          const d = t.role === 'primary' ? o.primary : o.canary;
+          d.metadata.labels = {
+            ...d.metadata.labels,
+            'steerer.io/rollout': a.rollout,
+            'steerer.io/role': t.role,
           };
-        if (a.canary)
-          o.canary.metadata.labels = {
-            ...o.canary.metadata.labels,
-            'steerer.io/rollout': 'podinfo',
-            'steerer.io/role': 'canary',
-          };
+        }
         return;
     }
   }
@@ -291,7 +288,7 @@ export class World {
   }
 
   weights(): [number | undefined, number | undefined] {
-    const r = this.observed.virtualService.spec.http?.[0]?.route;
+    const r = this.observed.route.spec.http?.[0]?.route;
     return [r?.[0]?.weight, r?.[1]?.weight];
   }
 

@@ -1,15 +1,20 @@
-// What the planner sees and what it decides. Everything here is plain data.
+// What the planner sees and what it decides: the controller's contract. Plain data only.
 
 import type {
+  AnalysisSample,
+  CheckSpec,
   Deployment,
   HorizontalPodAutoscaler,
+  JsonPatchOp,
+  KubeObject,
   PodTemplate,
+  Role,
   RolloutObject,
   RolloutSpec,
   RolloutStatus,
+  RouteRef,
   Service,
-  VirtualService,
-} from '@steerer/common';
+} from '@steerer/common/model';
 
 /** The objects a rollout refers to, as the informer caches hold them. */
 export interface Observed {
@@ -17,20 +22,24 @@ export interface Observed {
   canary?: Deployment | undefined;
   primaryService?: Service | undefined;
   canaryService?: Service | undefined;
-  virtualService?: VirtualService | undefined;
+  /** The route object the spec names (its router is spec.route.kind). */
+  route?: KubeObject | undefined;
   /** The HorizontalPodAutoscaler whose scaleTargetRef is the canary, if any. */
   canaryHpa?: HorizontalPodAutoscaler | undefined;
 }
 
-/**
- * The latest success-rate measurement of the canary's workload. `windowMs` is the
- * window actually measured: the spec's interval, or less early in a release, so data
- * from a previous revision never counts for the current one.
- */
-export type AnalysisSample =
-  | { kind: 'ok'; successRate: number; requestRate: number; at: number; windowMs?: number }
-  | { kind: 'nodata'; at: number; windowMs?: number }
-  | { kind: 'error'; message: string; at: number };
+/** The latest sample of each of a canary's checks, by check name. */
+export type AnalysisSamples = ReadonlyMap<string, AnalysisSample>;
+
+/** What the planner wants measured: the canary's checks, from the release's start on. */
+export interface Subscription {
+  namespace: string;
+  /** The canary Deployment's name (Istio's destination_workload). */
+  workload: string;
+  checks: readonly CheckSpec[];
+  /** Only data after this instant counts (the release's start), when set. */
+  sinceMs?: number | undefined;
+}
 
 export interface PlannerConfig {
   /** How often a release may advance one step (the seed's controlLoopInterval). */
@@ -42,20 +51,27 @@ export interface PlannerConfig {
 export interface PlanInput {
   rollout: RolloutObject;
   observed: Observed;
-  analysis: AnalysisSample | undefined;
+  analysis: AnalysisSamples | undefined;
   now: number;
   config: PlannerConfig;
 }
 
+/** Everything an action needs is in it: the actuator reads nothing else. */
 export type Action =
-  /** Set the split routes' weights (only the primary/canary destinations). */
-  | { kind: 'setWeights'; primary: number; canary: number }
+  /** Patch the route object's split (the router's operations, guarded by tests). */
+  | {
+      kind: 'setWeights';
+      route: RouteRef;
+      primary: number;
+      canary: number;
+      ops: JsonPatchOp[];
+    }
   /** Scale the canary Deployment; `remember` records the replicas it had before. */
-  | { kind: 'scaleCanary'; replicas: number; remember?: number }
-  /** Replace the primary's pod template. */
-  | { kind: 'promote'; template: PodTemplate }
-  /** Label the Deployments as managed by this rollout (scopes the webhook). */
-  | { kind: 'labelTargets'; primary: boolean; canary: boolean };
+  | { kind: 'scaleCanary'; name: string; replicas: number; remember?: number }
+  /** Replace the primary's pod template, if the Deployment is still at `resourceVersion`. */
+  | { kind: 'promote'; name: string; resourceVersion: string | undefined; template: PodTemplate }
+  /** Label Deployments as managed by this rollout, in the given roles (scopes the webhook). */
+  | { kind: 'labelTargets'; rollout: string; targets: { name: string; role: Role }[] };
 
 export interface PlannedEvent {
   type: 'Normal' | 'Warning';
@@ -63,12 +79,13 @@ export interface PlannedEvent {
 }
 
 export interface Plan {
+  /** The validated spec, when it is valid. */
   spec: RolloutSpec | undefined;
   status: RolloutStatus;
   actions: Action[];
   events: PlannedEvent[];
   /** When to look again even if nothing changes; undefined means only on change. */
   requeueAfterMs: number | undefined;
-  /** Whether the canary's success rate should be measured for this rollout. */
-  wantsAnalysis: boolean;
+  /** What to measure for this rollout from now on; undefined: nothing. */
+  measure: Subscription | undefined;
 }

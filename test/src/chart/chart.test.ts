@@ -9,7 +9,16 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import { DURATION_PATTERN } from '@steerer/common';
 import type { Rendered } from './helm.js';
-import { CHART, KUBE_VERSION, SEED_SET, findObject, helm, renderChart } from './helm.js';
+import {
+  CHART,
+  KUBE_VERSION,
+  REPO,
+  SEED_SET,
+  findObject,
+  helm,
+  parseManifests,
+  renderChart,
+} from './helm.js';
 
 const NS = 'istio-system';
 
@@ -664,5 +673,61 @@ describe('values', () => {
         (p) => !p.split('.').some((_, i, parts) => documented.has(parts.slice(0, i + 1).join('.'))),
       );
     expect(missing).toEqual([]);
+  });
+});
+
+describe('the Rollout CRD', () => {
+  interface Crd extends Rendered {
+    spec: {
+      group: string;
+      names: {
+        kind: string;
+        listKind?: string;
+        plural: string;
+        singular?: string;
+        shortNames?: string[];
+        categories?: string[];
+      };
+    };
+  }
+
+  /** The Rollout CRD exactly as the chart installs it. */
+  async function rolloutCrd(): Promise<Crd> {
+    const r = await helm(['show', 'crds', CHART]);
+    expect(r.code).toBe(0);
+    const crds = parseManifests(r.stdout);
+    return findObject(crds, 'CustomResourceDefinition', 'rollouts.apps.weave.works') as Crd;
+  }
+
+  it("keeps the seed's kind and group, with short names Argo Rollouts does not use", async () => {
+    const crd = await rolloutCrd();
+    expect(crd.spec.group).toBe('apps.weave.works');
+    expect(crd.spec.names).toEqual({
+      kind: 'Rollout',
+      listKind: 'RolloutList',
+      plural: 'rollouts',
+      singular: 'rollout',
+      shortNames: ['sro', 'steererrollout'],
+      categories: ['steerer'],
+    });
+    // rollouts.argoproj.io: plural rollouts, singular rollout, short name ro.
+    expect(crd.spec.names.shortNames).not.toContain('ro');
+  });
+
+  it('is addressed unambiguously the way the README and the reference say', async () => {
+    const crd = await rolloutCrd();
+    const names = crd.spec.names;
+    // In code: `kubectl get rollouts.apps.weave.works`, `kubectl get sro`, `steererrollout`…
+    const forms = [
+      `kubectl get ${names.plural}.${crd.spec.group}`,
+      ...(names.shortNames ?? []),
+      ...(names.categories ?? []).map((c) => `kubectl get ${c}`),
+    ];
+    for (const doc of ['README.md', 'docs/reference.md']) {
+      const text = readFileSync(join(REPO, doc), 'utf8').replace(/```[\s\S]*?```/g, '');
+      const code = [...text.matchAll(/`([^`]+)`/g)].map((m) => ` ${m[1]} `);
+      const missing = forms.filter((f) => !code.some((c) => c.includes(` ${f} `)));
+      expect([doc, missing]).toEqual([doc, []]);
+    }
   });
 });

@@ -22,15 +22,15 @@ import {
   kubectlJson,
   processEnv,
   rolloutEvents,
-  rolloutStatus,
   seedYaml,
   setLoad,
   startProcess,
-  vsWeights,
   waitAvailable,
   waitFor,
   waitSeedHpaSettled,
 } from '../e2e/harness.js';
+import { readSnapshot, statusLine } from './status-line.js';
+import type { Snapshot } from './status-line.js';
 
 const NS = 'test';
 const keep = process.argv.includes('--keep');
@@ -91,12 +91,13 @@ async function showNewEvents(shown: Shown): Promise<void> {
   }
 }
 
-async function statusLine(): Promise<string> {
-  const s = await rolloutStatus(NS, 'podinfo');
-  const [p, c] = await vsWeights(NS, 'podinfo');
-  const rate =
-    s.analysis?.successRate === undefined ? '—' : `${s.analysis.successRate.toFixed(2)}%`;
-  return `phase ${s.phase ?? '—'}  weight ${s.canaryWeight ?? 0}  routes ${p}/${c}  success rate ${rate}  failed checks ${s.failedChecks ?? 0}`;
+/** The Rollout's status and its route as they both were at one instant (see status-line.ts). */
+async function snapshot(): Promise<Snapshot> {
+  return readSnapshot(
+    async (path) => JSON.parse(await kubectl(['get', '--raw', path])) as unknown,
+    NS,
+    'podinfo',
+  );
 }
 
 /** Follows the rollout until it succeeds, printing events and status changes. */
@@ -110,12 +111,14 @@ async function follow(
   let sawProgress = false;
   for (;;) {
     await showNewEvents(shown);
-    const line = await statusLine();
+    // Everything this round prints or decides comes from one snapshot.
+    const now = await snapshot();
+    const line = statusLine(now);
     if (line !== last) {
       console.log(dim(`  [${Math.round((Date.now() - started) / 1000)}s] ${line}`));
       last = line;
     }
-    const s = await rolloutStatus(NS, 'podinfo');
+    const s = now.status;
     onTick?.(s.canaryWeight ?? 0);
     if (s.phase !== 'Succeeded') sawProgress = true;
     if (sawProgress && s.phase === 'Succeeded') {
@@ -257,13 +260,15 @@ async function main(): Promise<void> {
   const halts = events.filter((e) => e.message.startsWith('Halt')).reduce((n, e) => n + e.count, 0);
   const primary = await deploymentOf(NS, 'podinfo');
   const canary = await deploymentOf(NS, 'podinfo-canary');
-  const s = await rolloutStatus(NS, 'podinfo');
+  const final = await snapshot();
+  const s = final.status;
+  const routes = final.routes ? `${final.routes.primary}/${final.routes.canary}` : '—';
   say('summary');
   console.log(
     `    release 1.2.0: ${release1.toFixed(0)}s, release 1.3.0: ${release2.toFixed(0)}s, halts: ${halts}`,
   );
   console.log(
-    `    rollout: ${s.phase}, routes ${(await vsWeights(NS, 'podinfo')).join('/')}, primary runs ${primary.image}, canary has ${canary.replicas} replicas`,
+    `    rollout: ${s.phase}, routes ${routes}, primary runs ${primary.image}, canary has ${canary.replicas} replicas`,
   );
   console.log(`    revision ${s.lastPromotedRevision ?? '?'} promoted`);
   console.log('');

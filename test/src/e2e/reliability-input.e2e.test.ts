@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { INVALID_ROLLOUT_CASES, VALID_ROLLOUT_CASES } from '@steerer/common/rollout-cases';
+import { INVALID_ROLLOUT_CASES, VALID_ROLLOUT_CASES } from '@steerer/common/testing/rollout-cases';
 import { appManifests, canaryDeployment, namespaceManifest, rolloutManifest } from './apps.js';
 import type { AppOptions } from './apps.js';
 import type { SteererProcess } from './harness.js';

@@ -1,8 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
+import { istioVirtualService } from '@steerer/common';
 import type { Phase, VirtualService } from '@steerer/common';
 import { parseAdmissionReview } from './admission.js';
-import type { AdmissionRequest, Operation } from './admission.js';
-import { validateVirtualService } from './validate-virtualservice.js';
+import type { AdmissionRequest, Operation, Reviewed } from './admission.js';
+import { validateRoute } from './validate-route.js';
+import type { RouteFacts } from './validate-route.js';
 import { KINDS, admissionReview, rollout, virtualService } from './testing.js';
 
 function request(
@@ -16,6 +18,9 @@ function request(
   if (!parsed.ok) throw new Error(parsed.reason);
   return parsed.request;
 }
+
+const validateVirtualService = (req: AdmissionRequest, facts: RouteFacts): Reviewed =>
+  validateRoute(req, facts, istioVirtualService);
 
 const both = virtualService();
 const primaryOnly = virtualService('podinfo', ['podinfo']);

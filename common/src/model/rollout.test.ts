@@ -1,12 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { formatFieldErrors, validateRolloutSpec } from './rollout.js';
+import { formatFieldErrors } from './rollout.js';
+import { validateRolloutSpec } from './validate.js';
 import {
   ABSENT,
   BASE_ROLLOUT_SPEC,
   INVALID_ROLLOUT_CASES,
   VALID_ROLLOUT_CASES,
   specWith,
-} from './rollout-cases.js';
+} from '../testing/rollout-cases.js';
 
 describe('validateRolloutSpec: invalid specs', () => {
   it('has a table of at least 30 cases with distinct names', () => {
@@ -93,21 +94,25 @@ describe('validateRolloutSpec: valid specs', () => {
     expect(result).toEqual({ ok: true, value: expect.anything() });
   });
 
-  it('returns the typed spec with the interval in milliseconds', () => {
+  it('returns the typed spec: the route, the step and the success-rate check (interval in ms)', () => {
     expect(validateRolloutSpec(specWith({}))).toEqual({
       ok: true,
       value: {
         targetKind: 'Deployment',
         primary: { name: 'podinfo', host: 'podinfo' },
         canary: { name: 'podinfo-canary', host: 'podinfo-canary' },
-        virtualService: { name: 'podinfo', weight: 10 },
-        metric: {
-          type: 'counter',
-          name: 'istio_requests_total',
-          interval: '1m',
-          intervalMs: 60_000,
-          threshold: 99,
-        },
+        route: { kind: 'VirtualService', name: 'podinfo' },
+        stepWeight: 10,
+        checks: [
+          {
+            type: 'success-rate',
+            name: 'success-rate',
+            metric: 'istio_requests_total',
+            interval: '1m',
+            intervalMs: 60_000,
+            threshold: 99,
+          },
+        ],
       },
     });
   });
@@ -121,12 +126,12 @@ describe('validateRolloutSpec: valid specs', () => {
     ['2h0m1s', 7_201_000],
   ])('parses interval %s as %i ms', (interval, ms) => {
     const result = validateRolloutSpec(specWith({ 'metric.interval': interval }));
-    expect(result.ok && result.value.metric).toMatchObject({ interval, intervalMs: ms });
+    expect(result.ok && result.value.checks[0]).toMatchObject({ interval, intervalMs: ms });
   });
 
   it.each([0, 100, 99.5])('accepts threshold %d', (threshold) => {
     const result = validateRolloutSpec(specWith({ 'metric.threshold': threshold }));
-    expect(result.ok && result.value.metric.threshold).toBe(threshold);
+    expect(result.ok && result.value.checks[0]?.threshold).toBe(threshold);
   });
 
   it('ignores fields it does not know', () => {

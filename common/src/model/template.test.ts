@@ -1,8 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import type { LabelSelector, PodTemplate } from './kube/objects.js';
+import { canonicalJson, jsonEqual } from './json.js';
+import type { LabelSelector, PodTemplate } from './objects.js';
 import {
-  canonicalJson,
-  jsonEqual,
   missingSelectorLabels,
   promotedTemplate,
   sameTemplate,

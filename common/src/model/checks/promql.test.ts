@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { SteererError } from './errors.js';
-import { SERIES_LABEL, explainQuery, promString, successRateQuery } from './promql.js';
+import { SteererError } from '../errors.js';
+import { SERIES_LABEL, promString } from './promql.js';
+import { explainQuery, successRateQuery } from './success-rate.js';
 
 /**
  * A lexical check of a PromQL expression: string literals are closed (honouring escapes)

@@ -8,11 +8,6 @@ export const ROLLOUT = {
 } as const;
 export const ROLLOUT_API_VERSION = `${ROLLOUT.group}/${ROLLOUT.version}`;
 
-export const ISTIO_GROUP = 'networking.istio.io';
-/** VirtualService versions in order of preference; the first one served is used. */
-export const VIRTUAL_SERVICE_VERSIONS = ['v1', 'v1beta1', 'v1alpha3'] as const;
-export type VirtualServiceVersion = (typeof VIRTUAL_SERVICE_VERSIONS)[number];
-
 /** The field manager of every write Steerer makes; the webhook recognises the controller by it. */
 export const FIELD_MANAGER = 'steerer';
 
@@ -35,7 +30,7 @@ export const ANNOTATIONS = {
   revisionTime: `${PREFIX}/revision-time`,
   /** On a canary Deployment Steerer scaled to zero: the replicas it had before. */
   scaledDownFrom: `${PREFIX}/scaled-down-from`,
-  /** On a VirtualService: the primary/canary weights Steerer last wrote, e.g. "70/30". */
+  /** On a route object: the primary/canary weights Steerer last wrote, e.g. "70/30". */
   weights: `${PREFIX}/weights`,
 } as const;
 

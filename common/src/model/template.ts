@@ -6,19 +6,11 @@
 // defaulted fields) or Steerer (a different hash) never looks like a release. The hash
 // below only names revisions in status, events and the webhook's annotation.
 
-import { createHash } from 'node:crypto';
+import { sha256 } from '@noble/hashes/sha256';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
+import { canonicalJson, jsonEqual } from './json.js';
 import { isSteererKey } from './names.js';
-import type { JsonObject, JsonValue, LabelSelector, PodTemplate } from './kube/objects.js';
-
-/** JSON with object keys sorted, so equal values serialise identically. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    const sorted: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
-    return sorted;
-  });
-}
+import type { JsonObject, LabelSelector, PodTemplate } from './objects.js';
 
 function withoutSteererKeys(map: Record<string, string> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -37,41 +29,8 @@ function revisionContent(template: PodTemplate): JsonObject {
 
 /** A short, stable name for a pod template revision (10 hex digits of SHA-256). */
 export function templateRevision(template: PodTemplate): string {
-  return createHash('sha256')
-    .update(canonicalJson(revisionContent(template)))
-    .digest('hex')
-    .slice(0, 10);
-}
-
-/**
- * True when two JSON values serialise to the same canonical JSON (key order aside), without
- * serialising them: members whose value is undefined count as absent, as in JSON.
- */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) {
-      const x: unknown = a[i];
-      const y: unknown = b[i];
-      // JSON writes an undefined array item as null.
-      if (!jsonEqual(x === undefined ? null : x, y === undefined ? null : y)) return false;
-    }
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ao = a as Record<string, unknown>;
-  const bo = b as Record<string, unknown>;
-  let defined = 0;
-  for (const k of Object.keys(ao)) {
-    const x = ao[k];
-    if (x === undefined) continue;
-    defined++;
-    if (!Object.hasOwn(bo, k) || !jsonEqual(x, bo[k])) return false;
-  }
-  for (const k of Object.keys(bo)) if (bo[k] !== undefined) defined--;
-  return defined === 0;
+  // A pure SHA-256 (not node:crypto), so the model also runs in a browser.
+  return bytesToHex(sha256(utf8ToBytes(canonicalJson(revisionContent(template))))).slice(0, 10);
 }
 
 /** True when two templates are the same revision (Steerer's own keys aside). */
@@ -152,8 +111,4 @@ export function missingSelectorLabels(template: PodTemplate, selector: LabelSele
     if (!meets(labels, e) && !missing.includes(e.key)) missing.push(e.key);
   }
   return missing;
-}
-
-export function isJsonObject(v: JsonValue | undefined): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

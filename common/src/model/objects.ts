@@ -91,28 +91,6 @@ export interface HorizontalPodAutoscaler extends KubeObject {
   };
 }
 
-export interface HttpRouteDestination {
-  destination: { host: string; subset?: string; port?: { number?: number } } & JsonObject;
-  weight?: number;
-  [key: string]: unknown;
-}
-
-export interface HttpRoute {
-  name?: string;
-  match?: JsonValue[];
-  route?: HttpRouteDestination[];
-  [key: string]: unknown;
-}
-
-export interface VirtualService extends KubeObject {
-  spec: {
-    hosts?: string[];
-    gateways?: string[];
-    http?: HttpRoute[];
-    [key: string]: unknown;
-  };
-}
-
 export interface EventObject extends KubeObject {
   involvedObject: {
     apiVersion?: string;

@@ -1,14 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import jsonpatch from 'jsonpatch';
-import type { HttpRoute, HttpRouteDestination, VirtualService } from './kube/objects.js';
-import {
-  checkRoutes,
-  fqdn,
-  parseWeightsAnnotation,
-  weightAnnotationOps,
-  weightPatch,
-} from './virtualservice.js';
-import type { RouteCheck, SplitRoute } from './virtualservice.js';
+import { parseWeights, weightAnnotationOps } from '../annotations.js';
+import { fqdn } from '../hosts.js';
+import { checkRoutes, weightPatch } from './istio.js';
+import type {
+  HttpRoute,
+  HttpRouteDestination,
+  RouteCheck,
+  SplitRoute,
+  VirtualService,
+} from './istio.js';
 
 function dest(host: string, weight?: number): HttpRouteDestination {
   return {
@@ -388,24 +389,24 @@ describe('weightPatch', () => {
 
 describe('weights annotation', () => {
   it('parses what Steerer writes and nothing else', () => {
-    expect(parseWeightsAnnotation('70/30')).toEqual({ primary: 70, canary: 30 });
-    expect(parseWeightsAnnotation('100/0')).toEqual({ primary: 100, canary: 0 });
-    expect(parseWeightsAnnotation(undefined)).toBeUndefined();
-    expect(parseWeightsAnnotation('70')).toBeUndefined();
-    expect(parseWeightsAnnotation('a/b')).toBeUndefined();
+    expect(parseWeights('70/30')).toEqual({ primary: 70, canary: 30 });
+    expect(parseWeights('100/0')).toEqual({ primary: 100, canary: 0 });
+    expect(parseWeights(undefined)).toBeUndefined();
+    expect(parseWeights('70')).toBeUndefined();
+    expect(parseWeights('a/b')).toBeUndefined();
   });
 
   it('adds the annotation map when absent, sets the key otherwise, and skips equal values', () => {
     const v = vs();
     delete v.metadata.annotations;
-    expect(weightAnnotationOps(v, 'steerer.io/weights', { primary: 90, canary: 10 })).toEqual([
+    expect(weightAnnotationOps(v, { primary: 90, canary: 10 })).toEqual([
       { op: 'add', path: '/metadata/annotations', value: { 'steerer.io/weights': '90/10' } },
     ]);
     v.metadata.annotations = { other: 'x' };
-    expect(weightAnnotationOps(v, 'steerer.io/weights', { primary: 90, canary: 10 })).toEqual([
+    expect(weightAnnotationOps(v, { primary: 90, canary: 10 })).toEqual([
       { op: 'add', path: '/metadata/annotations/steerer.io~1weights', value: '90/10' },
     ]);
     v.metadata.annotations['steerer.io/weights'] = '90/10';
-    expect(weightAnnotationOps(v, 'steerer.io/weights', { primary: 90, canary: 10 })).toEqual([]);
+    expect(weightAnnotationOps(v, { primary: 90, canary: 10 })).toEqual([]);
   });
 });

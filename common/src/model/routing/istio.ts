@@ -1,21 +1,80 @@
-// Reading and editing the weights of the VirtualService routes that split traffic
-// between a rollout's primary and canary hosts. Pure: no I/O.
+// The Istio VirtualService router: a VirtualService whose http routes send traffic to
+// exactly the primary and canary hosts (the seed's pattern). Reading and editing the
+// weights of those routes is pure; nothing else in the object is ever touched.
 
-import type { HttpRoute, VirtualService } from './kube/objects.js';
+import { fqdn } from '../hosts.js';
+import { isJsonMap } from '../json.js';
+import type { JsonPatchOp } from '../json.js';
+import type { JsonValue, KubeObject, ObjectMeta } from '../objects.js';
+import type { RouteHosts, RouteState, Router, Weights } from './router.js';
 
-export interface JsonPatchOp {
-  op: 'add' | 'remove' | 'replace' | 'test';
-  path: string;
-  value?: unknown;
+export const ISTIO_GROUP = 'networking.istio.io';
+/** VirtualService versions in order of preference; the first one served is used. */
+export const VIRTUAL_SERVICE_VERSIONS = ['v1', 'v1beta1', 'v1alpha3'] as const;
+
+export interface HttpRouteDestination {
+  destination: { host: string; subset?: string; port?: { number?: number } } & Record<
+    string,
+    unknown
+  >;
+  weight?: number;
+  [key: string]: unknown;
 }
 
-/** Expands a destination host to its FQDN, relative to the VirtualService's namespace. */
-export function fqdn(host: string, namespace: string): string {
-  const parts = host.split('.');
-  if (parts.length === 1) return `${host}.${namespace}.svc.cluster.local`;
-  if (parts.length === 2) return `${host}.svc.cluster.local`;
-  if (parts.length === 3 && parts[2] === 'svc') return `${host}.cluster.local`;
-  return host;
+export interface HttpRoute {
+  name?: string;
+  match?: JsonValue[];
+  route?: HttpRouteDestination[];
+  [key: string]: unknown;
+}
+
+export interface VirtualService extends KubeObject {
+  spec: {
+    hosts?: string[];
+    gateways?: string[];
+    http?: HttpRoute[];
+    [key: string]: unknown;
+  };
+}
+
+/**
+ * A VirtualService whose http routes and destinations are well-formed, read from any
+ * object without throwing. Malformed routes and destinations become empty placeholders
+ * (a host that matches nothing), so positions stay those of the object a patch applies to.
+ */
+export function virtualServiceView(obj: unknown, namespace?: string): VirtualService {
+  const o = isJsonMap(obj) ? obj : {};
+  const meta = isJsonMap(o.metadata) ? o.metadata : {};
+  const spec = isJsonMap(o.spec) ? o.spec : {};
+  const http = (Array.isArray(spec.http) ? (spec.http as unknown[]) : []).map(
+    (route): HttpRoute => {
+      if (!isJsonMap(route)) return { route: [] };
+      const dests = Array.isArray(route.route) ? (route.route as unknown[]) : [];
+      return { ...route, route: dests.map(destinationView) };
+    },
+  );
+  const metadata: ObjectMeta = { name: typeof meta.name === 'string' ? meta.name : '' };
+  const ns = typeof meta.namespace === 'string' ? meta.namespace : namespace;
+  if (ns !== undefined) metadata.namespace = ns;
+  if (isJsonMap(meta.annotations)) {
+    metadata.annotations = Object.fromEntries(
+      Object.entries(meta.annotations).filter(
+        (e): e is [string, string] => typeof e[1] === 'string',
+      ),
+    );
+  }
+  return { metadata, spec: { ...spec, http } };
+}
+
+function destinationView(d: unknown): HttpRouteDestination {
+  if (!isJsonMap(d) || !isJsonMap(d.destination) || typeof d.destination.host !== 'string') {
+    return { destination: { host: '' } };
+  }
+  const weight = typeof d.weight === 'number' ? d.weight : undefined;
+  return {
+    destination: { ...d.destination, host: d.destination.host },
+    ...(weight !== undefined ? { weight } : {}),
+  };
 }
 
 export interface SplitRoute {
@@ -25,13 +84,8 @@ export interface SplitRoute {
   canaryIndex: number;
 }
 
-export interface RouteWeights {
-  primary: number;
-  canary: number;
-}
-
 export type RouteCheck =
-  | { ok: true; routes: SplitRoute[]; weights: RouteWeights; consistent: boolean }
+  | { ok: true; routes: SplitRoute[]; weights: Weights; consistent: boolean }
   | { ok: false; message: string };
 
 /**
@@ -100,7 +154,7 @@ export function checkRoutes(
         : `VirtualService ${name} has no single http route with both ${primaryHost} and ${canaryHost} as destinations`,
     };
   }
-  const weightsOf = (r: SplitRoute): RouteWeights => {
+  const weightsOf = (r: SplitRoute): Weights => {
     const route = http[r.index] as HttpRoute;
     return {
       primary: effectiveWeight(route, r.primaryIndex),
@@ -124,7 +178,7 @@ export function checkRoutes(
 export function weightPatch(
   vs: VirtualService,
   routes: readonly SplitRoute[],
-  want: RouteWeights,
+  want: Weights,
 ): JsonPatchOp[] {
   const http = vs.spec.http ?? [];
   const ops: JsonPatchOp[] = [];
@@ -158,32 +212,26 @@ export function weightPatch(
   return ops;
 }
 
-/** "70/30" → weights; undefined when absent or malformed. */
-export function parseWeightsAnnotation(value: string | undefined): RouteWeights | undefined {
-  const m = value === undefined ? null : /^(\d{1,3})\/(\d{1,3})$/.exec(value);
-  if (!m) return undefined;
-  return { primary: Number(m[1]), canary: Number(m[2]) };
-}
-
-/**
- * Operations recording the weights Steerer writes in an annotation of the
- * VirtualService, so a later pass (even after a restart) can tell its own pending
- * change from one made by someone else.
- */
-export function weightAnnotationOps(
-  vs: VirtualService,
-  key: string,
-  want: RouteWeights,
-): JsonPatchOp[] {
-  const value = `${want.primary}/${want.canary}`;
-  const annotations = vs.metadata.annotations;
-  if (annotations?.[key] === value) return [];
-  if (!annotations) return [{ op: 'add', path: '/metadata/annotations', value: { [key]: value } }];
-  return [
-    {
-      op: 'add',
-      path: `/metadata/annotations/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`,
-      value,
-    },
-  ];
-}
+export const istioVirtualService: Router = {
+  kind: 'VirtualService',
+  group: ISTIO_GROUP,
+  versions: VIRTUAL_SERVICE_VERSIONS,
+  resource: 'virtualservices',
+  specField: 'virtualService',
+  read(route: unknown, hosts: RouteHosts): RouteState {
+    const vs = virtualServiceView(route, hosts.namespace);
+    const check = checkRoutes(vs, hosts.primary, hosts.canary);
+    if (!check.ok) return check;
+    return {
+      ok: true,
+      weights: check.weights,
+      consistent: check.consistent,
+      splits: check.routes.length,
+    };
+  },
+  patch(route: unknown, hosts: RouteHosts, want: Weights): JsonPatchOp[] {
+    const vs = virtualServiceView(route, hosts.namespace);
+    const check = checkRoutes(vs, hosts.primary, hosts.canary);
+    return check.ok ? weightPatch(vs, check.routes, want) : [];
+  },
+};

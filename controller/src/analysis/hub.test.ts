@@ -1,21 +1,41 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { MemoryLogger } from '@steerer/common';
-import type { PrometheusClient, Sample } from '@steerer/common';
-import { AnalysisHub, MIN_WINDOW_MS, effectiveWindow } from './analysis.js';
-import type { Subscription } from './analysis.js';
-import type { AnalysisSample } from './planner/types.js';
+import type { AnalysisSample, PrometheusClient, Sample } from '@steerer/common';
+import type { Subscription } from '../planner/types.js';
+import { AnalysisHub, MIN_WINDOW_MS, effectiveWindow, measuredFailure } from './hub.js';
 
 const NOW = 1_700_000_000_000;
 
-function sub(workload: string, extra: Partial<Subscription> = {}): Subscription {
+interface SubOptions {
+  namespace?: string;
+  sinceMs?: number | undefined;
+  metric?: string;
+  windowMs?: number;
+  threshold?: number;
+}
+
+/** A subscription to the seed's success-rate check of one workload. */
+function sub(workload: string, o: SubOptions = {}): Subscription {
   return {
-    namespace: 'test',
+    namespace: o.namespace ?? 'test',
     workload,
-    metric: 'istio_requests_total',
-    windowMs: 60_000,
-    threshold: 99,
-    ...extra,
+    sinceMs: o.sinceMs,
+    checks: [
+      {
+        type: 'success-rate',
+        name: 'success-rate',
+        metric: o.metric ?? 'istio_requests_total',
+        interval: '1m',
+        intervalMs: o.windowMs ?? 60_000,
+        threshold: o.threshold ?? 99,
+      },
+    ],
   };
+}
+
+/** The latest sample of the seed's check. */
+function latest(h: AnalysisHub, key: string): AnalysisSample | undefined {
+  return h.latest(key)?.get('success-rate');
 }
 
 function series(ns: string, workload: string, kind: 'success' | 'rate', value: number): Sample {
@@ -66,7 +86,7 @@ function hub(options: { batchSize?: number; now?: () => number } = {}) {
     prometheus,
     intervalMs: 2000,
     logger,
-    onSample: (key, sample) => delivered.push([key, sample]),
+    onSample: (key, _check, sample) => delivered.push([key, sample]),
     now: options.now ?? (() => NOW),
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
   });
@@ -91,7 +111,7 @@ describe('effectiveWindow', () => {
     ['a start in the future (clock skew)', NOW + 5000, 60_000, undefined],
     ['a spec window below the floor', NOW - 600_000, 1000, 1000],
   ])('%s', (_name, sinceMs, windowMs, want) => {
-    expect(effectiveWindow(sub('a', { sinceMs, windowMs }), NOW)).toBe(want);
+    expect(effectiveWindow(windowMs, sinceMs, NOW)).toBe(want);
   });
 });
 
@@ -127,12 +147,12 @@ describe('AnalysisHub', () => {
     expect(workloadsIn(prometheus.queries[0] ?? '')).toEqual(['a', 'b', 'c']);
     expect(prometheus.queries[0]).toContain('[60s]');
     expect(delivered).toEqual([
-      ['test/ra', { kind: 'ok', successRate: 99.5, requestRate: 10, at: NOW, windowMs: 60_000 }],
+      ['test/ra', { kind: 'ok', value: 99.5, requestRate: 10, at: NOW, windowMs: 60_000 }],
       // A workload that answered only errors is 0%, not "no data".
-      ['test/rb', { kind: 'ok', successRate: 0, requestRate: 4, at: NOW, windowMs: 60_000 }],
-      ['prod/rc', { kind: 'ok', successRate: 100, requestRate: 0.5, at: NOW, windowMs: 60_000 }],
+      ['test/rb', { kind: 'ok', value: 0, requestRate: 4, at: NOW, windowMs: 60_000 }],
+      ['prod/rc', { kind: 'ok', value: 100, requestRate: 0.5, at: NOW, windowMs: 60_000 }],
     ]);
-    expect(h.latest('test/rb')).toEqual(delivered[1]?.[1]);
+    expect(latest(h, 'test/rb')).toEqual(delivered[1]?.[1]);
   });
 
   it('queries once per metric and effective window', async () => {
@@ -274,8 +294,8 @@ describe('AnalysisHub', () => {
     prometheus.resume();
     await done;
     expect(delivered.map(([k]) => k)).toEqual(['test/c']);
-    expect(h.latest('test/a')).toBeUndefined();
-    expect(h.latest('test/b')).toBeUndefined();
+    expect(latest(h, 'test/a')).toBeUndefined();
+    expect(latest(h, 'test/b')).toBeUndefined();
   });
 
   it('keeps the latest sample while the subscription stays the same, and drops it when it changes', async () => {
@@ -283,11 +303,11 @@ describe('AnalysisHub', () => {
     prometheus.answer = () => [series('test', 'a', 'success', 100), series('test', 'a', 'rate', 1)];
     h.want('test/a', sub('a'));
     await h.refresh();
-    expect(h.latest('test/a')?.kind).toBe('ok');
+    expect(latest(h, 'test/a')?.kind).toBe('ok');
     h.want('test/a', sub('a')); // an equal subscription
-    expect(h.latest('test/a')?.kind).toBe('ok');
+    expect(latest(h, 'test/a')?.kind).toBe('ok');
     h.want('test/a', sub('a', { sinceMs: NOW - 1000 }));
-    expect(h.latest('test/a')).toBeUndefined();
+    expect(latest(h, 'test/a')).toBeUndefined();
   });
 
   it('shares a poll under way between callers of refresh', async () => {
@@ -322,7 +342,7 @@ describe('AnalysisHub', () => {
     prometheus.resume();
     await Promise.all([first, second, third]);
     expect(prometheus.queries.map(workloadsIn)).toEqual([['a'], ['a', 'b']]);
-    expect(h.latest('test/b')?.kind).toBe('ok');
+    expect(latest(h, 'test/b')?.kind).toBe('ok');
     expect(delivered.map(([k]) => k)).toEqual(['test/a', 'test/a', 'test/b']);
   });
 
@@ -352,6 +372,25 @@ describe('AnalysisHub', () => {
     expect(logger.entries.some((e) => e.level === 'error')).toBe(true);
   });
 
+  it('marks the first sample of a subscription, so a plan waiting for it can run', async () => {
+    const prometheus = new FakePrometheus();
+    prometheus.answer = () => [series('test', 'a', 'success', 100), series('test', 'a', 'rate', 1)];
+    const firsts: boolean[] = [];
+    const h = new AnalysisHub({
+      prometheus,
+      intervalMs: 2000,
+      logger: new MemoryLogger(),
+      now: () => NOW,
+      onSample: (_key, _check, _sample, first) => firsts.push(first),
+    });
+    h.want('test/a', sub('a'));
+    await h.refresh();
+    await h.refresh();
+    h.want('test/a', sub('a', { threshold: 95 })); // a new subscription starts over
+    await h.refresh();
+    expect(firsts).toEqual([true, false, true]);
+  });
+
   describe('run', () => {
     afterEach(() => {
       jest.useRealTimers();
@@ -376,5 +415,18 @@ describe('AnalysisHub', () => {
       expect(prometheus.queries).toHaveLength(4);
       expect(jest.getTimerCount()).toBe(0);
     });
+  });
+});
+
+describe('measuredFailure', () => {
+  const check = sub('a').checks[0];
+  it.each([
+    ['a rate below the threshold', { kind: 'ok', value: 98.9, requestRate: 1, at: NOW }, true],
+    ['a rate at the threshold', { kind: 'ok', value: 99, requestRate: 1, at: NOW }, false],
+    ['no data', { kind: 'nodata', at: NOW }, false],
+    ['a failed query', { kind: 'error', message: 'down', at: NOW }, false],
+    ['NaN', { kind: 'ok', value: Number.NaN, requestRate: 0, at: NOW }, false],
+  ] as const)('%s: %s', (_name, sample, want) => {
+    expect(check && measuredFailure(check, sample)).toBe(want);
   });
 });

@@ -82,11 +82,14 @@ export class FakeApiServer {
     return ref.self;
   }
 
-  /** A KubeConfig for this server with a bearer token, as the brief's tests use. */
+  /**
+   * A KubeConfig for this server with a bearer token. The server is plain HTTP, so, as
+   * for `kubectl proxy`, there are no TLS settings (insecure-skip-tls-verify is false).
+   */
   kubeConfig(token = 't'): KubeConfig {
     const kc = new KubeConfig();
     kc.loadFromOptions({
-      clusters: [{ name: 'c', server: this.url, skipTLSVerify: true }],
+      clusters: [{ name: 'c', server: this.url, skipTLSVerify: false }],
       users: [{ name: 'u', token }],
       contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
       currentContext: 'x',

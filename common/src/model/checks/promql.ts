@@ -1,0 +1,42 @@
+// Building blocks of PromQL that checks share, so every query is built only from
+// validated names and no label value can break out of its string.
+
+import { ErrorCode, SteererError } from '../errors.js';
+
+export const SAFE_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+/** The pods whose requests a check measures: a Deployment's workload name in a namespace. */
+export interface Workload {
+  namespace: string;
+  name: string;
+}
+
+/** Refuses names a query could not use safely (they are validated long before this). */
+export function assertSafeWorkload(w: Workload): void {
+  assertSafe(w.namespace, 'namespace', SAFE_NAME);
+  assertSafe(w.name, 'workload name', SAFE_NAME);
+}
+
+export function assertSafe(value: string, what: string, pattern: RegExp): void {
+  if (!pattern.test(value)) {
+    throw new SteererError(
+      ErrorCode.Invalid,
+      `${what} ${JSON.stringify(value)} cannot be used in a query`,
+    );
+  }
+}
+
+/** A PromQL double-quoted string literal. */
+export function promString(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+}
+
+export function regexAlternatives(values: readonly string[]): string {
+  return [...new Set(values)]
+    .sort()
+    .map((v) => v.replace(/\./g, '\\.'))
+    .join('|');
+}
+
+export const SERIES_LABEL = 'steerer_series';

@@ -1,0 +1,237 @@
+// Measures every check of every canary that is being analysed, with one batched
+// Prometheus query per (check batch key, window) per tick, so the query load does not
+// grow with the number of rollouts. Rollouts that are idle cost nothing: they are not
+// subscribed. Each sample is handed to the controller as it arrives; the controller asks
+// the check whether it is urgent (a measured failure halts within one tick instead of at
+// the next step).
+
+import { checkOf, errorMessage, jsonEqual, workloadKey } from '@steerer/common';
+import type {
+  AnalysisSample,
+  CheckSpec,
+  Logger,
+  PrometheusClient,
+  Workload,
+} from '@steerer/common';
+import type { AnalysisSamples, Subscription } from '../planner/types.js';
+
+/** The shortest window measured; below two scrapes rate() has nothing to say anyway. */
+export const MIN_WINDOW_MS = 2000;
+
+/**
+ * The window to measure now: the check's, cut back to the whole seconds the release has
+ * lived, or undefined while it is younger than MIN_WINDOW_MS. Rounded down, never up:
+ * rate() takes the increase between the samples inside the window, so a window reaching
+ * back before the start would count requests the previous revision served (a fix shipped
+ * right after a halt was halted again for the old revision's errors).
+ */
+export function effectiveWindow(
+  windowMs: number,
+  sinceMs: number | undefined,
+  now: number,
+): number | undefined {
+  if (sinceMs === undefined) return windowMs;
+  const alive = Math.floor((now - sinceMs) / 1000) * 1000;
+  if (alive < Math.min(MIN_WINDOW_MS, windowMs)) return undefined;
+  return Math.min(windowMs, alive);
+}
+
+/** A sample that shows the check failing: worth a reconcile now rather than at the next step. */
+export function measuredFailure(check: CheckSpec, sample: AnalysisSample): boolean {
+  return (
+    sample.kind === 'ok' &&
+    Number.isFinite(sample.value) &&
+    !checkOf(check).verdict(check, sample).pass
+  );
+}
+
+export interface AnalysisHubOptions {
+  prometheus: PrometheusClient;
+  intervalMs: number;
+  logger: Logger;
+  /**
+   * Called for each new sample of a subscribed rollout's check; `first` when the check had
+   * no sample since it was subscribed (a planner may be waiting for it).
+   */
+  onSample: (rolloutKey: string, check: CheckSpec, sample: AnalysisSample, first: boolean) => void;
+  /** At most this many workloads per query. */
+  batchSize?: number;
+  now?: () => number;
+}
+
+/** One check of one subscribed rollout, to measure in this poll. */
+interface Entry {
+  key: string;
+  sub: Subscription;
+  check: CheckSpec;
+}
+
+interface Batch {
+  windowMs: number;
+  entries: Entry[];
+}
+
+function sameSub(a: Subscription | undefined, b: Subscription): boolean {
+  return (
+    !!a &&
+    a.namespace === b.namespace &&
+    a.workload === b.workload &&
+    a.sinceMs === b.sinceMs &&
+    jsonEqual(a.checks, b.checks)
+  );
+}
+
+export class AnalysisHub {
+  private readonly subs = new Map<string, Subscription>();
+  private readonly samples = new Map<string, Map<string, AnalysisSample>>();
+  /** The poll under way and the subscriptions it measures. */
+  private inflight: { promise: Promise<void>; covers: Map<string, Subscription> } | undefined;
+  /** A poll queued behind the one under way, for subscriptions it does not cover. */
+  private followUp: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  queriesIssued = 0;
+
+  constructor(private readonly o: AnalysisHubOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /** Subscribes a rollout (or, with undefined, unsubscribes it). */
+  want(rolloutKey: string, sub: Subscription | undefined): void {
+    if (!sub) {
+      this.subs.delete(rolloutKey);
+      this.samples.delete(rolloutKey);
+      return;
+    }
+    if (!sameSub(this.subs.get(rolloutKey), sub)) {
+      this.subs.set(rolloutKey, sub);
+      this.samples.delete(rolloutKey);
+    }
+  }
+
+  get subscriptions(): number {
+    return this.subs.size;
+  }
+
+  /** The latest sample of each of the rollout's checks that has one. */
+  latest(rolloutKey: string): AnalysisSamples | undefined {
+    return this.samples.get(rolloutKey);
+  }
+
+  /**
+   * Measures every current subscription and resolves when done. A measurement already
+   * under way is shared when it covers every subscription; otherwise one more follows it.
+   */
+  refresh(): Promise<void> {
+    const current = this.inflight;
+    if (!current) return this.startPoll();
+    if ([...this.subs].every(([k, s]) => current.covers.get(k) === s)) return current.promise;
+    this.followUp ??= current.promise.then(() => {
+      this.followUp = undefined;
+      return this.refresh();
+    });
+    return this.followUp;
+  }
+
+  private startPoll(): Promise<void> {
+    const covers = new Map(this.subs);
+    const promise = this.poll(covers).finally(() => {
+      if (this.inflight?.promise === promise) this.inflight = undefined;
+    });
+    this.inflight = { promise, covers };
+    return promise;
+  }
+
+  run(signal: AbortSignal): void {
+    const tick = (): void => {
+      if (signal.aborted) return;
+      const started = this.now();
+      void this.refresh().finally(() => {
+        if (signal.aborted) return;
+        const spent = this.now() - started;
+        this.timer = setTimeout(tick, Math.max(0, this.o.intervalMs - spent));
+      });
+    };
+    signal.addEventListener('abort', () => clearTimeout(this.timer), { once: true });
+    tick();
+  }
+
+  private async poll(subs: Map<string, Subscription>): Promise<void> {
+    if (subs.size === 0) return;
+    const now = this.now();
+    const groups = new Map<string, Batch>();
+    for (const [key, sub] of subs) {
+      for (const check of sub.checks) {
+        const windowMs = effectiveWindow(check.intervalMs, sub.sinceMs, now);
+        if (windowMs === undefined) {
+          // Too young to measure without reaching back before the release started.
+          const age = Math.max(0, Math.floor((now - (sub.sinceMs ?? now)) / 1000) * 1000);
+          this.deliver({ key, sub, check }, { kind: 'nodata', at: now, windowMs: age });
+          continue;
+        }
+        const k = `${checkOf(check).batchKey(check)}\u0000${windowMs}`;
+        let g = groups.get(k);
+        if (!g) groups.set(k, (g = { windowMs, entries: [] }));
+        g.entries.push({ key, sub, check });
+      }
+    }
+    const size = this.o.batchSize ?? 250;
+    const batches: Batch[] = [];
+    for (const g of groups.values())
+      for (let i = 0; i < g.entries.length; i += size)
+        batches.push({ windowMs: g.windowMs, entries: g.entries.slice(i, i + size) });
+    await Promise.all(batches.map((b) => this.measure(b, now)));
+  }
+
+  private async measure(batch: Batch, at: number): Promise<void> {
+    const first = batch.entries[0];
+    if (!first) return;
+    const check = checkOf(first.check);
+    const workloads: Workload[] = batch.entries.map((e) => ({
+      namespace: e.sub.namespace,
+      name: e.sub.workload,
+    }));
+    let readings: ReadonlyMap<string, { value: number; requestRate: number }>;
+    try {
+      const q = check.query(first.check, workloads, batch.windowMs);
+      this.queriesIssued++;
+      readings = check.read(await this.o.prometheus.query(q));
+    } catch (e) {
+      const message = errorMessage(e);
+      this.o.logger.warn(`${check.type} query failed`, {
+        error: message,
+        rollouts: batch.entries.length,
+      });
+      for (const entry of batch.entries) this.deliver(entry, { kind: 'error', message, at });
+      return;
+    }
+    for (const [i, entry] of batch.entries.entries()) {
+      const w = workloads[i];
+      const m = w ? readings.get(workloadKey(w)) : undefined;
+      this.deliver(
+        entry,
+        m
+          ? { kind: 'ok', ...m, at, windowMs: batch.windowMs }
+          : { kind: 'nodata', at, windowMs: batch.windowMs },
+      );
+    }
+  }
+
+  private deliver(entry: Entry, sample: AnalysisSample): void {
+    // A rollout unsubscribed (or re-subscribed differently) while the query ran gets nothing.
+    if (this.subs.get(entry.key) !== entry.sub) return;
+    let mine = this.samples.get(entry.key);
+    if (!mine) this.samples.set(entry.key, (mine = new Map<string, AnalysisSample>()));
+    const first = !mine.has(entry.check.name);
+    mine.set(entry.check.name, sample);
+    try {
+      this.o.onSample(entry.key, entry.check, sample, first);
+    } catch (e) {
+      // One failing consumer must not cost the other rollouts their samples.
+      this.o.logger.error('analysis sample handler failed', {
+        rollout: entry.key,
+        error: errorMessage(e),
+      });
+    }
+  }
+}
