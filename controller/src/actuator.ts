@@ -4,7 +4,15 @@
 // at all when the object already looks right. Every action carries what it needs; the
 // actuator decides nothing and reads no cache.
 
-import { ANNOTATIONS, LABELS, ROLLOUT, jsonEqual, resourcePath, routerFor } from '@steerer/common';
+import {
+  ANNOTATIONS,
+  LABELS,
+  ROLLOUT,
+  formatScaledDownFrom,
+  jsonEqual,
+  resourcePath,
+  routerFor,
+} from '@steerer/common';
 import type {
   Deployment,
   KubeClient,
@@ -66,7 +74,9 @@ export class Actuator {
       case 'scaleCanary': {
         const body: Record<string, unknown> = { spec: { replicas: a.replicas } };
         if (a.remember !== undefined)
-          body.metadata = { annotations: { [ANNOTATIONS.scaledDownFrom]: String(a.remember) } };
+          body.metadata = {
+            annotations: { [ANNOTATIONS.scaledDownFrom]: formatScaledDownFrom(a.remember) },
+          };
         return this.patchDeployment(ns, a.name, 'merge', body);
       }
       case 'promote':

@@ -32,7 +32,7 @@ import type { RefKind } from './ref-index.js';
 /** What the caches hold: Steerer's own kinds, and route objects by router kind. */
 export type CacheKind = 'rollout' | 'deployment' | 'service' | 'hpa' | RefKind;
 
-/** A short label for metrics and logs: "deployment", "virtualservice", … */
+/** A short label for metrics and logs: "deployment", "hpa", or a router kind in lower case. */
 export function kindLabel(kind: CacheKind): string {
   return kind.startsWith('route:') ? kind.slice('route:'.length).toLowerCase() : kind;
 }

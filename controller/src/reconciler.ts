@@ -58,6 +58,7 @@ export class Reconciler {
     const r = cluster.rollout(key);
     if (!r) {
       hub.want(key, undefined);
+      metrics.analysisSubscriptions.set(hub.subscriptions);
       const [ns, name] = key.split('/');
       if (ns && name) metrics.forgetRollout(ns, name);
       return undefined;
@@ -72,9 +73,8 @@ export class Reconciler {
         now,
         config: this.o.config,
       });
-      hub.want(key, p.measure);
+      await this.carryOut(key, r, p);
       this.observeStepLag(r, p, now);
-      await this.carryOut(r, p);
       return p.requeueAfterMs;
     } catch (e) {
       result = 'error';
@@ -90,12 +90,17 @@ export class Reconciler {
     }
   }
 
-  /** Status first (the decision is saved before anything acts on it), then actions, then events. */
-  private async carryOut(r: RolloutObject, p: Plan): Promise<void> {
+  /**
+   * Status first: the decision is saved before anything acts on it. Then the events that
+   * tell of it (an action that fails is redone by the next pass, which would not repeat
+   * them), what to measure, and the actions.
+   */
+  private async carryOut(key: string, r: RolloutObject, p: Plan): Promise<void> {
     const ns = r.metadata.namespace;
     const updated = await this.o.actuator.writeStatus(r, p.status);
-    for (const a of p.actions) await this.o.actuator.apply(a, ns);
     for (const e of p.events) await this.o.events.record(updated ?? r, e.type, e.message);
+    this.o.hub.want(key, p.measure);
+    for (const a of p.actions) await this.o.actuator.apply(a, ns);
     if (updated) {
       this.o.logger.info(p.status.message ?? 'status updated', {
         rollout: r.metadata.name,

@@ -8,7 +8,7 @@ import type { HorizontalPodAutoscaler, RolloutObject, RolloutRefs } from '@steer
 /** Object kinds a Rollout refers to; a route object's kind carries its router's kind. */
 export type RefKind = 'deployment' | 'service' | `route:${string}`;
 
-/** The RefKind of a router's route objects, e.g. "route:VirtualService". */
+/** The RefKind of a router's route objects: "route:" and the router's kind. */
 export function routeRefKind(routerKind: string): RefKind {
   return `route:${routerKind}`;
 }

@@ -28,7 +28,7 @@ export interface Lookup {
   /** undefined when the object does not exist; rejects when that cannot be known. */
   deployment(namespace: string, name: string): Promise<Deployment | undefined>;
   service(namespace: string, name: string): Promise<Service | undefined>;
-  /** A route object of a router's kind (VirtualService, …). */
+  /** A route object of one of the routers' kinds. */
   route(kind: string, namespace: string, name: string): Promise<KubeObject | undefined>;
 }
 

@@ -28,7 +28,7 @@ export class WebhookMetrics {
     const registers = [this.registry];
     this.requests = new Counter({
       name: `${METRIC_PREFIX}requests_total`,
-      help: 'Admission requests by kind (Deployment, Rollout, VirtualService), operation and result',
+      help: 'Admission requests by kind (Deployment, Rollout, or a route object kind), operation and result',
       labelNames: ['kind', 'operation', 'result'],
       registers,
     });

@@ -27,9 +27,6 @@ import { deploymentView } from './objects.js';
 import type { DeploymentView } from './objects.js';
 import type { Lookup } from './lookup.js';
 
-/** The field manager of the controller's own writes (KubeClient.patch). */
-export const STEERER_FIELD_MANAGER = FIELD_MANAGER;
-
 export interface DeploymentFacts {
   /** The Rollout the Deployment's steerer.io/rollout label names, if it exists. */
   rollout: RolloutObject | undefined;
@@ -120,7 +117,7 @@ function sameRevision(
 ): string {
   const phase = phaseOf(rollout?.status);
   const idle = managed && inPhases(phase, IDLE_PHASES);
-  const byController = req.options?.fieldManager === STEERER_FIELD_MANAGER;
+  const byController = req.options?.fieldManager === FIELD_MANAGER;
   if (!idle || byController || u.old.replicas !== 0 || u.next.replicas <= 0) {
     return 'template unchanged';
   }

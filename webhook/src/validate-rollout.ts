@@ -1,6 +1,6 @@
 // Validating admission of Rollouts: what the CRD schema cannot say. A Rollout that cannot
 // work is refused at `kubectl apply` time with a precise message (every bad field; the other
-// Rollout that already owns a Deployment or Service; the host a VirtualService lacks), and
+// Rollout that already owns a Deployment or Service; the host a route object lacks), and
 // one that only waits for objects not created yet is admitted with a warning saying so.
 
 import {

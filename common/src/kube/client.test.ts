@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
-import { SteererError, isApiError, isTransient } from '../model/errors.js';
+import { SteererError, isApiError } from '../model/errors.js';
 import { KubeClient, resourceOfPath, resourcePath } from './client.js';
 import type { PatchType, RequestRecord } from './client.js';
 import { FakeApiServer, sendJson, statusBody } from '../testing/fake-api-server.js';
@@ -251,7 +251,6 @@ describe('KubeClient errors', () => {
     expect(isApiError(e, 409, 404)).toBe(true);
     expect(isApiError(e)).toBe(true);
     expect(isApiError(e, 409)).toBe(false);
-    expect(isTransient(e)).toBe(false);
     expect(records).toEqual([
       { verb: 'get', resource: 'deployments', code: 404, durationMs: expect.any(Number) },
     ]);
@@ -277,7 +276,6 @@ describe('KubeClient errors', () => {
     );
     const e = await failure(client.list('/api/v1/pods'));
     expect(e).toMatchObject({ code: 'Api', status: 429, retryAfterSeconds: 3 });
-    expect(isTransient(e)).toBe(true);
   });
 
   it('quotes a non-Status error body', async () => {
@@ -291,7 +289,6 @@ describe('KubeClient errors', () => {
     const e = await failure(client.get(DEPLOYMENT));
     expect(e).toMatchObject({ code: 'Api', status: 503, reason: undefined });
     expect(e.message).toBe(`GET ${DEPLOYMENT}: HTTP 503: upstream connect error`);
-    expect(isTransient(e)).toBe(true);
   });
 
   it('reports a 2xx body that is not JSON', async () => {
@@ -349,7 +346,6 @@ describe('KubeClient errors', () => {
     const e = await failure(client.get(DEPLOYMENT));
     expect(e).toMatchObject({ code: 'Network' });
     expect(e.message).toContain('ECONNREFUSED');
-    expect(isTransient(e)).toBe(true);
     expect(records).toEqual([
       { verb: 'get', resource: 'deployments', code: 0, durationMs: expect.any(Number) },
     ]);

@@ -16,10 +16,10 @@ export interface ServedResource {
   kind: string;
 }
 
-export type Discovery = { ok: true; version: string } | { ok: false; message: string };
+type Discovery = { ok: true; version: string } | { ok: false; message: string };
 
 /** One look at /apis/GROUP; never throws except when `signal` aborts. */
-export async function discoverVersion(
+async function discoverVersion(
   client: KubeClient,
   r: ServedResource,
   opts: { signal?: AbortSignal; timeoutMs?: number } = {},

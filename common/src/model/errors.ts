@@ -76,22 +76,6 @@ export function isApiError(e: unknown, ...statuses: number[]): e is SteererError
   );
 }
 
-/** Errors worth retrying with backoff: network trouble, timeouts, 429 and 5xx. */
-export function isTransient(e: unknown): boolean {
-  if (!(e instanceof SteererError)) return false;
-  switch (e.code) {
-    case ErrorCode.Network:
-    case ErrorCode.Timeout:
-      return true;
-    case ErrorCode.Api:
-      return e.status === 429 || (e.status !== undefined && e.status >= 500);
-    case ErrorCode.Invalid:
-    case ErrorCode.BadResponse:
-    case ErrorCode.Aborted:
-      return false;
-  }
-}
-
 export function errorMessage(e: unknown): string {
   return toError(e).message;
 }

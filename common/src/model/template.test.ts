@@ -1,12 +1,44 @@
 import { describe, expect, it } from '@jest/globals';
 import { canonicalJson, jsonEqual } from './json.js';
 import type { LabelSelector, PodTemplate } from './objects.js';
-import {
-  missingSelectorLabels,
-  promotedTemplate,
-  sameTemplate,
-  templateRevision,
-} from './template.js';
+import { promotedTemplate, sameTemplate, templateRevision } from './template.js';
+
+// The tests' oracle: which of a selector's keys a template's labels fail to satisfy.
+/** Whether `labels` satisfy one matchExpressions requirement. */
+function meets(
+  labels: Record<string, string>,
+  e: NonNullable<LabelSelector['matchExpressions']>[number],
+): boolean {
+  const has = Object.hasOwn(labels, e.key);
+  const value = labels[e.key];
+  switch (e.operator) {
+    case 'In':
+      return has && (e.values ?? []).includes(value as string);
+    case 'NotIn':
+      return !has || !(e.values ?? []).includes(value as string);
+    case 'Exists':
+      return has;
+    case 'DoesNotExist':
+      return !has;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Label keys of the primary's selector (matchLabels and matchExpressions) that the
+ * template's labels fail to satisfy; empty when the selector matches the template.
+ */
+function missingSelectorLabels(template: PodTemplate, selector: LabelSelector): string[] {
+  const labels = template.metadata?.labels ?? {};
+  const missing = Object.entries(selector.matchLabels ?? {})
+    .filter(([k, v]) => labels[k] !== v)
+    .map(([k]) => k);
+  for (const e of selector.matchExpressions ?? []) {
+    if (!meets(labels, e) && !missing.includes(e.key)) missing.push(e.key);
+  }
+  return missing;
+}
 
 function template(opts: { app?: string; image?: string; color?: string } = {}): PodTemplate {
   return {

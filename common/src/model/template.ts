@@ -76,39 +76,3 @@ export function promotedTemplate(
   const metadata = { ...structuredClone(canary.metadata ?? {}), labels };
   return { metadata, spec: structuredClone(canary.spec ?? {}) };
 }
-
-/** Whether `labels` satisfy one matchExpressions requirement. */
-function meets(
-  labels: Record<string, string>,
-  e: NonNullable<LabelSelector['matchExpressions']>[number],
-): boolean {
-  const has = Object.hasOwn(labels, e.key);
-  const value = labels[e.key];
-  switch (e.operator) {
-    case 'In':
-      return has && (e.values ?? []).includes(value as string);
-    case 'NotIn':
-      return !has || !(e.values ?? []).includes(value as string);
-    case 'Exists':
-      return has;
-    case 'DoesNotExist':
-      return !has;
-    default:
-      return false;
-  }
-}
-
-/**
- * Label keys of the primary's selector (matchLabels and matchExpressions) that the
- * template's labels fail to satisfy; empty when the selector matches the template.
- */
-export function missingSelectorLabels(template: PodTemplate, selector: LabelSelector): string[] {
-  const labels = template.metadata?.labels ?? {};
-  const missing = Object.entries(selector.matchLabels ?? {})
-    .filter(([k, v]) => labels[k] !== v)
-    .map(([k]) => k);
-  for (const e of selector.matchExpressions ?? []) {
-    if (!meets(labels, e) && !missing.includes(e.key)) missing.push(e.key);
-  }
-  return missing;
-}

@@ -87,6 +87,58 @@ describe('the seed rollout', () => {
   });
 });
 
+describe('promotion', () => {
+  it("reports the primary's rollout as it proceeds, one event per change, the seed's way", () => {
+    const w = new World();
+    w.primaryRolloutPasses = 100; // the test moves the primary's status by hand
+    w.runUntil((x) => x.rollout.status?.phase === 'Promoting');
+    const n = w.events.length;
+    const p = w.observed.primary;
+    const states = [
+      {
+        observedGeneration: p.metadata.generation,
+        replicas: 3,
+        updatedReplicas: 0,
+        availableReplicas: 2,
+      },
+      {
+        observedGeneration: p.metadata.generation,
+        replicas: 3,
+        updatedReplicas: 0,
+        availableReplicas: 2,
+      },
+      {
+        observedGeneration: p.metadata.generation,
+        replicas: 3,
+        updatedReplicas: 1,
+        availableReplicas: 2,
+      },
+      {
+        observedGeneration: p.metadata.generation,
+        replicas: 2,
+        updatedReplicas: 2,
+        availableReplicas: 1,
+      },
+      {
+        observedGeneration: p.metadata.generation,
+        replicas: 2,
+        updatedReplicas: 2,
+        availableReplicas: 1,
+      },
+    ];
+    for (const status of states) {
+      p.status = status;
+      w.now += 1000;
+      w.pass();
+    }
+    expect(w.events.slice(n)).toEqual([
+      'Warning Waiting for podinfo.test rollout to finish: 0 out of 2 new replicas have been updated',
+      'Warning Waiting for podinfo.test rollout to finish: 1 out of 2 new replicas have been updated',
+      'Warning Waiting for podinfo.test rollout to finish: 1 of 2 updated replicas are available',
+    ]);
+  });
+});
+
 describe('analysis gate', () => {
   it('halts with the seed wording while the success rate is low, then continues', () => {
     const w = new World();

@@ -69,7 +69,7 @@ export type Action =
   /** Scale the canary Deployment; `remember` records the replicas it had before. */
   | { kind: 'scaleCanary'; name: string; replicas: number; remember?: number }
   /** Replace the primary's pod template, if the Deployment is still at `resourceVersion`. */
-  | { kind: 'promote'; name: string; resourceVersion: string | undefined; template: PodTemplate }
+  | { kind: 'promote'; name: string; resourceVersion: string; template: PodTemplate }
   /** Label Deployments as managed by this rollout, in the given roles (scopes the webhook). */
   | { kind: 'labelTargets'; rollout: string; targets: { name: string; role: Role }[] };
 

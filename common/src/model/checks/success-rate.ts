@@ -2,8 +2,10 @@
 // request counter (reporter="destination") for the canary's workload over the window,
 // against a minimum in percent. A workload without requests in the window has no data.
 
+import { LIMITS, describe } from '../checker.js';
+import type { Json, Checker } from '../checker.js';
 import { ErrorCode, SteererError } from '../errors.js';
-import { promDuration } from '../duration.js';
+import { promDuration, tryParseDuration } from '../duration.js';
 import type { AnalysisStatus } from '../rollout.js';
 import {
   METRIC_NAME,
@@ -63,7 +65,7 @@ export function explainQuery(metric: string, windowMs: number, w: Workload): str
   return `sum(rate(${metric}{${sel},response_code!~"5.."}${range})) / sum(rate(${metric}{${sel}}${range})) * 100`;
 }
 
-export function formatPercent(v: number): string {
+function formatPercent(v: number): string {
   return `${v.toFixed(2)}%`;
 }
 
@@ -111,3 +113,60 @@ export const successRate: MetricCheck<SuccessRateSpec> = {
   },
   explain: (spec, workload, windowMs) => explainQuery(spec.metric, windowMs, workload),
 };
+
+function metricName(c: Checker, m: Json): string | undefined {
+  const name = c.string(m, 'name', 'spec.metric.name');
+  if (name !== undefined && name.length > LIMITS.metricNameMaxLength) {
+    return c.fail(
+      'spec.metric.name',
+      `must be at most ${LIMITS.metricNameMaxLength} characters, got ${name.length}`,
+    );
+  }
+  if (name !== undefined && !METRIC_NAME.test(name)) {
+    return c.fail(
+      'spec.metric.name',
+      `${describe(name)} is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)`,
+    );
+  }
+  return name;
+}
+
+function metricWindow(c: Checker, m: Json): { interval: string; intervalMs: number } | undefined {
+  const interval = c.string(m, 'interval', 'spec.metric.interval');
+  if (interval === undefined) return undefined;
+  const intervalMs = tryParseDuration(interval);
+  if (interval.length > LIMITS.intervalMaxLength) {
+    return c.fail(
+      'spec.metric.interval',
+      `must be at most ${LIMITS.intervalMaxLength} characters, got ${interval.length}`,
+    );
+  }
+  if (intervalMs === undefined) {
+    return c.fail(
+      'spec.metric.interval',
+      `${describe(interval)} is not a duration (examples: 30s, 1m, 2m30s)`,
+    );
+  }
+  if (intervalMs < LIMITS.intervalMinMs || intervalMs > LIMITS.intervalMaxMs) {
+    return c.fail('spec.metric.interval', `must be between 1s and 24h, got ${interval}`);
+  }
+  return { interval, intervalMs };
+}
+
+/** The seed's spec.metric: the success-rate check. */
+export function successRateFromMetric(c: Checker, input: Json): SuccessRateSpec | undefined {
+  const m = c.object(input, 'metric', 'spec.metric');
+  if (!m) return undefined;
+  if (m.type !== 'counter') {
+    c.fail(
+      'spec.metric.type',
+      m.type === undefined ? 'required (counter)' : `must be "counter", got ${describe(m.type)}`,
+    );
+  }
+  const metric = metricName(c, m);
+  const window = metricWindow(c, m);
+  const threshold = c.number(m, 'threshold', 'spec.metric.threshold', 0, 100, false);
+  if (metric === undefined || window === undefined || threshold === undefined) return undefined;
+  if (m.type !== 'counter') return undefined;
+  return { type: 'success-rate', name: 'success-rate', metric, ...window, threshold };
+}

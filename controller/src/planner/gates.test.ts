@@ -1,0 +1,619 @@
+import { describe, expect, it } from '@jest/globals';
+import { istioVirtualService, validateRolloutSpec } from '@steerer/common/model';
+import type {
+  AnalysisSample,
+  CheckSpec,
+  Deployment,
+  HorizontalPodAutoscaler,
+  RolloutSpec,
+  Service,
+} from '@steerer/common/model';
+import {
+  checkAnalysis,
+  checkDeployment,
+  checkHpa,
+  checkTargets,
+  rolloutProgress,
+  windowOf,
+} from './gates.js';
+import type { AnalysisOutcome, Gate } from './gates.js';
+import {
+  SEED_SPEC,
+  deployment,
+  hpa,
+  podTemplate,
+  seedObserved,
+  virtualService,
+} from './testing.js';
+import type { Observed } from './types.js';
+
+const NS = 'test';
+
+function seedSpec(): RolloutSpec {
+  const parsed = validateRolloutSpec(SEED_SPEC, { namespace: NS });
+  if (!parsed.ok) throw new Error(`the seed spec is invalid: ${JSON.stringify(parsed.errors)}`);
+  return parsed.value;
+}
+
+function seedCheck(): CheckSpec {
+  const [check] = seedSpec().checks;
+  if (!check) throw new Error('the seed spec has no check');
+  return check;
+}
+
+/** A two-replica Deployment with the given status (and generation). */
+function dep(status: Deployment['status'], generation = 1, replicas: number | null = 2) {
+  const d = deployment('podinfo', 'podinfo', 2, podTemplate('podinfo', 'img:1', 'blue'));
+  d.metadata.generation = generation;
+  if (replicas === null) delete d.spec.replicas;
+  else d.spec.replicas = replicas;
+  if (status === undefined) delete d.status;
+  else d.status = status;
+  return d;
+}
+
+function nodePort(s: Service): Service {
+  return { ...s, spec: { ...s.spec, type: 'NodePort' } };
+}
+
+function withoutHttpPort(s: Service): Service {
+  return { ...s, spec: { ...s.spec, ports: [{ name: 'metrics', port: 9797 }] } };
+}
+
+describe('checkTargets', () => {
+  const spec = seedSpec();
+
+  it.each<[string, (o: Observed) => Observed, string]>([
+    [
+      'the primary Deployment',
+      (o) => ({ ...o, primary: undefined }),
+      'Deployment podinfo.test not found',
+    ],
+    [
+      'the canary Deployment',
+      (o) => ({ ...o, canary: undefined }),
+      'Deployment podinfo-canary.test not found',
+    ],
+    [
+      'the VirtualService',
+      (o) => ({ ...o, route: undefined }),
+      'VirtualService podinfo.test not found',
+    ],
+    [
+      'the primary Service',
+      (o) => ({ ...o, primaryService: undefined }),
+      'Service podinfo.test not found',
+    ],
+    [
+      'the canary Service',
+      (o) => ({ ...o, canaryService: undefined }),
+      'Service podinfo-canary.test not found',
+    ],
+    [
+      'everything, listed together in one sentence',
+      () => ({}),
+      'Deployment podinfo.test, Deployment podinfo-canary.test, VirtualService podinfo.test, Service podinfo.test, Service podinfo-canary.test not found',
+    ],
+    [
+      'a Deployment while a Service is unusable (missing wins)',
+      (o) => ({ ...o, canary: undefined, primaryService: nodePort(seedObserved().primaryService) }),
+      'Deployment podinfo-canary.test not found',
+    ],
+  ])('halts MissingTarget without %s', (_what, change, message) => {
+    expect(checkTargets(spec, NS, change(seedObserved()))).toEqual({
+      ok: false,
+      reason: 'MissingTarget',
+      message,
+    });
+  });
+
+  it.each<[string, (o: Observed) => Observed, string]>([
+    [
+      'a NodePort primary Service',
+      (o) => ({ ...o, primaryService: o.primaryService && nodePort(o.primaryService) }),
+      'Service podinfo.test is of type NodePort, not ClusterIP',
+    ],
+    [
+      'a canary Service without an http port',
+      (o) => ({ ...o, canaryService: o.canaryService && withoutHttpPort(o.canaryService) }),
+      'Service podinfo-canary.test has no port named http or https',
+    ],
+    [
+      'both, joined',
+      (o) => ({
+        ...o,
+        primaryService: o.primaryService && withoutHttpPort(o.primaryService),
+        canaryService: o.canaryService && nodePort(o.canaryService),
+      }),
+      'Service podinfo.test has no port named http or https; Service podinfo-canary.test is of type NodePort, not ClusterIP',
+    ],
+  ])('halts InvalidTarget for %s', (_what, change, message) => {
+    expect(checkTargets(spec, NS, change(seedObserved()))).toEqual({
+      ok: false,
+      reason: 'InvalidTarget',
+      message,
+    });
+  });
+
+  it('accepts an https port instead of http', () => {
+    const o = seedObserved();
+    o.canaryService.spec.ports = [{ name: 'https', port: 443 }];
+    expect(checkTargets(spec, NS, o).ok).toBe(true);
+  });
+
+  it("halts InvalidTarget with the router's message when the route lacks the canary host", () => {
+    const o = seedObserved();
+    const [first] = o.route.spec.http ?? [];
+    if (!first) throw new Error('the seed VirtualService has no http route');
+    first.route = (first.route ?? []).filter((d) => d.destination.host === 'podinfo');
+    const hosts = { primary: 'podinfo', canary: 'podinfo-canary', namespace: NS };
+    const read = istioVirtualService.read(o.route, hosts);
+    expect(read).toEqual({
+      ok: false,
+      message: 'VirtualService podinfo.test has no route to podinfo-canary',
+    });
+    expect(checkTargets(spec, NS, o)).toEqual({
+      ok: false,
+      reason: 'InvalidTarget',
+      message: 'VirtualService podinfo.test has no route to podinfo-canary',
+    });
+  });
+
+  it('halts InvalidTarget for a route kind no router knows', () => {
+    const odd: RolloutSpec = { ...spec, route: { kind: 'HTTPRoute', name: 'podinfo' } };
+    expect(checkTargets(odd, NS, seedObserved())).toEqual({
+      ok: false,
+      reason: 'InvalidTarget',
+      message: 'no router for HTTPRoute',
+    });
+  });
+
+  it('passes with every target present, reading the weights the route applies', () => {
+    const o = seedObserved();
+    o.route = virtualService(70, 30);
+    const t = checkTargets(spec, NS, o);
+    if (!t.ok) throw new Error(`unexpected halt: ${t.message}`);
+    expect(t.targets.weights).toEqual({ primary: 70, canary: 30 });
+    expect(t.targets.routesConsistent).toBe(true);
+    expect(t.targets.primary).toBe(o.primary);
+    expect(t.targets.canary).toBe(o.canary);
+    expect(t.targets.route).toBe(o.route);
+    expect(t.targets.router.kind).toBe('VirtualService');
+    expect(t.targets.hosts).toEqual({
+      primary: 'podinfo',
+      canary: 'podinfo-canary',
+      namespace: NS,
+    });
+  });
+
+  it('reports routes that split differently as inconsistent', () => {
+    const o = seedObserved();
+    const second = virtualService(50, 50).spec.http?.[0];
+    if (!second) throw new Error('no http route');
+    o.route.spec.http = [...(o.route.spec.http ?? []), { ...second, match: [{ headers: {} }] }];
+    const t = checkTargets(spec, NS, o);
+    if (!t.ok) throw new Error(`unexpected halt: ${t.message}`);
+    expect(t.targets.weights).toEqual({ primary: 100, canary: 0 });
+    expect(t.targets.routesConsistent).toBe(false);
+  });
+});
+
+describe('rolloutProgress', () => {
+  it.each<[string, Deployment, Partial<ReturnType<typeof rolloutProgress>>]>([
+    [
+      'a spec the Deployment controller has not observed',
+      dep({ observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }, 2),
+      { done: false, observed: false, describe: 'waiting for the spec update to be observed' },
+    ],
+    [
+      'some replicas not yet updated',
+      dep({ observedGeneration: 2, replicas: 2, updatedReplicas: 1, availableReplicas: 2 }, 2),
+      { done: false, observed: true, describe: '1 out of 2 new replicas have been updated' },
+    ],
+    [
+      'old replicas pending termination',
+      dep({ observedGeneration: 2, replicas: 3, updatedReplicas: 2, availableReplicas: 2 }, 2),
+      { done: false, describe: '1 old replicas are pending termination' },
+    ],
+    [
+      'updated replicas not all available',
+      dep({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 1 }, 2),
+      { done: false, available: 1, describe: '1 of 2 updated replicas are available' },
+    ],
+    [
+      'a finished rollout',
+      dep({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }, 2),
+      {
+        done: true,
+        observed: true,
+        desired: 2,
+        updated: 2,
+        available: 2,
+        describe: '2 of 2 updated replicas are available',
+      },
+    ],
+    [
+      'no status at all (one replica by default, nothing observed)',
+      dep(undefined, 1, null),
+      { done: false, observed: false, desired: 1, updated: 0, available: 0 },
+    ],
+  ])('describes %s', (_what, d, expected) => {
+    expect(rolloutProgress(d)).toMatchObject(expected);
+  });
+});
+
+describe('checkDeployment', () => {
+  const deadline = (message?: string): Deployment =>
+    dep({
+      observedGeneration: 1,
+      replicas: 2,
+      updatedReplicas: 2,
+      availableReplicas: 1,
+      conditions: [
+        {
+          type: 'Progressing',
+          status: 'False',
+          reason: 'ProgressDeadlineExceeded',
+          ...(message !== undefined ? { message } : {}),
+        },
+      ],
+    });
+
+  it.each<[string, Deployment, Gate]>([
+    [
+      'a healthy, finished Deployment',
+      dep({ observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }),
+      { ok: true },
+    ],
+    [
+      'an unobserved spec',
+      dep({ observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }, 2),
+      {
+        ok: false,
+        reason: 'RollingUpdate',
+        message: 'podinfo.test rolling update under way: 2 of 2 replicas updated, 2 available',
+      },
+    ],
+    [
+      'replicas not yet updated',
+      dep({ observedGeneration: 1, replicas: 2, updatedReplicas: 1, availableReplicas: 1 }),
+      {
+        ok: false,
+        reason: 'RollingUpdate',
+        message: 'podinfo.test rolling update under way: 1 of 2 replicas updated, 1 available',
+      },
+    ],
+    [
+      'old replicas still terminating',
+      dep({ observedGeneration: 1, replicas: 3, updatedReplicas: 2, availableReplicas: 2 }),
+      {
+        ok: false,
+        reason: 'RollingUpdate',
+        message: 'podinfo.test rolling update under way: 2 of 2 replicas updated, 2 available',
+      },
+    ],
+    [
+      'updated replicas that are not available',
+      dep({ observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 1 }),
+      {
+        ok: false,
+        reason: 'UnhealthyPods',
+        message: 'podinfo.test pods are unhealthy: 1 of 2 replicas available',
+      },
+    ],
+    [
+      'an exceeded progress deadline',
+      deadline('ReplicaSet "podinfo-7d9" has timed out progressing.'),
+      {
+        ok: false,
+        reason: 'UnhealthyPods',
+        message:
+          'podinfo.test has exceeded its progress deadline: ReplicaSet "podinfo-7d9" has timed out progressing.',
+      },
+    ],
+    [
+      'an exceeded progress deadline without a message',
+      deadline(),
+      {
+        ok: false,
+        reason: 'UnhealthyPods',
+        message: 'podinfo.test has exceeded its progress deadline: pods are not becoming ready',
+      },
+    ],
+  ])('judges %s', (_what, d, gate) => {
+    expect(checkDeployment(d, NS)).toEqual(gate);
+  });
+});
+
+describe('checkHpa', () => {
+  const canary = (replicas: number): Deployment => {
+    const d = seedObserved().canary;
+    d.spec.replicas = replicas;
+    return d;
+  };
+  const inactive = (type: string, h: HorizontalPodAutoscaler): HorizontalPodAutoscaler => ({
+    ...h,
+    status: {
+      ...h.status,
+      conditions: [{ type, status: 'False', reason: 'FailedGetResourceMetric' }],
+    },
+  });
+  const scaling = (from: number, to: number): Gate => ({
+    ok: false,
+    reason: 'HpaScaling',
+    message: `podinfo-canary.test is being scaled by HorizontalPodAutoscaler podinfo-canary.test: ${from} → ${to} replicas`,
+  });
+  const noStatus: HorizontalPodAutoscaler = { ...hpa(), status: undefined };
+  const noCurrent: HorizontalPodAutoscaler = { ...hpa(), status: { desiredReplicas: 3 } };
+
+  it.each<[string, HorizontalPodAutoscaler | undefined, number, Gate]>([
+    ['no HPA', undefined, 2, { ok: true }],
+    ['an HPA without status', noStatus, 2, { ok: true }],
+    ['an HPA without currentReplicas', noCurrent, 2, { ok: true }],
+    ['a steady HPA', hpa(2, 2, 2), 2, { ok: true }],
+    ['an HPA scaling up', hpa(2, 2, 3), 2, scaling(2, 3)],
+    ['an HPA scaling down', hpa(2, 3, 2), 3, scaling(3, 2)],
+    ['Deployment replicas ahead of the HPA', hpa(2, 2, 2), 3, scaling(2, 3)],
+    ['ScalingActive=False within bounds', inactive('ScalingActive', hpa(2, 2, 1)), 2, { ok: true }],
+    [
+      'ScalingActive=False below the minimum',
+      inactive('ScalingActive', hpa(2, 1, 1)),
+      1,
+      scaling(1, 2),
+    ],
+    [
+      'ScalingActive=False above the maximum',
+      inactive('ScalingActive', hpa(2, 5, 5)),
+      5,
+      scaling(5, 3),
+    ],
+    ['AbleToScale=False within bounds', inactive('AbleToScale', hpa(2, 3, 2)), 3, { ok: true }],
+    ['scaling disabled (0/0)', hpa(2, 0, 0), 2, { ok: true }],
+  ])('judges %s', (_what, h, replicas, gate) => {
+    expect(checkHpa(h, canary(replicas), NS)).toEqual(gate);
+  });
+});
+
+describe('windowOf', () => {
+  const check = seedCheck();
+  it.each<[string, AnalysisSample | undefined, string]>([
+    ['no sample: the spec interval', undefined, '1m'],
+    ['a sample without windowMs', { kind: 'ok', value: 100, requestRate: 1, at: 0 }, '1m'],
+    ['the full window', { kind: 'ok', value: 100, requestRate: 1, at: 0, windowMs: 60_000 }, '1m'],
+    ['a young window', { kind: 'ok', value: 100, requestRate: 1, at: 0, windowMs: 10_000 }, '10s'],
+    ['a young window without data', { kind: 'nodata', at: 0, windowMs: 42_400 }, '42s'],
+    ['an error: the spec interval', { kind: 'error', message: 'down', at: 0 }, '1m'],
+  ])('%s', (_what, sample, expected) => {
+    expect(windowOf(sample, check)).toBe(expected);
+  });
+
+  it('shows a window in the units the spec would use', () => {
+    const long: CheckSpec = { ...check, interval: '5m', intervalMs: 300_000 };
+    expect(windowOf({ kind: 'nodata', at: 0, windowMs: 90_000 }, long)).toBe('1m30s');
+    expect(windowOf({ kind: 'nodata', at: 0, windowMs: 300_000 }, long)).toBe('5m');
+  });
+});
+
+describe('checkAnalysis', () => {
+  const spec = seedSpec();
+  const NOW = Date.parse('2026-01-01T00:10:00Z');
+  const MAX_AGE = 5_000;
+  const one = (sample: AnalysisSample): ReadonlyMap<string, AnalysisSample> =>
+    new Map([['success-rate', sample]]);
+  const judge = (sample: AnalysisSample): AnalysisOutcome =>
+    checkAnalysis(spec, one(sample), NS, NOW, MAX_AGE);
+
+  it('is pending without samples, or without a sample of the check', () => {
+    expect(checkAnalysis(spec, undefined, NS, NOW, MAX_AGE)).toEqual({
+      kind: 'pending',
+      check: 'success-rate',
+    });
+    expect(checkAnalysis(spec, new Map(), NS, NOW, MAX_AGE)).toEqual({
+      kind: 'pending',
+      check: 'success-rate',
+    });
+  });
+
+  it.each<[string, AnalysisSample, AnalysisOutcome]>([
+    [
+      'a stale sample',
+      { kind: 'ok', value: 100, requestRate: 10, at: NOW - MAX_AGE - 1 },
+      {
+        kind: 'judged',
+        gate: {
+          ok: false,
+          reason: 'MetricsUnavailable',
+          message: 'no recent istio_requests_total measurement for podinfo-canary.test',
+        },
+        status: {
+          result: 'Error',
+          threshold: 99,
+          window: '1m',
+          message: 'no recent istio_requests_total measurement for podinfo-canary.test',
+        },
+      },
+    ],
+    [
+      'a stale error (staleness first)',
+      { kind: 'error', message: 'connection refused', at: NOW - MAX_AGE - 1 },
+      {
+        kind: 'judged',
+        gate: {
+          ok: false,
+          reason: 'MetricsUnavailable',
+          message: 'no recent istio_requests_total measurement for podinfo-canary.test',
+        },
+        status: {
+          result: 'Error',
+          threshold: 99,
+          window: '1m',
+          message: 'no recent istio_requests_total measurement for podinfo-canary.test',
+        },
+      },
+    ],
+    [
+      'a Prometheus error',
+      { kind: 'error', message: 'connection refused', at: NOW },
+      {
+        kind: 'judged',
+        gate: {
+          ok: false,
+          reason: 'MetricsUnavailable',
+          message: 'metrics server unavailable: connection refused',
+        },
+        status: {
+          result: 'Error',
+          threshold: 99,
+          window: '1m',
+          message: 'metrics server unavailable: connection refused',
+        },
+      },
+    ],
+    [
+      'no data (the seed wording)',
+      { kind: 'nodata', at: NOW },
+      {
+        kind: 'judged',
+        gate: {
+          ok: false,
+          reason: 'NoMetricData',
+          message: 'no istio_requests_total data for podinfo-canary.test over the last 1m',
+        },
+        status: {
+          result: 'NoData',
+          threshold: 99,
+          window: '1m',
+          message: 'no istio_requests_total data for podinfo-canary.test over the last 1m',
+        },
+      },
+    ],
+    [
+      'no data over a young window',
+      { kind: 'nodata', at: NOW, windowMs: 10_000 },
+      {
+        kind: 'judged',
+        gate: {
+          ok: false,
+          reason: 'NoMetricData',
+          message: 'no istio_requests_total data for podinfo-canary.test over the last 10s',
+        },
+        status: {
+          result: 'NoData',
+          threshold: 99,
+          window: '10s',
+          message: 'no istio_requests_total data for podinfo-canary.test over the last 10s',
+        },
+      },
+    ],
+    [
+      'a NaN value',
+      { kind: 'ok', value: Number.NaN, requestRate: 0, at: NOW },
+      {
+        kind: 'judged',
+        gate: {
+          ok: false,
+          reason: 'NoMetricData',
+          message: 'no istio_requests_total data for podinfo-canary.test over the last 1m',
+        },
+        status: {
+          result: 'NoData',
+          threshold: 99,
+          window: '1m',
+          message: 'no istio_requests_total data for podinfo-canary.test over the last 1m',
+        },
+      },
+    ],
+    [
+      'a success rate below the threshold (the seed wording)',
+      { kind: 'ok', value: 88.888, requestRate: 9.87654, at: NOW },
+      {
+        kind: 'judged',
+        gate: { ok: false, reason: 'LowSuccessRate', message: 'success rate 88.89% < 99%' },
+        status: {
+          result: 'Fail',
+          threshold: 99,
+          window: '1m',
+          successRate: 88.89,
+          requestRate: 9.877,
+          message: 'success rate 88.89% < 99%',
+        },
+      },
+    ],
+    [
+      'a passing success rate, rounded in status',
+      { kind: 'ok', value: 99.5678, requestRate: 10.12345, at: NOW - MAX_AGE },
+      {
+        kind: 'judged',
+        gate: { ok: true },
+        status: {
+          result: 'Pass',
+          threshold: 99,
+          window: '1m',
+          successRate: 99.57,
+          requestRate: 10.123,
+        },
+      },
+    ],
+    [
+      'exactly the threshold',
+      { kind: 'ok', value: 99, requestRate: 1, at: NOW, windowMs: 10_000 },
+      {
+        kind: 'judged',
+        gate: { ok: true },
+        status: { result: 'Pass', threshold: 99, window: '10s', successRate: 99, requestRate: 1 },
+      },
+    ],
+  ])('judges %s', (_what, sample, outcome) => {
+    expect(judge(sample)).toEqual(outcome);
+  });
+
+  it('treats an infinite value as no data', () => {
+    const o = judge({ kind: 'ok', value: Number.POSITIVE_INFINITY, requestRate: 1, at: NOW });
+    expect(o).toMatchObject({ kind: 'judged', status: { result: 'NoData' } });
+  });
+
+  describe('with two checks', () => {
+    const [first] = spec.checks;
+    if (!first) throw new Error('the seed spec has no check');
+    const strict: CheckSpec = { ...first, name: 'strict', threshold: 99.9 };
+    const two: RolloutSpec = { ...spec, checks: [first, strict] };
+    const ok = (value: number): AnalysisSample => ({ kind: 'ok', value, requestRate: 1, at: NOW });
+
+    it('halts on the first failing check', () => {
+      const s = new Map([
+        ['success-rate', ok(99.5)],
+        ['strict', ok(99.5)],
+      ]);
+      expect(checkAnalysis(two, s, NS, NOW, MAX_AGE)).toMatchObject({
+        kind: 'judged',
+        gate: { ok: false, reason: 'LowSuccessRate', message: 'success rate 99.50% < 99.9%' },
+        status: { result: 'Fail', threshold: 99.9 },
+      });
+    });
+
+    it("passes with the first check's status when all pass", () => {
+      const s = new Map([
+        ['success-rate', ok(99.5)],
+        ['strict', ok(100)],
+      ]);
+      expect(checkAnalysis(two, s, NS, NOW, MAX_AGE)).toMatchObject({
+        kind: 'judged',
+        gate: { ok: true },
+        status: { result: 'Pass', threshold: 99, successRate: 99.5 },
+      });
+    });
+
+    it('is pending while any check has no sample', () => {
+      const s = new Map([['success-rate', ok(100)]]);
+      expect(checkAnalysis(two, s, NS, NOW, MAX_AGE)).toEqual({ kind: 'pending', check: 'strict' });
+    });
+  });
+
+  it('passes a spec without checks', () => {
+    expect(checkAnalysis({ ...spec, checks: [] }, undefined, NS, NOW, MAX_AGE)).toEqual({
+      kind: 'judged',
+      gate: { ok: true },
+      status: { result: 'Pass', threshold: 0, window: '' },
+    });
+  });
+});
