@@ -143,7 +143,7 @@ describe('apply', () => {
     });
 
     it('JSON-patches the route object at its served version with exactly the ops', async () => {
-      await actuator.apply(setWeights(ops), 'test');
+      await actuator.apply(setWeights(ops), { namespace: 'test', name: 'podinfo' });
       const req = only();
       expect(req.method).toBe('PATCH');
       expect(req.path).toBe(VS);
@@ -159,7 +159,7 @@ describe('apply', () => {
 
     it('uses whichever version versionOf names', async () => {
       versions.VirtualService = 'v1';
-      await actuator.apply(setWeights(ops), 'prod');
+      await actuator.apply(setWeights(ops), { namespace: 'prod', name: 'podinfo' });
       expect(only().path).toBe(
         '/apis/networking.istio.io/v1/namespaces/prod/virtualservices/podinfo',
       );
@@ -169,26 +169,26 @@ describe('apply', () => {
       const action = firstPlan().actions.find((a) => a.kind === 'setWeights');
       if (action?.kind !== 'setWeights') throw new Error('the first plan sets no weights');
       expect(action).toMatchObject({ primary: 90, canary: 10 });
-      await actuator.apply(action, 'test');
+      await actuator.apply(action, { namespace: 'test', name: 'podinfo' });
       expect(bodyOf(only())).toEqual(action.ops);
     });
 
     it('skips empty ops', async () => {
-      await actuator.apply(setWeights([]), 'test');
+      await actuator.apply(setWeights([]), { namespace: 'test', name: 'podinfo' });
       // Not even for a router whose version is unknown.
-      await actuator.apply(setWeights([], 'HTTPRoute'), 'test');
+      await actuator.apply(setWeights([], 'HTTPRoute'), { namespace: 'test', name: 'podinfo' });
       expect(api.requests).toEqual([]);
       expect(writes).toEqual([]);
     });
 
     it('throws a clear error when no version of the router is known', async () => {
       delete versions.VirtualService;
-      await expect(actuator.apply(setWeights(ops), 'test')).rejects.toThrow(
-        'no served version of VirtualService is known',
-      );
-      await expect(actuator.apply(setWeights(ops, 'HTTPRoute'), 'test')).rejects.toThrow(
-        'no served version of HTTPRoute is known',
-      );
+      await expect(
+        actuator.apply(setWeights(ops), { namespace: 'test', name: 'podinfo' }),
+      ).rejects.toThrow('no served version of VirtualService is known');
+      await expect(
+        actuator.apply(setWeights(ops, 'HTTPRoute'), { namespace: 'test', name: 'podinfo' }),
+      ).rejects.toThrow('no served version of HTTPRoute is known');
       expect(api.requests).toEqual([]);
       expect(writes).toEqual([]);
     });
@@ -196,7 +196,10 @@ describe('apply', () => {
 
   describe('scaleCanary', () => {
     it('merge-patches the replicas', async () => {
-      await actuator.apply({ kind: 'scaleCanary', name: 'podinfo-canary', replicas: 2 }, 'test');
+      await actuator.apply(
+        { kind: 'scaleCanary', name: 'podinfo-canary', replicas: 2 },
+        { namespace: 'test', name: 'podinfo' },
+      );
       const req = only();
       expect(req.method).toBe('PATCH');
       expect(req.path).toBe(`${DEPLOYMENTS}/podinfo-canary`);
@@ -210,7 +213,7 @@ describe('apply', () => {
     it('remembers the replicas it scaled down from in an annotation', async () => {
       await actuator.apply(
         { kind: 'scaleCanary', name: 'podinfo-canary', replicas: 0, remember: 3 },
-        'test',
+        { namespace: 'test', name: 'podinfo' },
       );
       expect(bodyOf(only())).toEqual({
         spec: { replicas: 0 },
@@ -224,7 +227,7 @@ describe('apply', () => {
       const template = podTemplate('podinfo', 'quay.io/stefanprodan/podinfo:1.2.0', 'green');
       await actuator.apply(
         { kind: 'promote', name: 'podinfo', resourceVersion: '7', template },
-        'test',
+        { namespace: 'test', name: 'podinfo' },
       );
       const req = only();
       expect(req.method).toBe('PATCH');
@@ -246,7 +249,7 @@ describe('apply', () => {
       await expect(
         actuator.apply(
           { kind: 'promote', name: 'podinfo', resourceVersion: '7', template },
-          'test',
+          { namespace: 'test', name: 'podinfo' },
         ),
       ).rejects.toBeInstanceOf(SteererError);
       expect(writes).toEqual([]);
@@ -264,7 +267,7 @@ describe('apply', () => {
             { name: 'podinfo-canary', role: 'canary' },
           ],
         },
-        'test',
+        { namespace: 'test', name: 'podinfo' },
       );
       expect(
         api.requests.map((r) => [r.method, r.path, r.headers['content-type'], bodyOf(r)]),
@@ -312,7 +315,7 @@ describe('apply', () => {
               { name: 'podinfo-canary', role: 'canary' },
             ],
           },
-          'test',
+          { namespace: 'test', name: 'podinfo' },
         )
         .then(
           () => undefined,
@@ -326,13 +329,19 @@ describe('apply', () => {
 
   it("carries out the seed's first plan with the writes it names", async () => {
     const p = firstPlan();
-    expect(p.actions.map((a) => a.kind)).toEqual(['labelTargets', 'setWeights']);
-    for (const a of p.actions) await actuator.apply(a, 'test');
+    expect(p.actions.map((a) => a.kind)).toEqual(['addFinalizer', 'labelTargets', 'setWeights']);
+    for (const a of p.actions) await actuator.apply(a, { namespace: 'test', name: 'podinfo' });
     expect(api.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `PATCH ${ROLLOUT_STATUS.replace(/\/status$/, '')}`,
       `PATCH ${DEPLOYMENTS}/podinfo`,
       `PATCH ${DEPLOYMENTS}/podinfo-canary`,
       `PATCH ${VS}`,
     ]);
-    expect(writes.map((w) => w.kind)).toEqual(['deployment', 'deployment', 'route:VirtualService']);
+    expect(writes.map((w) => w.kind)).toEqual([
+      'rollout',
+      'deployment',
+      'deployment',
+      'route:VirtualService',
+    ]);
   });
 });

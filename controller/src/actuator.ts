@@ -6,15 +6,18 @@
 
 import {
   ANNOTATIONS,
+  FINALIZER,
   LABELS,
   ROLLOUT,
   formatScaledDownFrom,
+  escapePointer,
   jsonEqual,
   resourcePath,
   routerFor,
 } from '@steerer/common';
 import type {
   Deployment,
+  JsonPatchOp,
   KubeClient,
   KubeObject,
   RolloutObject,
@@ -23,6 +26,12 @@ import type {
 import type { CacheKind } from './cluster.js';
 import { routeRefKind } from './ref-index.js';
 import type { Action } from './planner/types.js';
+
+/** The Rollout an action belongs to. */
+export interface RolloutRef {
+  namespace: string;
+  name: string;
+}
 
 /** Where the actuator writes to: the API server, and the cache that remembers its writes. */
 export interface ActuatorDeps {
@@ -66,8 +75,9 @@ export class Actuator {
     return updated;
   }
 
-  /** Carries out one action in namespace `ns`. */
-  async apply(a: Action, ns: string): Promise<void> {
+  /** Carries out one action of the Rollout `r`. */
+  async apply(a: Action, r: RolloutRef): Promise<void> {
+    const ns = r.namespace;
     switch (a.kind) {
       case 'setWeights':
         return this.setWeights(a, ns);
@@ -91,7 +101,44 @@ export class Actuator {
           });
         }
         return;
+      case 'addFinalizer':
+        return this.patchRollout(
+          r,
+          a.first
+            ? [{ op: 'add', path: '/metadata/finalizers', value: [FINALIZER] }]
+            : [{ op: 'add', path: '/metadata/finalizers/-', value: FINALIZER }],
+        );
+      case 'removeFinalizer': {
+        const path = `/metadata/finalizers/${a.index}`;
+        return this.patchRollout(r, [
+          { op: 'test', path, value: FINALIZER },
+          { op: 'remove', path },
+        ]);
+      }
+      case 'ackRequest': {
+        const path = `/metadata/annotations/${escapePointer(ANNOTATIONS.request)}`;
+        return this.patchRollout(r, [
+          { op: 'test', path, value: a.value },
+          { op: 'remove', path },
+        ]);
+      }
     }
+  }
+
+  /**
+   * A JSON patch of the Rollout's own metadata (its finalizer, a handled request). Guarded
+   * by `test` operations; a request replaced meanwhile fails the patch and is handled next.
+   */
+  private async patchRollout(r: RolloutRef, ops: JsonPatchOp[]): Promise<void> {
+    const path = resourcePath({
+      group: ROLLOUT.group,
+      version: ROLLOUT.version,
+      plural: ROLLOUT.plural,
+      namespace: r.namespace,
+      name: r.name,
+    });
+    const updated = await this.d.client.patch<RolloutObject>(path, 'json', ops);
+    this.d.recordWrite('rollout', updated);
   }
 
   private async setWeights(a: Extract<Action, { kind: 'setWeights' }>, ns: string): Promise<void> {

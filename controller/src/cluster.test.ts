@@ -270,6 +270,23 @@ describe('Cluster', () => {
     expect(cluster.observe(r).canary?.metadata.resourceVersion).toBe('5');
   });
 
+  it('tells the later of two Rollouts claiming one Deployment which one claimed it first', async () => {
+    const older = rollout('first', '1');
+    older.metadata.creationTimestamp = '2026-01-01T00:00:00Z';
+    const later = rollout('second', '2');
+    later.metadata.creationTimestamp = '2026-01-01T00:05:00Z';
+    const alone = rollout('alone', '3', 'alone-canary');
+    alone.metadata.creationTimestamp = '2026-01-01T00:06:00Z';
+    const { cluster } = await started({ rollouts: [later, older, alone] });
+    expect(cluster.observe(older).conflict).toBeUndefined();
+    expect(cluster.observe(later).conflict).toBe(
+      'Deployment test/podinfo (primary) is already used by Rollout test/first, which claimed it first; a Deployment or Service belongs to one Rollout only',
+    );
+    // Sharing only the primary is a conflict too; a Rollout with its own objects has none…
+    // except the primary, which all three name here.
+    expect(cluster.observe(alone).conflict).toContain('Rollout test/first');
+  });
+
   it('reads its own Rollout writes too', async () => {
     const { cluster } = await started({ rollouts: [rollout('a', '1')] });
     const written = { ...rollout('a', '2'), status: { phase: 'Progressing' as const } };

@@ -21,6 +21,7 @@ import type {
   KubeObject,
   Logger,
   RolloutObject,
+  RolloutRefs,
   Router,
   Service,
 } from '@steerer/common';
@@ -28,6 +29,14 @@ import type { Observed } from './planner/types.js';
 import { WriteOverlay } from './overlay.js';
 import { RefIndex, routeRefKind } from './ref-index.js';
 import type { RefKind } from './ref-index.js';
+
+/** Older Rollouts first; the name breaks ties. */
+function claimOrder(a: RolloutObject, b: RolloutObject): number {
+  const at = a.metadata.creationTimestamp ?? '';
+  const bt = b.metadata.creationTimestamp ?? '';
+  if (at !== bt) return at < bt ? -1 : 1;
+  return objectKey(a) < objectKey(b) ? -1 : 1;
+}
 
 /** What the caches hold: Steerer's own kinds, and route objects by router kind. */
 export type CacheKind = 'rollout' | 'deployment' | 'service' | 'hpa' | RefKind;
@@ -188,6 +197,41 @@ export class Cluster {
           )
         : undefined,
       canaryHpa: hpaKey ? this.hpas.get(hpaKey) : undefined,
+      conflict: this.conflict(r, refs),
     };
+  }
+
+  /**
+   * Another Rollout that claimed one of this Rollout's Deployments or Services first (the
+   * older one, then the name): then this one must wait, or the two would relabel and
+   * re-route the same objects back and forth.
+   */
+  private conflict(r: RolloutObject, refs: RolloutRefs): string | undefined {
+    const ns = r.metadata.namespace;
+    const mine = objectKey(r);
+    const claims: [RefKind, string, string][] = [];
+    for (const [name, role] of [
+      [refs.primaryName, 'primary'],
+      [refs.canaryName, 'canary'],
+    ] as const)
+      if (name) claims.push(['deployment', `${ns}/${name}`, `Deployment ${ns}/${name} (${role})`]);
+    for (const host of [refs.primaryHost, refs.canaryHost])
+      if (host)
+        claims.push([
+          'service',
+          serviceKeyOfHost(host, ns),
+          `Service ${serviceKeyOfHost(host, ns)}`,
+        ]);
+    for (const [kind, key, what] of claims) {
+      const owner = this.index
+        .rolloutsReferring(kind, key)
+        .map((k) => this.rollouts.get(k))
+        .filter((o): o is RolloutObject => o !== undefined)
+        .sort(claimOrder)[0];
+      if (owner && objectKey(owner) !== mine) {
+        return `${what} is already used by Rollout ${objectKey(owner)}, which claimed it first; a Deployment or Service belongs to one Rollout only`;
+      }
+    }
+    return undefined;
   }
 }

@@ -24,6 +24,24 @@ export const CONTROLLER_FLAGS = {
     minMs: 200,
     help: 'How often canaries under analysis are measured; a failing measurement halts at once',
   },
+  'rollback-on-failure': {
+    type: 'bool',
+    env: 'ROLLBACK_ON_FAILURE',
+    default: true,
+    help: "Roll back a release whose checks keep failing (a Rollout's spec.rollback.onFailure overrides it)",
+  },
+  'progress-deadline': {
+    type: 'duration',
+    env: 'PROGRESS_DEADLINE',
+    default: '10m',
+    help: "Roll back a release that makes no progress this long; 0s: never (a Rollout's spec.progressDeadline overrides it)",
+  },
+  'route-settle-time': {
+    type: 'duration',
+    env: 'ROUTE_SETTLE_TIME',
+    default: '5s',
+    help: 'After routing all traffic back to the primary, how long the canary keeps its pods (time for the data plane to apply the route)',
+  },
   'metrics-timeout': {
     type: 'duration',
     env: 'METRICS_TIMEOUT',

@@ -116,6 +116,9 @@ function createParts(config: ControllerConfig, c: Clients, logger: Logger): Part
     config: {
       stepIntervalMs: config['control-loop-interval'],
       maxSampleAgeMs: 3 * config['analysis-interval'] + config['metrics-timeout'],
+      rollbackOnFailure: config['rollback-on-failure'],
+      progressDeadlineMs: config['progress-deadline'],
+      routeSettleMs: config['route-settle-time'],
     },
   });
   const queue = new WorkQueue({

@@ -61,8 +61,8 @@ class Harness {
     };
     const actuator: Pick<Actuator, 'writeStatus' | 'apply'> = {
       writeStatus: (r, status) => this.writeStatus(r, status),
-      apply: (a, ns) => {
-        this.log.push(`apply ${a.kind} ${ns}`);
+      apply: (a, r) => {
+        this.log.push(`apply ${a.kind} ${r.namespace}`);
         const error = this.failAction?.(a);
         if (error) return Promise.reject(error);
         this.world.apply(a);
@@ -208,6 +208,7 @@ describe('Reconciler', () => {
       'writeStatus Progressing 10',
       'event Normal Starting rollout for podinfo.test',
       'event Normal Advance rollout podinfo.test weight 10',
+      'apply addFinalizer test',
       'apply labelTargets test',
       'apply setWeights test',
     ]);
@@ -229,11 +230,14 @@ describe('Reconciler', () => {
 
   it('records events on the cached Rollout when status did not change', async () => {
     await h.runUntil((w) => w.rollout.status?.phase === 'Succeeded');
-    // Someone else shifts traffic after the release: the route is put back with a warning,
-    // and status stays as it was.
+    // Someone else shifts traffic after the release: the route is put back with a warning.
+    // (Status records when Steerer changes the route; it is set to this pass's time so
+    // that status stays as it was.)
     const route = h.world.observed.route.spec.http?.[0]?.route ?? [];
     for (const d of route) d.weight = 50;
     h.world.now += CONFIG.stepIntervalMs;
+    const status = h.world.rollout.status;
+    if (status) status.lastRouteTime = new Date(h.world.now).toISOString();
     const cached = h.world.rollout;
     const from = h.log.length;
     await h.pass();
@@ -313,6 +317,7 @@ describe('Reconciler', () => {
         'writeStatus Progressing 10',
         'event Normal Starting rollout for podinfo.test',
         'event Normal Advance rollout podinfo.test weight 10',
+        'apply addFinalizer test',
         'apply labelTargets test',
         'apply setWeights test',
       ]);

@@ -100,7 +100,8 @@ export class Reconciler {
     const updated = await this.o.actuator.writeStatus(r, p.status);
     for (const e of p.events) await this.o.events.record(updated ?? r, e.type, e.message);
     this.o.hub.want(key, p.measure);
-    for (const a of p.actions) await this.o.actuator.apply(a, ns);
+    const ref = { namespace: ns, name: r.metadata.name };
+    for (const a of p.actions) await this.o.actuator.apply(a, ref);
     if (updated) {
       this.o.logger.info(p.status.message ?? 'status updated', {
         rollout: r.metadata.name,

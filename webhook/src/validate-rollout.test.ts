@@ -221,6 +221,28 @@ describe('validateRollout', () => {
     expect(lookup.calls).toEqual([]);
   });
 
+  it('checks a manual request annotation even when the spec is unchanged', async () => {
+    const lookup = seedLookup();
+    const withRequest = (value: string): RolloutObject => {
+      const r = rollout();
+      r.metadata.annotations = { 'steerer.io/request': value };
+      return r;
+    };
+    for (const value of ['promote', 'promote-force', 'abort', 'retry', 'pause', 'resume']) {
+      expect((await review(withRequest(value), lookup, 'UPDATE', rollout())).allowed).toBe(true);
+    }
+    const res = await review(withRequest('rollback'), lookup, 'UPDATE', rollout());
+    expect(res.allowed).toBe(false);
+    expect(res.status?.message).toContain('metadata.annotations[steerer.io/request]');
+    expect(res.status?.message).toContain(
+      'use one of promote, promote-force, abort, retry, pause, resume',
+    );
+    expect(res.status?.details?.causes?.[0]?.field).toBe(
+      'metadata.annotations[steerer.io/request]',
+    );
+    expect(lookup.calls).toEqual([]);
+  });
+
   it('skips a Rollout being deleted', async () => {
     const deleting = {
       ...rollout({ spec: { targetKind: 'bad' } }),

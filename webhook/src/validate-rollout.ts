@@ -4,11 +4,13 @@
 // one that only waits for objects not created yet is admitted with a warning saying so.
 
 import {
+  ANNOTATIONS,
   errorMessage,
   fqdn,
   formatFieldErrors,
   isJsonMap,
   jsonEqual,
+  parseRequest,
   rolloutRefs,
   routerFor,
   serviceOfHost,
@@ -50,13 +52,30 @@ export interface RolloutTarget {
   spec: ReturnType<typeof validateRolloutSpec>;
 }
 
-export function rolloutTarget(req: AdmissionRequest): RolloutTarget | { skip: string } {
+const REQUEST_FIELD = `metadata.annotations[${ANNOTATIONS.request}]`;
+
+/** A manual request annotation Steerer does not know, as a field error. */
+function requestProblem(metadata: Record<string, unknown>): FieldError | undefined {
+  const annotations = isJsonMap(metadata.annotations) ? metadata.annotations : {};
+  const value = annotations[ANNOTATIONS.request];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') return { field: REQUEST_FIELD, message: 'must be a string' };
+  const parsed = parseRequest(value);
+  return parsed.ok ? undefined : { field: REQUEST_FIELD, message: parsed.message };
+}
+
+/** Why a write skips validation, or the malformed request that refuses it. */
+export type RolloutSkip = { skip: string; request?: FieldError };
+
+export function rolloutTarget(req: AdmissionRequest): RolloutTarget | RolloutSkip {
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE')
     return { skip: `${req.operation} is not checked` };
   if (req.subResource) return { skip: `subresource ${req.subResource} is not checked` };
   const obj = req.object ?? {};
   const metadata = isJsonMap(obj.metadata) ? obj.metadata : {};
   if (metadata.deletionTimestamp) return { skip: 'being deleted' };
+  const request = requestProblem(metadata);
+  if (request) return { skip: '', request };
   if (req.operation === 'UPDATE' && jsonEqual(req.oldObject?.spec, obj.spec)) {
     return { skip: 'spec unchanged' };
   }
@@ -210,9 +229,13 @@ function referenceWarnings(
 export function validateRollout(
   req: AdmissionRequest,
   facts: RolloutFacts | undefined,
-  target: RolloutTarget | { skip: string } = rolloutTarget(req),
+  target: RolloutTarget | RolloutSkip = rolloutTarget(req),
 ): Reviewed {
-  if ('skip' in target) return { response: allow(req.uid), note: target.skip };
+  if ('skip' in target) {
+    if (target.request)
+      return invalid(req, `Rollout ${req.namespace ?? ''}/${req.name ?? ''}`, [target.request]);
+    return { response: allow(req.uid), note: target.skip };
+  }
   const { namespace: ns, name } = target;
   const self = `Rollout ${ns}/${name}`;
   if (!target.spec.ok) return invalid(req, self, target.spec.errors);

@@ -2,6 +2,7 @@
 // can act on. validate.ts checks a Rollout's spec with it; each check type parses its own
 // block with it (checks/success-rate.ts).
 
+import { formatDuration, tryParseDuration } from './duration.js';
 import { isJsonMap } from './json.js';
 import type { FieldError } from './rollout.js';
 
@@ -111,5 +112,36 @@ export class Checker {
     if (integer && !Number.isInteger(v)) return this.fail(path, `must be a whole number, got ${v}`);
     if (v < min || v > max) return this.fail(path, `must be between ${min} and ${max}, got ${v}`);
     return v;
+  }
+
+  /** An optional boolean; undefined when absent. */
+  optionalBoolean(parent: Json, key: string, path: string): boolean | undefined {
+    const v = parent[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'boolean') return this.fail(path, `must be true or false, got ${describe(v)}`);
+    return v;
+  }
+
+  /** An optional duration ("30s", "10m") between the bounds, in milliseconds. */
+  optionalDuration(
+    parent: Json,
+    key: string,
+    path: string,
+    bounds: { minMs: number; maxMs: number },
+  ): number | undefined {
+    const v = parent[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string')
+      return this.fail(path, `must be a duration string, got ${describe(v)}`);
+    const ms = v.length <= LIMITS.intervalMaxLength ? tryParseDuration(v) : undefined;
+    if (ms === undefined)
+      return this.fail(path, `${describe(v)} is not a duration (examples: 30s, 1m, 2m30s)`);
+    if (ms < bounds.minMs || ms > bounds.maxMs) {
+      return this.fail(
+        path,
+        `must be between ${formatDuration(bounds.minMs)} and ${formatDuration(bounds.maxMs)}, got ${v}`,
+      );
+    }
+    return ms;
   }
 }

@@ -14,6 +14,7 @@ export * from './names.js';
 export * from './objects.js';
 export * from './phases.js';
 export * from './refs.js';
+export * from './requests.js';
 export * from './rollout.js';
 export * from './routing/index.js';
 export * from './service.js';

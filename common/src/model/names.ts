@@ -32,7 +32,18 @@ export const ANNOTATIONS = {
   scaledDownFrom: `${PREFIX}/scaled-down-from`,
   /** On a route object: the primary/canary weights Steerer last wrote, e.g. "70/30". */
   weights: `${PREFIX}/weights`,
+  /**
+   * On a Rollout: a manual request (promote, promote-force, abort, retry, pause, resume).
+   * The controller carries it out, records the outcome in status.lastRequest and removes it.
+   */
+  request: `${PREFIX}/request`,
 } as const;
+
+/**
+ * On every Rollout: deleting one first routes all traffic back to the primary and scales
+ * the canary down, then the controller removes this finalizer.
+ */
+export const FINALIZER = `${PREFIX}/cleanup`;
 
 export const ROLES = ['primary', 'canary'] as const;
 export type Role = (typeof ROLES)[number];

@@ -16,6 +16,12 @@ export const PHASES = [
   'Finalising',
   /** The last release was promoted; waiting for the next revision of the canary. */
   'Succeeded',
+  /** A person paused the release: the canary keeps its weight, nothing steps or rolls back. */
+  'Paused',
+  /** The release failed or was aborted: routing all traffic back to the primary, then scaling the canary down. */
+  'RollingBack',
+  /** The release was rolled back; its revision is not retried until a new one or a retry request. */
+  'Failed',
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
@@ -33,13 +39,16 @@ export function phaseOf(status: { phase?: unknown } | undefined): Phase | undefi
  * A release holds traffic on the canary, or is about to: the canary keeps its pods, and a
  * route edit that would strand the split is refused.
  */
-export const RELEASE_PHASES: readonly Phase[] = ['Progressing', 'Halted', 'Promoting'];
+export const RELEASE_PHASES: readonly Phase[] = ['Progressing', 'Halted', 'Promoting', 'Paused'];
+
+/** A release's traffic is going back to the primary; the canary keeps its pods until then. */
+export const UNWINDING_PHASES: readonly Phase[] = ['Finalising', 'RollingBack'];
 
 /** Steerer is changing something (the Progressing condition is True). */
-export const IN_FLIGHT_PHASES: readonly Phase[] = [...RELEASE_PHASES, 'Finalising'];
+export const IN_FLIGHT_PHASES: readonly Phase[] = [...RELEASE_PHASES, ...UNWINDING_PHASES];
 
 /** No release in flight: the canary stays scaled down, even when re-applied unchanged. */
-export const IDLE_PHASES: readonly Phase[] = ['Initialized', 'Succeeded'];
+export const IDLE_PHASES: readonly Phase[] = ['Initialized', 'Succeeded', 'Failed'];
 
 export function inPhases(phase: Phase | undefined, group: readonly Phase[]): boolean {
   return phase !== undefined && group.includes(phase);

@@ -113,7 +113,44 @@ describe('validateRolloutSpec: valid specs', () => {
             threshold: 99,
           },
         ],
+        rollback: {},
       },
+    });
+  });
+
+  it('reads the optional rollback rule and progress deadline', () => {
+    const result = validateRolloutSpec({
+      ...BASE_ROLLOUT_SPEC,
+      rollback: { onFailure: false, failureDuration: '5m' },
+      progressDeadline: '15m',
+    });
+    expect(result.ok && result.value.rollback).toEqual({
+      onFailure: false,
+      failureDurationMs: 300_000,
+    });
+    expect(result.ok && result.value.progressDeadlineMs).toBe(900_000);
+  });
+
+  it.each([
+    [{ rollback: 'yes' }, 'spec.rollback', 'must be an object'],
+    [{ rollback: { onFailure: 'yes' } }, 'spec.rollback.onFailure', 'must be true or false'],
+    [
+      { rollback: { failureDuration: '5 minutes' } },
+      'spec.rollback.failureDuration',
+      'is not a duration',
+    ],
+    [
+      { rollback: { failureDuration: '48h' } },
+      'spec.rollback.failureDuration',
+      'between 1s and 24h',
+    ],
+    [{ progressDeadline: '5s' }, 'spec.progressDeadline', 'between 10s and 24h'],
+    [{ progressDeadline: 600 }, 'spec.progressDeadline', 'must be a duration string'],
+  ])('refuses %j, naming the field', (extra, field, message) => {
+    const result = validateRolloutSpec({ ...BASE_ROLLOUT_SPEC, ...extra });
+    expect(result).toEqual({
+      ok: false,
+      errors: [{ field, message: expect.stringContaining(message) as unknown }],
     });
   });
 

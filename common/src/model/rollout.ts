@@ -23,6 +23,17 @@ export interface RolloutSpec {
   stepWeight: number;
   /** What the canary must pass before each further step and before promotion. */
   checks: CheckSpec[];
+  /** When a failing release is rolled back; unset fields take the controller's defaults. */
+  rollback: RollbackSpec;
+  /** A release that makes no progress for this long is rolled back (default: the controller's). */
+  progressDeadlineMs?: number;
+}
+
+export interface RollbackSpec {
+  /** Roll back a release whose checks keep failing (spec.rollback.onFailure). */
+  onFailure?: boolean;
+  /** How long the checks must fail without a pass in between (spec.rollback.failureDuration). */
+  failureDurationMs?: number;
 }
 
 /** Why a release is held, as conditions and events tell cases apart. */
@@ -86,9 +97,33 @@ export interface RolloutStatus {
   /** When the phase last changed. */
   lastTransitionTime?: string;
   analysis?: AnalysisStatus;
+  /** When the checks started failing without a pass since (the rollback rule's clock). */
+  failingSince?: string;
+  /** When the release last made progress: started, stepped, resumed (the deadline's clock). */
+  lastProgressTime?: string;
+  /** When Steerer last changed the route object's split (the settle time's clock). */
+  lastRouteTime?: string;
+  /** Why the last release failed (phases RollingBack and Failed): a condition reason. */
+  failureReason?: FailureReason;
+  /** The last manual request and what became of it. */
+  lastRequest?: RequestStatus;
   /** One sentence on what Steerer is doing or waiting for. */
   message?: string;
   conditions?: Condition[];
+}
+
+/** Why a release was rolled back. */
+export const FAILURE_REASONS = ['RolledBack', 'ProgressDeadlineExceeded', 'Aborted'] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+export interface RequestStatus {
+  /** The request as written in the annotation. */
+  action: string;
+  /** When the controller handled it (RFC 3339). */
+  time: string;
+  /** Done: carried out. Refused: not possible now (the message says why). */
+  outcome: 'Done' | 'Refused';
+  message: string;
 }
 
 export interface RolloutObject {
@@ -102,6 +137,7 @@ export interface RolloutObject {
     resourceVersion?: string;
     creationTimestamp?: string;
     deletionTimestamp?: string;
+    finalizers?: string[];
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
   };

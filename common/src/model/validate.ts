@@ -1,12 +1,12 @@
 // Validation of an untrusted Rollout spec (an admission request, a cache entry written
 // before any validation existed) into the typed RolloutSpec, naming every bad field.
 
-import { Checker, describe } from './checker.js';
+import { Checker, LIMITS, describe } from './checker.js';
 import { isJsonMap as isObject } from './json.js';
 import type { Json } from './checker.js';
 import { successRateFromMetric } from './checks/success-rate.js';
 import { sameService } from './hosts.js';
-import type { DeploymentRef, RolloutSpec, ValidationResult } from './rollout.js';
+import type { DeploymentRef, RollbackSpec, RolloutSpec, ValidationResult } from './rollout.js';
 import { ROUTERS } from './routing/index.js';
 import type { RouteRef } from './routing/router.js';
 
@@ -59,6 +59,16 @@ export function validateRolloutSpec(
   }
   const route = routeBlock(c, input);
   const check = successRateFromMetric(c, input);
+  const rollback = rollbackBlock(c, input);
+  const progressDeadlineMs = c.optionalDuration(
+    input,
+    'progressDeadline',
+    'spec.progressDeadline',
+    {
+      minMs: 10_000,
+      maxMs: LIMITS.intervalMaxMs,
+    },
+  );
   if (c.errors.length > 0 || !primary || !canary || !route || !check) {
     return { ok: false, errors: c.errors };
   }
@@ -71,6 +81,8 @@ export function validateRolloutSpec(
       route: route.ref,
       stepWeight: route.weight,
       checks: [check],
+      rollback,
+      ...(progressDeadlineMs !== undefined ? { progressDeadlineMs } : {}),
     },
   };
 }
@@ -97,4 +109,22 @@ function routeBlock(c: Checker, input: Json): { ref: RouteRef; weight: number } 
   const weight = c.number(block, 'weight', `${path}.weight`, 1, 100, true);
   if (name === undefined || weight === undefined || given.length > 1) return undefined;
   return { ref: { kind: router.kind, name }, weight };
+}
+
+/** spec.rollback: optional; every field optional. */
+function rollbackBlock(c: Checker, input: Json): RollbackSpec {
+  if (input.rollback === undefined) return {};
+  const block = c.object(input, 'rollback', 'spec.rollback');
+  if (!block) return {};
+  const onFailure = c.optionalBoolean(block, 'onFailure', 'spec.rollback.onFailure');
+  const failureDurationMs = c.optionalDuration(
+    block,
+    'failureDuration',
+    'spec.rollback.failureDuration',
+    { minMs: LIMITS.intervalMinMs, maxMs: LIMITS.intervalMaxMs },
+  );
+  return {
+    ...(onFailure !== undefined ? { onFailure } : {}),
+    ...(failureDurationMs !== undefined ? { failureDurationMs } : {}),
+  };
 }

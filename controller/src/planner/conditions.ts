@@ -1,8 +1,8 @@
 // Kubernetes-style conditions derived from the phase, so `kubectl wait` and GitOps
 // health checks can follow a rollout. lastTransitionTime changes only when status does.
 
-import { CONDITION_TYPES, IDLE_PHASES, IN_FLIGHT_PHASES, inPhases } from '@steerer/common/model';
-import type { Condition, ConditionType, Phase } from '@steerer/common/model';
+import { CONDITION_TYPES, IN_FLIGHT_PHASES, inPhases } from '@steerer/common/model';
+import type { Condition, ConditionType, FailureReason, Phase } from '@steerer/common/model';
 
 interface Want {
   status: Condition['status'];
@@ -14,23 +14,24 @@ export function desiredConditions(
   phase: Phase,
   message: string,
   stalledReason: string | undefined,
+  failureReason: FailureReason | undefined,
 ): Record<ConditionType, Want> {
   const active = inPhases(phase, IN_FLIGHT_PHASES);
-  const idle = inPhases(phase, IDLE_PHASES);
+  const ready = phase === 'Initialized' || phase === 'Succeeded';
+  const failed = phase === 'Failed' || phase === 'RollingBack';
+  const reason = failed ? (failureReason ?? 'RolledBack') : phase;
   return {
-    Ready: idle
-      ? { status: 'True', reason: phase, message }
-      : { status: 'False', reason: phase, message },
+    Ready: { status: ready ? 'True' : 'False', reason: ready ? phase : reason, message },
     Progressing: active
       ? { status: 'True', reason: phase, message }
       : {
           status: 'False',
-          reason: idle ? 'Idle' : phase,
-          message: idle ? 'no release in progress' : message,
+          reason: ready ? 'Idle' : reason,
+          message: ready ? 'no release in progress' : message,
         },
     Stalled:
-      phase === 'Waiting'
-        ? { status: 'True', reason: stalledReason ?? 'Waiting', message }
+      stalledReason !== undefined
+        ? { status: 'True', reason: stalledReason, message }
         : { status: 'False', reason: 'AsExpected', message: 'all referenced objects are usable' },
   };
 }

@@ -95,6 +95,39 @@ export function checkTargets(
   };
 }
 
+/**
+ * The route object and its split, when the spec's router can read it, even while other
+ * targets are missing: enough to move traffic to safety.
+ */
+export function routeViewOf(
+  spec: RolloutSpec,
+  ns: string,
+  o: Observed,
+): Pick<Targets, 'router' | 'route' | 'hosts' | 'weights' | 'routesConsistent'> | undefined {
+  const router = routerFor(spec.route.kind);
+  if (!router || !o.route) return undefined;
+  const hosts = { primary: spec.primary.host, canary: spec.canary.host, namespace: ns };
+  const state = router.read(o.route, hosts);
+  if (!state.ok) return undefined;
+  return {
+    router,
+    route: o.route,
+    hosts,
+    weights: state.weights,
+    routesConsistent: state.consistent,
+  };
+}
+
+/** Before the canary gets its first traffic it must have a ready pod (zero-error start). */
+export function checkReadyForTraffic(canary: Deployment, ns: string): Gate {
+  const available = canary.status?.availableReplicas ?? 0;
+  if ((canary.spec.replicas ?? 1) > 0 && available > 0) return PASS;
+  return halt(
+    'UnhealthyPods',
+    `${qualified(canary.metadata.name, ns)} has no ready pods yet: ${available} of ${canary.spec.replicas ?? 1} replicas available`,
+  );
+}
+
 export interface RolloutProgress {
   /** The Deployment controller has seen the latest spec and every replica is updated and available. */
   done: boolean;

@@ -495,7 +495,8 @@ describe('initialisation and bad targets', () => {
       config: CONFIG,
     });
     expect(p1.status.phase).toBe('Waiting');
-    expect(p1.actions).toEqual([]);
+    // Only the finalizer: a Rollout waiting for its targets can still be deleted cleanly.
+    expect(p1.actions).toEqual([{ kind: 'addFinalizer', first: true }]);
     expect(p1.events).toEqual([
       {
         type: 'Warning',

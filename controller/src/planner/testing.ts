@@ -127,7 +127,8 @@ export function hpa(min = 2, current = 2, desired = 2): HorizontalPodAutoscaler 
 }
 
 /** The seed's objects; the route is the seed's VirtualService. */
-export type SeedObserved = Required<Observed> & { route: VirtualService };
+export type SeedObserved = Required<Omit<Observed, 'conflict'>> &
+  Pick<Observed, 'conflict'> & { route: VirtualService };
 
 /** One sample for the seed's only check. */
 export function samples(sample: AnalysisSample): AnalysisSamples {
@@ -155,7 +156,13 @@ export function seedObserved(): SeedObserved {
   };
 }
 
-export const CONFIG: PlannerConfig = { stepIntervalMs: 10_000, maxSampleAgeMs: 5_000 };
+export const CONFIG: PlannerConfig = {
+  stepIntervalMs: 10_000,
+  maxSampleAgeMs: 5_000,
+  rollbackOnFailure: true,
+  progressDeadlineMs: 600_000,
+  routeSettleMs: 5_000,
+};
 
 /** A world that applies actions like the API server and controllers would. */
 export class World {
@@ -198,7 +205,11 @@ export class World {
   pass(): Plan {
     const p = this.preview();
     this.plans.push(p);
-    this.rollout = { ...this.rollout, status: p.status };
+    this.rollout = {
+      ...this.rollout,
+      metadata: structuredClone(this.rollout.metadata),
+      status: p.status,
+    };
     for (const e of p.events) this.events.push(`${e.type} ${e.message}`);
     for (const a of p.actions) this.apply(a);
     this.settle();
@@ -232,6 +243,23 @@ export class World {
         };
         this.primaryPending = this.primaryRolloutPasses;
         return;
+      case 'addFinalizer':
+        this.rollout.metadata.finalizers = [
+          ...(this.rollout.metadata.finalizers ?? []),
+          'steerer.io/cleanup',
+        ];
+        return;
+      case 'removeFinalizer':
+        this.rollout.metadata.finalizers = this.rollout.metadata.finalizers?.filter(
+          (_f, i) => i !== a.index,
+        );
+        return;
+      case 'ackRequest': {
+        const annotations = { ...this.rollout.metadata.annotations };
+        if (annotations['steerer.io/request'] === a.value) delete annotations['steerer.io/request'];
+        this.rollout.metadata.annotations = annotations;
+        return;
+      }
       case 'labelTargets':
         for (const t of a.targets) {
           const d = t.role === 'primary' ? o.primary : o.canary;

@@ -26,6 +26,11 @@ export interface Observed {
   route?: KubeObject | undefined;
   /** The HorizontalPodAutoscaler whose scaleTargetRef is the canary, if any. */
   canaryHpa?: HorizontalPodAutoscaler | undefined;
+  /**
+   * Another Rollout that claimed one of this Rollout's Deployments or Services first, as a
+   * sentence naming it; this Rollout then waits and touches nothing.
+   */
+  conflict?: string | undefined;
 }
 
 /** The latest sample of each of a canary's checks, by check name. */
@@ -46,6 +51,15 @@ export interface PlannerConfig {
   stepIntervalMs: number;
   /** Samples older than this count as missing. */
   maxSampleAgeMs: number;
+  /** Roll back releases whose checks keep failing, unless a Rollout says otherwise. */
+  rollbackOnFailure: boolean;
+  /** A release without progress for this long is rolled back, unless a Rollout says otherwise. */
+  progressDeadlineMs: number;
+  /**
+   * How long after a route change the data plane is trusted to apply it: the canary keeps
+   * its pods this long after all traffic is routed back to the primary.
+   */
+  routeSettleMs: number;
 }
 
 export interface PlanInput {
@@ -71,7 +85,13 @@ export type Action =
   /** Replace the primary's pod template, if the Deployment is still at `resourceVersion`. */
   | { kind: 'promote'; name: string; resourceVersion: string; template: PodTemplate }
   /** Label Deployments as managed by this rollout, in the given roles (scopes the webhook). */
-  | { kind: 'labelTargets'; rollout: string; targets: { name: string; role: Role }[] };
+  | { kind: 'labelTargets'; rollout: string; targets: { name: string; role: Role }[] }
+  /** Add Steerer's finalizer to the Rollout (deleting it then routes traffic back first). */
+  | { kind: 'addFinalizer'; first: boolean }
+  /** Remove Steerer's finalizer (its index in metadata.finalizers, checked by a test op). */
+  | { kind: 'removeFinalizer'; index: number }
+  /** Remove the handled manual request annotation, if it still holds `value`. */
+  | { kind: 'ackRequest'; value: string };
 
 export interface PlannedEvent {
   type: 'Normal' | 'Warning';
