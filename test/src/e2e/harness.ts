@@ -138,12 +138,37 @@ export async function waitFor<T>(
   }
 }
 
-/** Deletes a namespace and waits until it is gone. */
+/**
+ * Removes Steerer's finalizer from every Rollout of a namespace — the documented escape
+ * for Rollouts whose controller is gone (docs/reference.md, "Deleting a Rollout").
+ */
+export async function releaseRollouts(ns: string): Promise<void> {
+  const r = await kubectlResult(['get', 'rollouts.apps.weave.works', '-n', ns, '-o', 'name']);
+  if (r.code !== 0) return;
+  for (const name of r.stdout.split('\n').filter(Boolean)) {
+    await kubectlResult([
+      'patch',
+      name,
+      '-n',
+      ns,
+      '--type=json',
+      '-p',
+      '[{"op":"remove","path":"/metadata/finalizers"}]',
+    ]);
+  }
+}
+
+/**
+ * Deletes a namespace and waits until it is gone. Suites run their controller only while
+ * they run, so Rollouts left by an earlier run would hold the namespace by their finalizer:
+ * it is removed as a user without a controller would.
+ */
 export async function deleteNamespace(ns: string): Promise<void> {
   await kubectl(['delete', 'namespace', ns, '--ignore-not-found', '--wait=false']);
   await waitFor(
     `namespace ${ns} to be deleted`,
     async () => {
+      await releaseRollouts(ns);
       const r = await kubectlResult(['get', 'namespace', ns]);
       return r.code !== 0;
     },
