@@ -38,7 +38,7 @@ export default tseslint.config(
   },
   {
     // Product code: small functions, no non-null assertions, no test support.
-    files: ['{common,certs,controller,webhook}/src/**/*.ts'],
+    files: ['{common,certs,controller,webhook,cli}/src/**/*.ts'],
     ignores: ['**/*.test.ts', '**/testing.ts', '**/testing/**'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'error',
