@@ -2,6 +2,7 @@
 // once validated (validate.ts), and the status Steerer maintains.
 
 import type { CheckSpec } from './checks/index.js';
+import type { ObjectMeta } from './objects.js';
 import type { Phase } from './phases.js';
 import type { RouteRef } from './routing/router.js';
 
@@ -129,18 +130,8 @@ export interface RequestStatus {
 export interface RolloutObject {
   apiVersion?: string;
   kind?: string;
-  metadata: {
-    name: string;
-    namespace: string;
-    uid?: string;
-    generation?: number;
-    resourceVersion?: string;
-    creationTimestamp?: string;
-    deletionTimestamp?: string;
-    finalizers?: string[];
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
+  /** A Rollout always lives in a namespace. */
+  metadata: ObjectMeta & { namespace: string };
   spec: unknown;
   status?: RolloutStatus;
 }
