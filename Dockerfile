@@ -1,7 +1,9 @@
 # One image for both of Steerer's processes:
 #   controller (default):  docker run IMAGE
 #   webhook:               docker run IMAGE webhook/dist/main.js
-# Build from the repository root: docker build -t ghcr.io/stefanprodan/steerer:0.1.0 .
+# Build from the repository root and push it where your cluster pulls from, e.g.
+#   docker build -t REGISTRY/steerer:0.1.0 . && docker push REGISTRY/steerer:0.1.0
+# then install the chart with --set image.repository=REGISTRY/steerer --set image.tag=0.1.0.
 ARG NODE_IMAGE=node:24-slim
 
 # 1. Compile the TypeScript workspaces.

@@ -60,7 +60,7 @@ describe('webhookConfigurations', () => {
     });
   });
 
-  it('validates Rollouts (Fail) and VirtualService updates in all three versions (Ignore)', () => {
+  it('validates Rollouts and VirtualService updates in all three versions, never blocking (Ignore)', () => {
     const [r, v] = hooks(validating);
     expect(r).toMatchObject({
       name: WEBHOOK_NAMES.rollouts,
@@ -73,7 +73,8 @@ describe('webhookConfigurations', () => {
           resources: ['rollouts'],
         },
       ],
-      failurePolicy: 'Fail',
+      // The CRD refuses field errors by itself; a webhook that is down blocks nobody.
+      failurePolicy: 'Ignore',
     });
     expect(v).toMatchObject({
       name: WEBHOOK_NAMES.virtualservices,
@@ -87,6 +88,16 @@ describe('webhookConfigurations', () => {
       ],
       failurePolicy: 'Ignore',
     });
+  });
+
+  it('never blocks an API write when the webhook is down: every failurePolicy is Ignore', () => {
+    expect(
+      [...hooks(mutating), ...hooks(validating)].map((w) => [w.name, w.failurePolicy]),
+    ).toEqual([
+      [WEBHOOK_NAMES.deployments, 'Ignore'],
+      [WEBHOOK_NAMES.rollouts, 'Ignore'],
+      [WEBHOOK_NAMES.virtualservices, 'Ignore'],
+    ]);
   });
 
   it('uses a Service clientConfig in-cluster and omits an unknown caBundle', () => {

@@ -92,7 +92,11 @@ export function webhookConfigurations(o: WebhookConfigurationOptions): {
       kind: 'ValidatingWebhookConfiguration',
       metadata,
       webhooks: [
-        webhook(o, ROLLOUTS_ENDPOINT, ['CREATE', 'UPDATE'], 'Fail', 10),
+        // Ignore: a webhook that is down (or not up yet after an install) must never
+        // block a Rollout apply, a GitOps sync included. The CRD's schema and CEL rules
+        // refuse field errors on their own; only the checks that read other objects
+        // (another Rollout's claims, the route object) are lost while it is down.
+        webhook(o, ROLLOUTS_ENDPOINT, ['CREATE', 'UPDATE'], 'Ignore', 10),
         ...ENDPOINTS.flatMap((e) =>
           e.handles === 'routes' ? [webhook(o, e.endpoint, ['UPDATE'], 'Ignore', 2)] : [],
         ),

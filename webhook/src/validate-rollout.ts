@@ -82,7 +82,7 @@ export function rolloutTarget(req: AdmissionRequest): RolloutTarget | RolloutSki
   const name = req.name ?? (typeof metadata.name === 'string' ? metadata.name : '');
   const namespace =
     req.namespace ?? (typeof metadata.namespace === 'string' ? metadata.namespace : 'default');
-  return { namespace, name, spec: validateRolloutSpec(obj.spec) };
+  return { namespace, name, spec: validateRolloutSpec(obj.spec, { namespace }) };
 }
 
 async function found<T>(p: Promise<T | undefined>): Promise<Found<T>> {

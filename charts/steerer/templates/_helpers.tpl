@@ -31,7 +31,17 @@
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{/*
+The image of both processes. Only the Deployments include it (the controller's when
+controller.enabled, the webhook's when it runs in the cluster), so an install that renders
+neither needs no image. There is no published image: without image.repository the
+install fails here, before anything is created, instead of starting pods that can never
+pull.
+*/}}
 {{- define "steerer.image" -}}
+{{- if not .Values.image.repository }}
+{{- fail "steerer: set image.repository (and image.tag) to an image built from this repository's Dockerfile: there is no published image yet. See charts/steerer/README.md#image" }}
+{{- end }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 
@@ -131,4 +141,31 @@ matchExpressions:
   {{- with $extra.matchExpressions }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
+{{- end }}
+
+{{/*
+A duration value (values.schema.json has checked its syntax, e.g. 1m30s or 500ms) in
+milliseconds, for range checks the schema cannot express.
+*/}}
+{{- define "steerer.durationMs" -}}
+{{- $units := dict "ms" 1.0 "s" 1000.0 "m" 60000.0 "h" 3600000.0 }}
+{{- $total := 0.0 }}
+{{- range regexFindAll "[0-9]+(\\.[0-9]+)?(ms|s|m|h)" (toString .) -1 }}
+{{- $unit := regexFind "(ms|s|m|h)$" . }}
+{{- $total = addf $total (mulf (float64 (trimSuffix $unit .)) (get $units $unit)) }}
+{{- end }}
+{{- $total }}
+{{- end }}
+
+{{/*
+Fails unless .value (a duration, named .name) is between .min and .max, or zero when
+.zero names what zero means.
+*/}}
+{{- define "steerer.durationBetween" -}}
+{{- $ms := float64 (include "steerer.durationMs" .value) }}
+{{- $inRange := and (ge $ms (float64 (include "steerer.durationMs" .min))) (le $ms (float64 (include "steerer.durationMs" .max))) }}
+{{- if not (or $inRange (and .zero (eq $ms 0.0))) }}
+{{- $zero := ternary (printf "0s (%s) or " .zero) "" (not (empty .zero)) }}
+{{- fail (printf "steerer: %s must be %sbetween %s and %s, got %s" .name $zero .min .max .value) }}
+{{- end }}
 {{- end }}

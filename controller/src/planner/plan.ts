@@ -26,7 +26,7 @@ import type { Plan, PlanInput, Subscription } from './types.js';
 export function plan(input: PlanInput): Plan {
   const { rollout } = input;
   const pass = new Pass(input, `${rollout.metadata.name}.${rollout.metadata.namespace}`);
-  const parsed = validateRolloutSpec(rollout.spec);
+  const parsed = validateRolloutSpec(rollout.spec, { namespace: rollout.metadata.namespace });
   const spec = parsed.ok ? parsed.value : undefined;
   if (rollout.metadata.deletionTimestamp) cleanup(pass, spec);
   else if (!parsed.ok)

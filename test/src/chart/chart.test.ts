@@ -1,17 +1,28 @@
-// The Helm chart, rendered by the pinned helm with the seed's exact install values: lint,
-// least-privilege RBAC, hardened pods, values wired into the processes' flags, schema
-// errors that name the field, and webhook configurations identical to the webhook's own.
-// Needs the helm that `npm run cluster:up` (hack/build-tools.sh) builds; no cluster.
+// The Helm chart, rendered by the pinned helm with the seed's exact install values (plus
+// the image, which has no default): lint, least-privilege RBAC, hardened pods, values
+// wired into the processes' flags and environment, schema errors that name the field, no
+// install without an image, webhook configurations identical to the webhook's own, and
+// the Rollout CRD's validation rules. Needs the helm that `npm run cluster:up`
+// (hack/build-tools.sh) builds; no cluster.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
-import { DURATION_PATTERN } from '@steerer/common';
-import type { Rendered } from './helm.js';
+import { DURATION_PATTERN, FAILURE_REASONS, PHASES, validateRolloutSpec } from '@steerer/common';
+import {
+  INVALID_ROLLOUT_CASES,
+  VALID_ROLLOUT_CASES,
+  specWith,
+} from '@steerer/common/testing/rollout-cases';
+import type { Rendered, RunResult } from './helm.js';
 import {
   CHART,
+  IMAGE_REPOSITORY,
+  IMAGE_SET,
+  IMAGE_TAG,
   KUBE_VERSION,
+  NO_IMAGE_MESSAGE,
   REPO,
   SEED_SET,
   findObject,
@@ -21,10 +32,14 @@ import {
 } from './helm.js';
 
 const NS = 'istio-system';
+/** The seed's install values plus the image every install must name. */
+const INSTALL = [...SEED_SET, ...IMAGE_SET];
 
 interface Container {
   name: string;
+  image?: string;
   args?: string[];
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
   ports?: { name?: string; containerPort: number }[];
   securityContext?: Record<string, unknown>;
   livenessProbe?: { httpGet?: { path: string; port: string | number } };
@@ -132,7 +147,7 @@ function valuePaths(
 let seed: Rendered[];
 
 beforeAll(async () => {
-  seed = await renderChart(SEED_SET, NS);
+  seed = await renderChart(INSTALL, NS);
 });
 
 describe('the chart with the seed install values', () => {
@@ -144,7 +159,7 @@ describe('the chart with the seed install values', () => {
       `--namespace=${NS}`,
       '--kube-version',
       KUBE_VERSION,
-      ...SEED_SET,
+      ...INSTALL,
     ]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
@@ -325,8 +340,15 @@ describe('the chart with the seed install values', () => {
 
 describe('least-privilege RBAC', () => {
   const CONTROLLER: Rule[] = [
-    { apiGroups: ['apps.weave.works'], resources: ['rollouts'], verbs: ['list', 'watch'] },
+    // patch: its finalizer steerer.io/cleanup and removing a handled steerer.io/request.
+    {
+      apiGroups: ['apps.weave.works'],
+      resources: ['rollouts'],
+      verbs: ['list', 'watch', 'patch'],
+    },
     { apiGroups: ['apps.weave.works'], resources: ['rollouts/status'], verbs: ['update'] },
+    // For owner references with blockOwnerDeletion (OwnerReferencesPermissionEnforcement).
+    { apiGroups: ['apps.weave.works'], resources: ['rollouts/finalizers'], verbs: ['update'] },
     { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch', 'patch'] },
     { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch'] },
     {
@@ -432,7 +454,7 @@ describe('least-privilege RBAC', () => {
   });
 
   it('narrows the controller to a Role in the watched namespace when one is set', async () => {
-    const objects = await renderChart([...SEED_SET, '--set', 'namespace=apps'], NS);
+    const objects = await renderChart([...INSTALL, '--set', 'namespace=apps'], NS);
     expect(seed.some((o) => o.kind === 'Role' && o.metadata.name === 'steerer-controller')).toBe(
       false,
     );
@@ -485,14 +507,15 @@ describe('webhook configurations', () => {
     }
   });
 
-  it('never block Deployments or VirtualServices (Ignore, short timeout); Rollouts Fail', () => {
+  it('never block anything when the webhook is down (Ignore; short timeouts but for Rollouts)', () => {
     const policies = [
       ...webhooksOf(seed, 'MutatingWebhookConfiguration'),
       ...webhooksOf(seed, 'ValidatingWebhookConfiguration'),
     ].map((w) => [w.name, w.failurePolicy, w.timeoutSeconds <= 3]);
+    // Rollouts too: the CRD refuses field errors by itself (see 'the Rollout CRD').
     expect(policies).toEqual([
       [module.WEBHOOK_NAMES.deployments, 'Ignore', true],
-      [module.WEBHOOK_NAMES.rollouts, 'Fail', false],
+      [module.WEBHOOK_NAMES.rollouts, 'Ignore', false],
       [module.WEBHOOK_NAMES.virtualservices, 'Ignore', true],
     ]);
   });
@@ -512,7 +535,7 @@ describe('webhook configurations', () => {
   it('call webhook.url for a webhook run outside the cluster, which then has no Deployment', async () => {
     const objects = await renderChart(
       [
-        ...SEED_SET,
+        ...INSTALL,
         '--set',
         'webhook.url=https://127.0.0.1:9443',
         '--set',
@@ -554,7 +577,7 @@ describe('values', () => {
   it('are wired into flags, image and scheduling', async () => {
     const objects = await renderChart(
       [
-        ...SEED_SET,
+        ...INSTALL,
         '--set',
         'analysisInterval=3s',
         '--set',
@@ -596,11 +619,11 @@ describe('values', () => {
   });
 
   it('turn parts off: no webhook at all, or no controller Deployment', async () => {
-    const noWebhook = await renderChart([...SEED_SET, '--set', 'webhook.enabled=false'], NS);
+    const noWebhook = await renderChart([...INSTALL, '--set', 'webhook.enabled=false'], NS);
     expect(
       noWebhook.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'webhook'),
     ).toEqual([]);
-    const noController = await renderChart([...SEED_SET, '--set', 'controller.enabled=false'], NS);
+    const noController = await renderChart([...INSTALL, '--set', 'controller.enabled=false'], NS);
     const names = noController.map((o) => `${o.kind}/${o.metadata.name}`);
     expect(names).not.toContain('Deployment/steerer-controller');
     expect(names).toEqual(
@@ -612,7 +635,7 @@ describe('values', () => {
   });
 
   it('render a ServiceMonitor for both processes on request', async () => {
-    const objects = await renderChart([...SEED_SET, '--set', 'serviceMonitor.enabled=true'], NS);
+    const objects = await renderChart([...INSTALL, '--set', 'serviceMonitor.enabled=true'], NS);
     const sm = findObject(objects, 'ServiceMonitor', 'steerer') as Rendered & {
       spec: { endpoints: { port: string }[] };
     };
@@ -630,6 +653,13 @@ describe('values', () => {
     ['webhook.url=http://127.0.0.1:9443', 'webhook/url'],
     ['image.pullPolicy=Sometimes', 'image/pullPolicy'],
     ['controlLoopIntervall=1m', 'controlLoopIntervall'],
+    ['progressDeadline=soon', 'progressDeadline'],
+    ['routeSettleTime=5', 'routeSettleTime'],
+    ['rollback.onFailure=maybe', 'rollback/onFailure'],
+    ['rollback.onFalure=true', 'onFalure'],
+    ['image.repository=registry.example.com/steerer:1.0', 'image/repository'],
+    ['image.repository=Registry.example.com/Steerer', 'image/repository'],
+    ['image.tag=1.0 beta', 'image/tag'],
   ])('reject %s with a message naming %s', async (set, field) => {
     const r = await helm([
       'template',
@@ -638,7 +668,7 @@ describe('values', () => {
       `--namespace=${NS}`,
       '--kube-version',
       KUBE_VERSION,
-      ...SEED_SET,
+      ...INSTALL,
       '--set',
       set,
     ]);
@@ -656,7 +686,13 @@ describe('values', () => {
       expect([path, typeof s.type === 'string' || Array.isArray(s.type)]).toEqual([path, true]);
     }
     const props = schema.properties as Record<string, Json>;
-    for (const key of ['controlLoopInterval', 'analysisInterval', 'metricsTimeout']) {
+    for (const key of [
+      'controlLoopInterval',
+      'analysisInterval',
+      'metricsTimeout',
+      'progressDeadline',
+      'routeSettleTime',
+    ]) {
       expect(props[key]?.pattern).toBe(DURATION_PATTERN);
     }
   });
@@ -729,5 +765,331 @@ describe('the Rollout CRD', () => {
       const missing = forms.filter((f) => !code.some((c) => c.includes(` ${f} `)));
       expect([doc, missing]).toEqual([doc, []]);
     }
+  });
+});
+
+/** `helm template` as a user runs it: exit code and messages, no throw. */
+function template(args: readonly string[]): Promise<RunResult> {
+  return helm([
+    'template',
+    'steerer',
+    CHART,
+    `--namespace=${NS}`,
+    '--kube-version',
+    KUBE_VERSION,
+    ...args,
+  ]);
+}
+
+describe('the image', () => {
+  it('is the one given, in both Deployments; the tag defaults to the appVersion', async () => {
+    for (const name of ['steerer-controller', 'steerer-webhook']) {
+      expect(container(seed, name).image).toBe(`${IMAGE_REPOSITORY}:${IMAGE_TAG}`);
+    }
+    const untagged = await renderChart(
+      [...SEED_SET, '--set', `image.repository=${IMAGE_REPOSITORY}`],
+      NS,
+    );
+    const chart = parse(readFileSync(join(CHART, 'Chart.yaml'), 'utf8')) as { appVersion: string };
+    expect(container(untagged, 'steerer-controller').image).toBe(
+      `${IMAGE_REPOSITORY}:${chart.appVersion}`,
+    );
+  });
+
+  it.each([
+    ["the seed's command as it is", []],
+    ['the controller alone', ['--set', 'webhook.enabled=false']],
+    ['the webhook alone, in the cluster', ['--set', 'controller.enabled=false']],
+    ['a tag without a repository', ['--set', 'image.tag=1.2.3']],
+  ])('has no default: %s fails with what to do, rendering nothing', async (_, extra) => {
+    const r = await template([...SEED_SET, ...extra]);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.replace(/\s+/g, ' ')).toContain(NO_IMAGE_MESSAGE);
+  });
+
+  it('is not needed when no Deployment is rendered (both processes outside, or none)', async () => {
+    for (const extra of [
+      ['controller.enabled=false', 'webhook.url=https://127.0.0.1:9443'],
+      ['controller.enabled=false', 'webhook.enabled=false'],
+    ]) {
+      const objects = await renderChart([...SEED_SET, ...extra.flatMap((e) => ['--set', e])], NS);
+      expect([extra, objects.filter((o) => o.kind === 'Deployment')]).toEqual([extra, []]);
+      expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toContain(
+        'ClusterRole/steerer-controller',
+      );
+    }
+  });
+
+  it('is explained where the message points, and in the README install section', () => {
+    const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as {
+      image: { repository: string };
+    };
+    expect(values.image.repository).toBe('');
+    const chartReadme = readFileSync(join(CHART, 'README.md'), 'utf8');
+    expect(chartReadme).toMatch(/^## Image$/m);
+    expect(chartReadme).toContain(NO_IMAGE_MESSAGE);
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    const install = /^## Install in a cluster$([\s\S]*?)^## /m.exec(readme)?.[1] ?? '';
+    expect(install).toContain('--set image.repository=');
+    expect(install).toContain('Dockerfile');
+    expect(install.replace(/\s+/g, ' ')).toContain(NO_IMAGE_MESSAGE);
+  });
+});
+
+describe('release safety values', () => {
+  function env(objects: Rendered[]): Record<string, string | undefined> {
+    return Object.fromEntries(
+      (container(objects, 'steerer-controller').env ?? []).map((e) => [e.name, e.value]),
+    );
+  }
+
+  it('reach the controller as environment variables, with safe defaults', () => {
+    expect(env(seed)).toMatchObject({
+      ROLLBACK_ON_FAILURE: 'true',
+      PROGRESS_DEADLINE: '10m',
+      ROUTE_SETTLE_TIME: '5s',
+    });
+    // The webhook neither rolls back nor routes.
+    const webhookEnv = (container(seed, 'steerer-webhook').env ?? []).map((e) => e.name);
+    expect(webhookEnv).not.toContain('ROLLBACK_ON_FAILURE');
+  });
+
+  it('are set per install', async () => {
+    const objects = await renderChart(
+      [
+        ...INSTALL,
+        '--set',
+        'rollback.onFailure=false',
+        '--set',
+        'progressDeadline=30m',
+        '--set',
+        'routeSettleTime=10s',
+      ],
+      NS,
+    );
+    expect(env(objects)).toMatchObject({
+      ROLLBACK_ON_FAILURE: 'false',
+      PROGRESS_DEADLINE: '30m',
+      ROUTE_SETTLE_TIME: '10s',
+    });
+  });
+
+  it.each(['9s', '9999ms', '1ms', '24h1s', '25h'])(
+    'refuse progressDeadline=%s: the 10s–24h a Rollout is held to, or 0s',
+    async (value) => {
+      const r = await template([...INSTALL, '--set', `progressDeadline=${value}`]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(
+        `steerer: progressDeadline must be 0s (never) or between 10s and 24h, got ${value}`,
+      );
+    },
+  );
+
+  it.each(['0s', '10s', '10000ms', '0.5m', '1h30m', '24h'])(
+    'accept progressDeadline=%s',
+    async (v) => {
+      const objects = await renderChart([...INSTALL, '--set', `progressDeadline=${v}`], NS);
+      expect(env(objects).PROGRESS_DEADLINE).toBe(v);
+    },
+  );
+
+  it('are read by the controller under these names and types', async () => {
+    const { CONTROLLER_FLAGS } = await load<{ CONTROLLER_FLAGS: FlagModule }>(
+      '@steerer/controller/config',
+    );
+    const byEnv = new Map(
+      Object.values(CONTROLLER_FLAGS).flatMap((f) =>
+        typeof f.env === 'string' ? [[f.env, f] as const] : [],
+      ),
+    );
+    // Decided names; the controller's flags for them are being written alongside. Until a
+    // flag declares one, its value is checked here only for its type.
+    const NEW: Record<string, string> = {
+      ROLLBACK_ON_FAILURE: 'bool',
+      PROGRESS_DEADLINE: 'duration',
+      ROUTE_SETTLE_TIME: 'duration',
+    };
+    const read = new Set(['STEERER_VERSION']); // controller.ts reads it directly
+    for (const { name, value } of container(seed, 'steerer-controller').env ?? []) {
+      if (read.has(name)) continue;
+      const flag = byEnv.get(name);
+      if (NEW[name]) {
+        if (flag) expect([name, flag.type]).toEqual([name, NEW[name]]);
+        if (NEW[name] === 'duration') expect(value).toMatch(new RegExp(DURATION_PATTERN));
+        else expect(['true', 'false']).toContain(value);
+      } else {
+        expect([name, flag !== undefined]).toEqual([name, true]);
+      }
+    }
+  });
+});
+
+describe('the Rollout CRD validation', () => {
+  interface Schema {
+    type?: string;
+    description?: string;
+    format?: string;
+    pattern?: string;
+    maxLength?: number;
+    minLength?: number;
+    enum?: unknown[];
+    properties?: Record<string, Schema>;
+    items?: Schema;
+    'x-kubernetes-validations'?: {
+      rule: string;
+      message?: string;
+      messageExpression?: string;
+      fieldPath?: string;
+    }[];
+  }
+  interface Version {
+    name: string;
+    additionalPrinterColumns: Record<string, unknown>[];
+    schema: { openAPIV3Schema: Schema };
+  }
+
+  const crd = parse(readFileSync(join(CHART, 'crds/rollouts.yaml'), 'utf8')) as {
+    spec: { versions: Version[] };
+  };
+  const version = crd.spec.versions[0] as Version;
+  const root = version.schema.openAPIV3Schema;
+
+  function at(path: string): Schema {
+    let s: Schema | undefined = root;
+    for (const key of path.split('.')) s = s?.properties?.[key];
+    if (!s) throw new Error(`the CRD has no ${path}`);
+    return s;
+  }
+
+  it("keeps the seed's printer columns: `kubectl get rollouts` is a contract", () => {
+    expect(version.additionalPrinterColumns).toEqual([
+      { name: 'Status', type: 'string', jsonPath: '.status.phase' },
+      { name: 'Weight', type: 'integer', jsonPath: '.status.canaryWeight' },
+      { name: 'FailedChecks', type: 'integer', jsonPath: '.status.failedChecks' },
+      { name: 'SuccessRate', type: 'number', jsonPath: '.status.analysis.successRate' },
+      { name: 'LastTransitionTime', type: 'date', jsonPath: '.status.lastTransitionTime' },
+      { name: 'Revision', type: 'string', jsonPath: '.status.canaryRevision', priority: 1 },
+      { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
+    ]);
+  });
+
+  it('takes every phase and failure reason the controller writes', () => {
+    expect(at('status.phase').enum).toEqual([...PHASES]);
+    expect(at('status.failureReason').enum).toEqual([...FAILURE_REASONS]);
+    expect(at('status.lastRequest.outcome').enum).toEqual(['Done', 'Refused']);
+    for (const field of ['failingSince', 'lastProgressTime', 'lastRouteTime', 'lastRequest.time']) {
+      expect([field, at(`status.${field}`).format]).toEqual([field, 'date-time']);
+    }
+  });
+
+  it('describes every spec field and every new status field (kubectl explain)', () => {
+    const missing: string[] = [];
+    const walk = (s: Schema, path: string): void => {
+      if (!s.description) missing.push(path);
+      for (const [k, child] of Object.entries(s.properties ?? {})) walk(child, `${path}.${k}`);
+    };
+    walk(at('spec'), 'spec');
+    for (const f of [
+      'phase',
+      'failingSince',
+      'failureReason',
+      'lastProgressTime',
+      'lastRouteTime',
+      'lastRequest',
+    ]) {
+      walk(at(`status.${f}`), `status.${f}`);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it.each([
+    ['spec.metric.interval', '1s', '24h'],
+    ['spec.rollback.failureDuration', '1s', '24h'],
+    ['spec.progressDeadline', '10s', '24h'],
+  ])('bounds %s to %s–%s with CEL duration()', (path, min, max) => {
+    const s = at(path);
+    expect(s.type).toBe('string');
+    expect(s.pattern).toBe(DURATION_PATTERN);
+    expect(s.maxLength).toBe(32);
+    const [rule, ...others] = s['x-kubernetes-validations'] ?? [];
+    expect(others).toEqual([]);
+    // Guarded by the same syntax, so a non-duration gets the pattern's error only.
+    expect(rule?.rule).toBe(
+      `!self.matches('${DURATION_PATTERN.replaceAll('\\.', '[.]')}') || ` +
+        `(duration(self) >= duration('${min}') && duration(self) <= duration('${max}'))`,
+    );
+    expect(rule?.message).toBe(`must be between ${min} and ${max}`);
+  });
+
+  it('types the new optional spec fields', () => {
+    expect(at('spec.rollback.onFailure').type).toBe('boolean');
+    expect(at('spec.rollback').type).toBe('object');
+    const required = (at('spec') as Schema & { required?: string[] }).required;
+    expect(required).not.toContain('rollback');
+    expect(required).not.toContain('progressDeadline');
+  });
+
+  it("refuses exactly the Service hosts the webhook's validation refuses", () => {
+    const host = at('spec.canary.host');
+    expect(at('spec.primary.host')).toEqual({
+      ...host,
+      description: expect.stringContaining('primary'),
+    });
+    const cel = /^self\.matches\('([^']+)'\)$/.exec(
+      host['x-kubernetes-validations']?.[0]?.rule ?? '',
+    )?.[1];
+    expect(cel).toBeDefined();
+    // The CRD's checks, mirrored: lengths, the OpenAPI pattern and the CEL expression.
+    const crdAccepts = (h: string): boolean =>
+      h.length >= (host.minLength ?? 0) &&
+      h.length <= (host.maxLength ?? Infinity) &&
+      new RegExp(host.pattern ?? '').test(h) &&
+      new RegExp(cel ?? '').test(h);
+    const fromCases = [...INVALID_ROLLOUT_CASES, ...VALID_ROLLOUT_CASES].flatMap((c) => {
+      const spec = c.spec as { primary?: { host?: unknown }; canary?: { host?: unknown } } | null;
+      return [spec?.primary?.host, spec?.canary?.host].filter(
+        (h): h is string => typeof h === 'string',
+      );
+    });
+    const hosts = [
+      ...new Set([
+        ...fromCases,
+        'a',
+        'podinfo.svc',
+        `p${'a'.repeat(62)}`,
+        `p${'a'.repeat(63)}`,
+        `podinfo.${'n'.repeat(63)}`,
+        `podinfo.${'n'.repeat(64)}`,
+        'podinfo.test.svc.my.domain',
+        'podinfo.test.cluster.local',
+        'podinfo.test.svc.',
+        'podinfo..test',
+        'podinfo-.test',
+        'podinfo.-test',
+        '-podinfo',
+        'podinfo.test.svc.cluster.local.',
+      ]),
+    ];
+    expect(hosts.length).toBeGreaterThan(25);
+    const disagree = hosts.filter((h) => {
+      const webhook = validateRolloutSpec(
+        specWith({ 'primary.host': 'other-service', 'canary.host': h }),
+      ).ok;
+      return webhook !== crdAccepts(h);
+    });
+    expect(disagree).toEqual([]);
+  });
+
+  it('gives every CEL rule a message naming what is wrong', () => {
+    const rules: { path: string; message?: string }[] = [];
+    const walk = (s: Schema, path: string): void => {
+      for (const r of s['x-kubernetes-validations'] ?? []) rules.push({ path, ...r });
+      for (const [k, child] of Object.entries(s.properties ?? {})) walk(child, `${path}.${k}`);
+      if (s.items) walk(s.items, `${path}[]`);
+    };
+    walk(root, '');
+    expect(rules.length).toBeGreaterThanOrEqual(8);
+    for (const r of rules) expect([r.path, r.message]).toEqual([r.path, expect.any(String)]);
   });
 });

@@ -18,6 +18,23 @@ export const SEED_SET = [
   'controlLoopInterval=1m',
 ] as const;
 
+/**
+ * The image every install that renders a Deployment must name (there is no published
+ * one; the chart fails without it). kwok runs no containers, so nothing pulls it.
+ */
+export const IMAGE_REPOSITORY = 'registry.example.com/steerer';
+export const IMAGE_TAG = '0.1.0-test';
+export const IMAGE_SET = [
+  '--set',
+  `image.repository=${IMAGE_REPOSITORY}`,
+  '--set',
+  `image.tag=${IMAGE_TAG}`,
+] as const;
+
+/** What the chart says when no image is set and a Deployment needs one. */
+export const NO_IMAGE_MESSAGE =
+  "steerer: set image.repository (and image.tag) to an image built from this repository's Dockerfile: there is no published image yet. See charts/steerer/README.md#image";
+
 export interface RunResult {
   code: number;
   stdout: string;

@@ -23,8 +23,8 @@ export function helmOnCluster(args: readonly string[]): Promise<RunResult> {
 
 /**
  * A values file that limits the webhooks to one namespace. Suites share the cluster, and
- * a Rollout webhook with failurePolicy Fail that no process serves would refuse every
- * other suite's Rollouts.
+ * a webhook that no process serves (kwok pods run nothing) would make every other suite's
+ * writes wait for the call to time out before failurePolicy Ignore lets them through.
  */
 export function webhookScopeValues(namespace: string): string {
   const file = join(tmpdir(), `steerer-values-${namespace}.yaml`);
@@ -37,7 +37,10 @@ export function webhookScopeValues(namespace: string): string {
   return file;
 }
 
-/** The seed's `helm upgrade --install` (with --create-namespace) plus `extra`. */
+/**
+ * The seed's `helm upgrade --install` (with --create-namespace) plus `extra`. An install
+ * that renders a Deployment must add IMAGE_SET: the chart has no default image.
+ */
 export function upgradeInstall(extra: readonly string[]): Promise<RunResult> {
   return helmOnCluster([
     'upgrade',

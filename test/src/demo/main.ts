@@ -143,7 +143,7 @@ async function main(): Promise<void> {
   );
   console.log(
     dim(
-      `    (plus --create-namespace and --set webhook.url=https://127.0.0.1:${port}: the webhook runs as a local process)`,
+      `    (plus --create-namespace, --set webhook.url=https://127.0.0.1:${port} and --set controller.enabled=false: the webhook and the controller run as local processes, so no image is needed)`,
     ),
   );
   await run('helm', [
@@ -159,6 +159,10 @@ async function main(): Promise<void> {
     'controlLoopInterval=1m',
     '--set',
     `webhook.url=https://127.0.0.1:${port}`,
+    // kwok runs no containers and the demo runs the controller itself: no Deployment is
+    // rendered, so the chart needs no image.repository.
+    '--set',
+    'controller.enabled=false',
     '--wait=false',
   ]);
 

@@ -1,7 +1,8 @@
 // The seed's install command against the real local cluster: `helm upgrade --install` with
-// the seed's values succeeds, succeeds again without changing anything (and without wiping
-// what Steerer wrote at run time: the caBundle, its certificate, the leader Lease), refuses
-// invalid values before touching the cluster, and `helm uninstall` leaves nothing but the CRD.
+// the seed's values (plus the image, which has no default) succeeds, succeeds again without
+// changing anything (and without wiping what Steerer wrote at run time: the caBundle, its
+// certificate, the leader Lease), refuses invalid values and a missing image before
+// touching the cluster, and `helm uninstall` leaves nothing but the CRD.
 //
 // kwok runs no containers: the chart's pods exist and report Ready but run nothing, so the
 // webhooks are limited to a namespace where nothing happens (webhookScopeValues).
@@ -20,6 +21,7 @@ import {
   upgradeInstall,
   webhookScopeValues,
 } from '../chart/release.js';
+import { IMAGE_REPOSITORY, IMAGE_SET, IMAGE_TAG, NO_IMAGE_MESSAGE } from '../chart/helm.js';
 
 const CONFIG = 'steerer-webhook';
 const KINDS = ['mutatingwebhookconfiguration', 'validatingwebhookconfiguration'] as const;
@@ -94,15 +96,30 @@ describe('helm install, upgrade and uninstall of the chart', () => {
   });
 
   it('refuses invalid values before creating anything, naming the value', async () => {
-    const r = await upgradeInstall(['-f', scope, '--set', 'controlLoopInterval=banana']);
+    const r = await upgradeInstall([
+      '-f',
+      scope,
+      ...IMAGE_SET,
+      '--set',
+      'controlLoopInterval=banana',
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('controlLoopInterval');
     expect(r.stderr).toContain('banana');
     expect(await leftovers()).toEqual([]);
   });
 
-  it("installs with the seed's command", async () => {
-    const out = await mustUpgradeInstall(['-f', scope]);
+  it('refuses to install without an image, saying how to get one, before creating anything', async () => {
+    const r = await upgradeInstall(['-f', scope]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.replace(/\s+/g, ' ')).toContain(NO_IMAGE_MESSAGE);
+    expect(await leftovers()).toEqual([]);
+    const history = await helmOnCluster(['history', RELEASE, `--namespace=${RELEASE_NS}`]);
+    expect(history.code).not.toBe(0);
+  });
+
+  it("installs with the seed's command and an image", async () => {
+    const out = await mustUpgradeInstall(['-f', scope, ...IMAGE_SET]);
     expect(out).toContain('STATUS: deployed');
     expect(out).toContain('REVISION: 1');
     // NOTES.txt tells the user what to do next.
@@ -118,12 +135,31 @@ describe('helm install, upgrade and uninstall of the chart', () => {
       ]);
     }
     const controller = await kubectlJson<{
-      spec: { template: { spec: { containers: { args: string[] }[] } } };
+      spec: {
+        template: {
+          spec: {
+            containers: {
+              image: string;
+              args: string[];
+              env: { name: string; value?: string }[];
+            }[];
+          };
+        };
+      };
     }>(['get', 'deployment', '-n', RELEASE_NS, 'steerer-controller']);
-    expect(controller.spec.template.spec.containers[0]?.args).toEqual(
+    const c = controller.spec.template.spec.containers[0];
+    expect(c?.args).toEqual(
       expect.arrayContaining([
         '--metrics-server=http://prometheus.istio-system:9090',
         '--control-loop-interval=1m',
+      ]),
+    );
+    expect(c?.image).toBe(`${IMAGE_REPOSITORY}:${IMAGE_TAG}`);
+    expect(c?.env).toEqual(
+      expect.arrayContaining([
+        { name: 'ROLLBACK_ON_FAILURE', value: 'true' },
+        { name: 'PROGRESS_DEADLINE', value: '10m' },
+        { name: 'ROUTE_SETTLE_TIME', value: '5s' },
       ]),
     );
     const pods = await kubectlJson<{ items: unknown[] }>([
@@ -181,7 +217,7 @@ describe('helm install, upgrade and uninstall of the chart', () => {
     expect(Object.values(before.caBundles as Record<string, string>)).toEqual([ca, ca, ca]);
 
     for (const revision of [2, 3]) {
-      const out = await mustUpgradeInstall(['-f', scope]);
+      const out = await mustUpgradeInstall(['-f', scope, ...IMAGE_SET]);
       expect(out).toContain(`REVISION: ${revision}`);
       expect(await state()).toEqual(before);
     }

@@ -283,6 +283,13 @@ describe('the controller and the webhook with exactly the chart RBAC', () => {
         ['update', 'rollouts.apps.weave.works', '--subresource=status', ...app],
         'yes',
       ],
+      // Its finalizer steerer.io/cleanup and handled steerer.io/request annotations.
+      [CONTROLLER_SA, ['patch', 'rollouts.apps.weave.works', ...app], 'yes'],
+      [
+        CONTROLLER_SA,
+        ['update', 'rollouts.apps.weave.works', '--subresource=finalizers', ...app],
+        'yes',
+      ],
       [CONTROLLER_SA, ['patch', 'deployments.apps', ...app], 'yes'],
       [CONTROLLER_SA, ['patch', 'virtualservices.networking.istio.io', ...app], 'yes'],
       [CONTROLLER_SA, ['watch', 'horizontalpodautoscalers.autoscaling', '-A'], 'yes'],
@@ -293,6 +300,7 @@ describe('the controller and the webhook with exactly the chart RBAC', () => {
       [CONTROLLER_SA, ['create', 'deployments.apps', ...app], 'no'],
       [CONTROLLER_SA, ['update', 'rollouts.apps.weave.works', ...app], 'no'],
       [CONTROLLER_SA, ['delete', 'rollouts.apps.weave.works', ...app], 'no'],
+      [CONTROLLER_SA, ['create', 'rollouts.apps.weave.works', ...app], 'no'],
       [CONTROLLER_SA, ['get', 'secrets', ...sys], 'no'],
       [CONTROLLER_SA, ['get', `secrets/${SECRET}`, ...sys], 'no'],
       [CONTROLLER_SA, ['list', 'secrets', '-A'], 'no'],
@@ -327,6 +335,7 @@ describe('the controller and the webhook with exactly the chart RBAC', () => {
       [WEBHOOK_SA, ['patch', 'deployments.apps', ...app], 'no'],
       [WEBHOOK_SA, ['create', 'pods', ...app], 'no'],
       [WEBHOOK_SA, ['update', 'rollouts.apps.weave.works', '--subresource=status', ...app], 'no'],
+      [WEBHOOK_SA, ['patch', 'rollouts.apps.weave.works', ...app], 'no'],
     ];
     const answers = await Promise.all(
       cases.map(async ([as, args]) => [as, args.join(' '), await canI(as, args)]),
