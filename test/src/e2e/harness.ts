@@ -9,6 +9,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { FaultOverrideBody } from '../mesh/faults.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const FIXTURES = join(REPO, 'test/fixtures');
@@ -222,11 +223,16 @@ export async function setLoad(
   if (!res.ok) throw new Error(`setting load failed: HTTP ${res.status} ${await res.text()}`);
 }
 
-/** Overrides a workload's fault profile in the simulator (null clears it). */
+/**
+ * Overrides a workload's fault profile in the simulator (null clears it). Besides
+ * errorRatio/latencyMs/errorCode: `errorMode: 'random'` with a `seed` for independent,
+ * reproducible failures, and `latency: { p50Ms, p99Ms }` for log-normal latency on every
+ * answer (see test/src/mesh/README.md). Every PUT restarts the workload's random streams.
+ */
 export async function setFault(
   namespace: string,
   deployment: string,
-  fault: { errorRatio: number; latencyMs?: number } | null,
+  fault: FaultOverrideBody | null,
 ): Promise<void> {
   const url = `${clusterEnv().MESH_ADMIN_URL}/admin/faults/${namespace}/${deployment}`;
   const res = fault

@@ -134,6 +134,43 @@ describe('handleAdmin', () => {
     expect(call('DELETE', '/admin/faults/test/podinfo-canary').status).toBe(404);
   });
 
+  it('sets random errors with a seed and a latency distribution', () => {
+    const { call, deps } = setup();
+    const body = {
+      errorRatio: 0.005,
+      errorMode: 'random',
+      seed: 42,
+      latency: { p50Ms: 20, p99Ms: 250 },
+    };
+    const override = { ...body, latencyMs: 0, errorCode: 500 };
+    expect(call('PUT', '/admin/faults/test/podinfo', body)).toEqual({
+      status: 200,
+      json: { workload: 'test/podinfo', override },
+    });
+    expect(deps.overrides.get('test/podinfo')).toEqual(override);
+    expect(call('GET', '/admin/faults').json).toEqual({ 'test/podinfo': override });
+    expect(call('GET', '/admin/state').json).toMatchObject({
+      faultOverrides: { 'test/podinfo': override },
+    });
+  });
+
+  it.each([
+    [{ errorMode: 'sometimes' }, 'errorMode must be "even" or "random", got "sometimes"'],
+    [{ seed: 'abc' }, 'seed must be a number, got "abc"'],
+    [{ seed: -3 }, 'seed must be within 0..4294967295, got -3'],
+    [{ latency: { p50Ms: 50 } }, 'latency.p99Ms must be a number'],
+    [{ latency: { p50Ms: 50, p99Ms: 10 } }, 'latency.p99Ms (10) must be ≥ latency.p50Ms (50)'],
+    [{ latency: { p50Ms: -1, p99Ms: 10 } }, 'latency.p50Ms must be > 0'],
+    [{ latency: 'slow' }, 'latency must be an object'],
+    [{ jitter: 5 }, 'unknown field(s) jitter'],
+  ])('refuses fault override %j with 400 and a message', (body, message) => {
+    const { call, deps } = setup();
+    const res = call('PUT', '/admin/faults/test/podinfo', body);
+    expect(res.status).toBe(400);
+    expect(res.json).toEqual({ error: expect.stringContaining(message) });
+    expect(deps.overrides.get('test/podinfo')).toBeUndefined();
+  });
+
   it('sets and removes background load', () => {
     const { call, deps } = setup();
     expect(call('PUT', '/admin/load/test/podinfo', { rps: 200, path: '/' }).status).toBe(200);

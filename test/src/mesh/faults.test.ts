@@ -58,7 +58,87 @@ describe('faultsFromAnnotations', () => {
   });
 });
 
+describe('faultsFromAnnotations: random mode and latency distribution', () => {
+  it('reads error mode, seed and p50/p99', () => {
+    expect(
+      faultsFromAnnotations({
+        'mesh.steerer.io/error-ratio': '0.005',
+        'mesh.steerer.io/error-mode': 'random',
+        'mesh.steerer.io/seed': '42',
+        'mesh.steerer.io/latency-p50-ms': '20',
+        'mesh.steerer.io/latency-p99-ms': '250',
+      }),
+    ).toEqual({
+      profile: {
+        errorRatio: 0.005,
+        latencyMs: 0,
+        errorCode: 500,
+        errorMode: 'random',
+        seed: 42,
+        latency: { p50Ms: 20, p99Ms: 250 },
+      },
+      warnings: [],
+    });
+    expect(faultsFromAnnotations({ 'mesh.steerer.io/error-mode': ' even ' }).profile).toEqual({
+      errorRatio: 0,
+      latencyMs: 0,
+      errorCode: 500,
+      errorMode: 'even',
+    });
+  });
+
+  it.each([
+    [{ 'mesh.steerer.io/error-mode': 'chaos' }, 'must be "even" or "random"'],
+    [{ 'mesh.steerer.io/seed': '-1' }, 'mesh.steerer.io/seed must be within 0..4294967295'],
+    [{ 'mesh.steerer.io/seed': '1.5' }, 'mesh.steerer.io/seed must be an integer'],
+    [{ 'mesh.steerer.io/latency-p50-ms': '20' }, 'must be set together'],
+    [{ 'mesh.steerer.io/latency-p99-ms': '20' }, 'must be set together'],
+    [
+      { 'mesh.steerer.io/latency-p50-ms': '0', 'mesh.steerer.io/latency-p99-ms': '20' },
+      'mesh.steerer.io/latency-p50-ms must be > 0',
+    ],
+    [
+      { 'mesh.steerer.io/latency-p50-ms': '300', 'mesh.steerer.io/latency-p99-ms': '200' },
+      'mesh.steerer.io/latency-p99-ms (200) must be ≥ mesh.steerer.io/latency-p50-ms (300)',
+    ],
+    [
+      { 'mesh.steerer.io/latency-p50-ms': '20', 'mesh.steerer.io/latency-p99-ms': '20000' },
+      'within 0..10000',
+    ],
+  ])('ignores %j with a warning', (annotations, message) => {
+    const { profile, warnings } = faultsFromAnnotations(annotations);
+    expect(profile).toEqual({ errorRatio: 0, latencyMs: 0, errorCode: 500 });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(message);
+  });
+});
+
 describe('parseFaultOverride', () => {
+  it('accepts random mode, a seed and a latency distribution', () => {
+    expect(
+      parseFaultOverride({
+        errorRatio: 0.005,
+        errorMode: 'random',
+        seed: 42,
+        latency: { p50Ms: 20, p99Ms: 250 },
+      }),
+    ).toEqual({
+      ok: true,
+      value: {
+        errorRatio: 0.005,
+        latencyMs: 0,
+        errorCode: 500,
+        errorMode: 'random',
+        seed: 42,
+        latency: { p50Ms: 20, p99Ms: 250 },
+      },
+    });
+    expect(parseFaultOverride({ latency: null })).toEqual({
+      ok: true,
+      value: { errorRatio: 0, latencyMs: 0, errorCode: 500 },
+    });
+  });
+
   it('accepts a partial body', () => {
     expect(parseFaultOverride({ errorRatio: 0.5 })).toEqual({
       ok: true,
@@ -71,6 +151,18 @@ describe('parseFaultOverride', () => {
     [{ errorRatio: 2 }, 'within 0..1'],
     [{ latencyMs: 'slow' }, 'must be a number'],
     [{ ratio: 0.1 }, 'unknown field'],
+    [{ errorMode: 'Random' }, 'errorMode must be "even" or "random", got "Random"'],
+    [{ errorMode: 1 }, 'errorMode must be "even" or "random"'],
+    [{ seed: -1 }, 'seed must be within 0..4294967295'],
+    [{ seed: 2 ** 32 }, 'seed must be within 0..4294967295'],
+    [{ seed: 0.5 }, 'seed must be an integer'],
+    [{ latency: 200 }, 'latency must be an object'],
+    [{ latency: [20, 250] }, 'latency must be an object'],
+    [{ latency: { p50Ms: 20 } }, 'latency.p99Ms must be a number'],
+    [{ latency: { p50: 20, p99: 250 } }, 'unknown field(s) latency.p50, latency.p99'],
+    [{ latency: { p50Ms: 0, p99Ms: 250 } }, 'latency.p50Ms must be > 0'],
+    [{ latency: { p50Ms: 300, p99Ms: 250 } }, 'latency.p99Ms (250) must be ≥ latency.p50Ms (300)'],
+    [{ latency: { p50Ms: 20, p99Ms: 10_001 } }, 'latency.p99Ms must be within 0..10000'],
   ])('rejects %j', (body, message) => {
     const parsed = parseFaultOverride(body);
     expect(parsed.ok).toBe(false);

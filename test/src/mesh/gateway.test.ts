@@ -1,8 +1,11 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
+import { FaultDraws, type FaultDraw } from './draws.js';
 import { FakeClock } from './fake-clock.js';
 import { FaultOverrides } from './faults.js';
 import { backgroundRequest, Gateway, type GatewayRequest } from './gateway.js';
-import { IstioMetrics } from './istio-metrics.js';
+import { IstioMetrics, ISTIO_DURATION_BUCKETS } from './istio-metrics.js';
+import { MAX_SAMPLED_LATENCY_MS } from './latency.js';
+import { NO_FAULTS, type FaultProfile } from './model.js';
 import type { RoutingTable } from './routing.js';
 import { SelfMetrics } from './self-metrics.js';
 import { request, seedTable } from './test-objects.js';
@@ -110,6 +113,130 @@ describe('Gateway', () => {
     const pending = gateway.handle(gatewayRequest('app.example.com', '/delay/30'));
     gateway.close();
     expect((await pending).status).toBe(200);
+  });
+});
+
+describe('Gateway with random errors and sampled latency', () => {
+  const RANDOM = {
+    'mesh.steerer.io/error-ratio': '0.3',
+    'mesh.steerer.io/error-mode': 'random',
+    'mesh.steerer.io/seed': '7',
+  };
+
+  function setup(canaryAnnotations: Record<string, string> = {}): {
+    clock: FakeClock;
+    overrides: FaultOverrides;
+    istio: IstioMetrics;
+    gateway: Gateway;
+  } {
+    const clock = new FakeClock(0);
+    const table = seedTable([0, 100], { canaryAnnotations });
+    const overrides = new FaultOverrides();
+    const istio = new IstioMetrics({ sourceReporter: false });
+    const self = new SelfMetrics();
+    const gateway = new Gateway({ table: () => table, clock, istio, self, overrides });
+    return { clock, overrides, istio, gateway };
+  }
+
+  async function statuses(gateway: Gateway, n: number): Promise<number[]> {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++)
+      out.push((await gateway.handle(gatewayRequest('app.example.com'))).status);
+    return out;
+  }
+
+  /** What the canary's draws are for this profile, computed independently. */
+  function expectedDraws(profile: FaultProfile, n: number, origin = 'annotations'): FaultDraw[] {
+    const draws = new FaultDraws();
+    return Array.from({ length: n }, () => draws.next('test/podinfo-canary', profile, origin));
+  }
+
+  it('fails requests independently from the annotated seed, reproducibly', async () => {
+    const got = await statuses(setup(RANDOM).gateway, 300);
+    const profile: FaultProfile = {
+      errorRatio: 0.3,
+      errorCode: 500,
+      latencyMs: 0,
+      errorMode: 'random',
+      seed: 7,
+    };
+    expect(got).toEqual(expectedDraws(profile, 300).map((d) => (d.fail ? 500 : 200)));
+    expect(await statuses(setup(RANDOM).gateway, 300)).toEqual(got);
+    const otherSeed = { ...RANDOM, 'mesh.steerer.io/seed': '8' };
+    expect(await statuses(setup(otherSeed).gateway, 300)).not.toEqual(got);
+  });
+
+  it('restarts the stream on every override PUT, so a test can replay it', async () => {
+    const { gateway, overrides } = setup();
+    const random = (seed: number): FaultProfile => ({
+      errorRatio: 0.5,
+      errorCode: 503,
+      latencyMs: 0,
+      errorMode: 'random',
+      seed,
+    });
+    overrides.set('test/podinfo-canary', random(42));
+    const first = await statuses(gateway, 64);
+    expect(new Set(first)).toEqual(new Set([200, 503]));
+    expect(await statuses(gateway, 64)).not.toEqual(first);
+    overrides.set('test/podinfo-canary', random(42));
+    expect(await statuses(gateway, 64)).toEqual(first);
+    overrides.set('test/podinfo-canary', random(43));
+    expect(await statuses(gateway, 64)).not.toEqual(first);
+  });
+
+  it('waits for the sampled latency before answering', async () => {
+    const annotations = {
+      'mesh.steerer.io/latency-p50-ms': '200',
+      'mesh.steerer.io/latency-p99-ms': '2000',
+      'mesh.steerer.io/seed': '3',
+    };
+    const { clock, gateway } = setup(annotations);
+    const profile = { ...NO_FAULTS, seed: 3, latency: { p50Ms: 200, p99Ms: 2000 } };
+    const [first] = expectedDraws(profile, 1);
+    const wait = first?.latencyMs ?? NaN;
+    expect(wait).toBeGreaterThan(1);
+    let done = false;
+    const pending = gateway.handle(gatewayRequest('app.example.com')).then((r) => {
+      done = true;
+      return r;
+    });
+    await clock.advanceAsync(wait - 0.5);
+    expect(done).toBe(false);
+    await clock.advanceAsync(1);
+    expect((await pending).headers['x-envoy-upstream-service-time']).toBe(String(Math.round(wait)));
+  });
+
+  it('records each sampled latency in the Istio histogram', async () => {
+    const annotations = {
+      'mesh.steerer.io/latency-p50-ms': '20',
+      'mesh.steerer.io/latency-p99-ms': '400',
+    };
+    const { clock, gateway, istio } = setup(annotations);
+    const n = 2000;
+    const pending = Array.from({ length: n }, () =>
+      gateway.handle(gatewayRequest('app.example.com')),
+    );
+    await clock.advanceAsync(MAX_SAMPLED_LATENCY_MS);
+    expect((await Promise.all(pending)).every((r) => r.status === 200)).toBe(true);
+    const waits = expectedDraws({ ...NO_FAULTS, latency: { p50Ms: 20, p99Ms: 400 } }, n).map(
+      (d) => d.latencyMs,
+    );
+    const out: string[] = [];
+    istio.render(out);
+    const buckets = out
+      .map((l) => /^istio_request_duration_milliseconds_bucket\{.*le="([^"]+)"\} (\S+)$/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1], Number(m[2])]);
+    expect(buckets).toEqual([
+      ...ISTIO_DURATION_BUCKETS.map((le) => [String(le), waits.filter((w) => w <= le).length]),
+      ['+Inf', n],
+    ]);
+    const sum = out.find((l) => l.startsWith('istio_request_duration_milliseconds_sum'));
+    expect(Number(sum?.split(' ').pop())).toBeCloseTo(
+      waits.reduce((a, b) => a + b, 0),
+      6,
+    );
   });
 });
 

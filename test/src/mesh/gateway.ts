@@ -2,14 +2,16 @@
 // (routing.ts), answer as the workload would (podinfo.ts + faults), wait for the simulated
 // latency, then record Istio metrics. Transport-free: server.ts adapts node:http to it.
 
+import { setMaxListeners } from 'node:events';
 import { sleep, type Clock } from './clock.js';
-import { shouldFail, type FaultOverrides } from './faults.js';
+import { FaultDraws } from './draws.js';
+import type { FaultOverrides } from './faults.js';
 import type { IstioMetrics, ResponseFlags } from './istio-metrics.js';
 import { objectKey, type FaultProfile } from './model.js';
 import { faultReply, podinfoReply, podName } from './podinfo.js';
 import { decide, type RouteDecision, type RouteRequest, type RoutingTable } from './routing.js';
 import type { RequestOrigin, SelfMetrics } from './self-metrics.js';
-import { Counters, Sequencer } from './sequence.js';
+import { Sequencer } from './sequence.js';
 
 export interface GatewayRequest extends RouteRequest {
   readonly origin: RequestOrigin;
@@ -33,10 +35,13 @@ const TEXT = 'text/plain; charset=utf-8';
 
 export class Gateway {
   private readonly sequencer = new Sequencer();
-  private readonly counters = new Counters();
+  private readonly draws = new FaultDraws();
   private readonly closing = new AbortController();
 
-  constructor(private readonly deps: GatewayDeps) {}
+  constructor(private readonly deps: GatewayDeps) {
+    // Every pending simulated wait listens on this signal; thousands are normal under load.
+    setMaxListeners(0, this.closing.signal);
+  }
 
   /** The fault profile in force for a workload: admin override, else annotations. */
   faultsFor(namespace: string, name: string, annotated: FaultProfile): FaultProfile {
@@ -64,12 +69,15 @@ export class Gateway {
         };
       case 'upstream': {
         const w = decision.workload;
-        const faults = this.faultsFor(w.namespace, w.name, w.faults);
-        const n = this.counters.take(objectKey(w.namespace, w.name));
-        const reply = shouldFail(n, faults.errorRatio)
+        const key = objectKey(w.namespace, w.name);
+        const override = this.deps.overrides.entry(key);
+        const faults = override?.profile ?? w.faults;
+        const origin = override ? `override#${override.revision}` : 'annotations';
+        const draw = this.draws.next(key, faults, origin);
+        const reply = draw.fail
           ? faultReply(faults.errorCode)
           : podinfoReply(w, decision.replica, req.path);
-        await sleep(clock, faults.latencyMs + reply.delayMs, this.closing.signal);
+        await sleep(clock, draw.latencyMs + reply.delayMs, this.closing.signal);
         const duration = this.finish(req, decision, reply.status, '-', start);
         return {
           status: reply.status,

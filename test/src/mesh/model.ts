@@ -68,12 +68,28 @@ export interface Service extends ObjectMeta {
   readonly selector: Readonly<Record<string, string>> | undefined;
 }
 
+export const ERROR_MODES = ['even', 'random'] as const;
+/** `even`: failures evenly spaced (deterministic); `random`: each fails independently. */
+export type ErrorMode = (typeof ERROR_MODES)[number];
+
+/** A log-normal latency distribution given by its median and 99th percentile. */
+export interface LatencyDistribution {
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
 export interface FaultProfile {
   /** Fraction of requests answered with errorCode, 0..1. */
   readonly errorRatio: number;
   readonly errorCode: number;
   /** Added to every request's latency. */
   readonly latencyMs: number;
+  /** How failures are picked; absent means `even`. */
+  readonly errorMode?: ErrorMode;
+  /** Seed of the workload's random streams (random errors, sampled latency); absent means 0. */
+  readonly seed?: number;
+  /** Sampled latency added to every answer (on top of latencyMs); absent means none. */
+  readonly latency?: LatencyDistribution;
 }
 
 export const NO_FAULTS: FaultProfile = { errorRatio: 0, errorCode: 500, latencyMs: 0 };
