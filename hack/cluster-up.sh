@@ -54,6 +54,7 @@ if ! kubectl get crd virtualservices.networking.istio.io httproutes.gateway.netw
   run_logged "$LOCAL_DIR/logs/crds.log" kubectl apply --server-side -f "$gw_dir/config/crd/standard/"
 fi
 wait_for 60 "the VirtualService CRD" kubectl wait --for condition=established --timeout=1s crd/virtualservices.networking.istio.io
+wait_for 60 "the HTTPRoute CRD" kubectl wait --for condition=established --timeout=1s crd/httproutes.gateway.networking.k8s.io
 
 # 3. The mesh simulator (built from test/).
 if alive "$LOCAL_DIR/mesh.pid" "mesh/main.js"; then

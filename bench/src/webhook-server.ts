@@ -45,6 +45,9 @@ class MemoryLookup implements Lookup {
   route(): Promise<KubeObject | undefined> {
     return Promise.reject(new Error('not used by this benchmark'));
   }
+  grants(): Promise<readonly unknown[]> {
+    return Promise.reject(new Error('not used by this benchmark'));
+  }
 }
 
 /**

@@ -37,7 +37,8 @@ beforeAll(async () => {
     generateKeyPair: keys,
   });
   ({ notBefore, notAfter } = inspectCertificate(material.certPEM));
-});
+  // Eight RSA keys: seconds on a loaded machine, beyond the default 5 s.
+}, 60_000);
 
 describe('needsRotation: renewal window', () => {
   it('keeps the certificate until renewBefore ahead of expiry, then rotates the serving certificate', () => {

@@ -9,10 +9,13 @@ export function percent(value: number): string {
   return `${Number(value.toFixed(2))}%`;
 }
 
-/** The last check in a few characters: `99.5% ≥ 99%`, `88.9% < 99%`, `no data`, `-`. */
+/** The last check in a few characters: `99.5% ≥ 99%`, `88.9% < 99%`, `waiting: 40 more`, `no data`, `-`. */
 export function checkText(analysis: AnalysisStatus | undefined): string {
   if (!analysis) return '-';
   const { successRate, threshold, result } = analysis;
+  if (result === 'Waiting') {
+    return analysis.needed !== undefined ? `waiting: ${analysis.needed} more` : 'waiting';
+  }
   if (successRate !== undefined) {
     return `${percent(successRate)} ${successRate >= threshold ? '≥' : '<'} ${percent(threshold)}`;
   }

@@ -185,6 +185,50 @@ function events(n: number): EventObject[] {
 }
 
 describe('status', () => {
+  it('explains a check that waits for samples: counts, confidence and the query', () => {
+    const waiting = rollout('podinfo', {
+      phase: 'Progressing',
+      canaryWeight: 10,
+      analysis: {
+        check: 'success-rate',
+        result: 'Waiting',
+        successRate: 100,
+        threshold: 99,
+        window: '1m',
+        samples: 60,
+        failures: 0,
+        evidenceWindow: '1m',
+        needed: 11,
+        confidence: 0.8,
+        requestRate: 1,
+        query: 'sum(rate(istio_requests_total[60s]))',
+        time: ago(3000),
+        message:
+          'waiting for 11 more requests to podinfo-canary.test (0 errors in 60 requests over 1m)',
+      },
+      message: 'Waiting for podinfo.test: waiting for 11 more requests to podinfo-canary.test',
+    });
+    const lines = renderStatus({ rollout: waiting, events: [] }, { now: NOW, width: 200 });
+    const analysisLines = lines.slice(
+      lines.indexOf('Last analysis:'),
+      lines.indexOf('Last analysis:') + 12,
+    );
+    expect(analysisLines).toEqual([
+      'Last analysis:',
+      '  Check:         success-rate',
+      '  Result:        Waiting (waiting: 11 more)',
+      '  Value:         100%',
+      '  Threshold:     99%',
+      '  Window:        1m',
+      '  Samples:       60 requests, 0 bad over 1m; 11 more needed',
+      '  Confidence:    80%',
+      '  Request rate:  1/s',
+      '  Time:          2026-03-01T11:59:57Z (3s ago)',
+      '  Message:       waiting for 11 more requests to podinfo-canary.test (0 errors in 60 requests over 1m)',
+      '  Query:         sum(rate(istio_requests_total[60s]))',
+    ]);
+  });
+
   it('renders every section', () => {
     expect(renderStatus({ rollout: halted, events: events(3) }, { now: NOW })).toEqual([
       'Name:          podinfo',

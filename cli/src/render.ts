@@ -90,29 +90,47 @@ function headerSection(r: RolloutObject, opts: RenderOptions): string[] {
   return lines;
 }
 
+function valueText(a: AnalysisStatus): string {
+  if (a.successRate !== undefined) return percent(a.successRate);
+  if (a.value !== undefined) return `${Number(a.value.toFixed(3))}${a.unit ? ` ${a.unit}` : ''}`;
+  return 'no data';
+}
+
+/** Requests judged, bad ones, over which window, and how many more are needed. */
+function samplesText(a: AnalysisStatus): string | undefined {
+  if (a.samples === undefined) return undefined;
+  const over = a.evidenceWindow ? ` over ${a.evidenceWindow}` : '';
+  const needed = a.needed ? `; ${a.needed} more needed` : '';
+  return `${a.samples} requests, ${a.failures ?? 0} bad${over}${needed}`;
+}
+
 function analysisSection(a: AnalysisStatus | undefined, opts: RenderOptions): string[] {
   if (!a) return ['Last analysis: none yet'];
   const verdict = a.successRate === undefined ? a.result : `${a.result} (${checkText(a)})`;
-  const lines = [
-    'Last analysis:',
-    field('Result', verdict, opts.width, '  '),
-    field(
-      'Value',
-      a.successRate === undefined ? 'no data' : percent(a.successRate),
-      opts.width,
-      '  ',
+  const row = (name: string, value: string): string => field(name, value, opts.width, '  ');
+  const lines = ['Last analysis:'];
+  if (a.check) lines.push(row('Check', a.check));
+  lines.push(row('Result', verdict), row('Value', valueText(a)));
+  if (a.baselineValue !== undefined) lines.push(row('Primary', `${a.baselineValue}`));
+  lines.push(
+    row(
+      'Threshold',
+      a.successRate !== undefined || !a.check ? percent(a.threshold) : `${a.threshold}`,
     ),
-    field('Threshold', percent(a.threshold), opts.width, '  '),
-    field('Window', a.window, opts.width, '  '),
-    field(
+    row('Window', a.window),
+  );
+  const samples = samplesText(a);
+  if (samples) lines.push(row('Samples', samples));
+  if (a.confidence !== undefined) lines.push(row('Confidence', percent(a.confidence * 100)));
+  lines.push(
+    row(
       'Request rate',
       a.requestRate === undefined ? '-' : `${Number(a.requestRate.toFixed(2))}/s`,
-      opts.width,
-      '  ',
     ),
-    field('Time', `${a.time} (${since(a.time, opts.now)} ago)`, opts.width, '  '),
-  ];
-  if (a.message) lines.push(field('Message', a.message, opts.width, '  '));
+    row('Time', `${a.time} (${since(a.time, opts.now)} ago)`),
+  );
+  if (a.message) lines.push(row('Message', a.message));
+  if (a.query) lines.push(row('Query', a.query));
   return lines;
 }
 

@@ -271,6 +271,53 @@ describe('HttpPrometheusClient', () => {
   });
 });
 
+describe('HttpPrometheusClient.targets', () => {
+  const answer =
+    (body: unknown, status = 200): typeof fetch =>
+    () =>
+      Promise.resolve(new Response(JSON.stringify(body), { status }));
+
+  it("reads each active target's job and scrape interval from the targets API", async () => {
+    const calls: string[] = [];
+    const body = {
+      status: 'success',
+      data: {
+        activeTargets: [
+          { labels: { job: 'mesh', instance: 'a:1' }, scrapeInterval: '15s', health: 'up' },
+          { labels: { job: 'nodes' }, scrapeInterval: '1m' },
+          { labels: { job: 'old' } },
+          { labels: {}, scrapeInterval: '5s' },
+        ],
+      },
+    };
+    const fake: typeof fetch = (input, init) => {
+      calls.push(`${init?.method ?? 'GET'} ${String(input)}`);
+      return answer(body)(input, init);
+    };
+    const client = new HttpPrometheusClient({
+      url: 'http://prom:9090',
+      timeoutMs: 1000,
+      fetch: fake,
+    });
+    expect(await client.targets()).toEqual([
+      { job: 'mesh', intervalMs: 15_000 },
+      { job: 'nodes', intervalMs: 60_000 },
+    ]);
+    expect(calls).toEqual(['GET http://prom:9090/api/v1/targets?state=active']);
+  });
+
+  it('says so when the server has no targets API', async () => {
+    const client = new HttpPrometheusClient({
+      url: 'http://thanos:9090',
+      timeoutMs: 1000,
+      fetch: answer({ status: 'error', error: 'not found' }, 404),
+    });
+    await expect(client.targets()).rejects.toThrow(
+      'Prometheus http://thanos:9090 has no targets API (HTTP 404)',
+    );
+  });
+});
+
 describe('parseSampleValue', () => {
   it.each([
     ['1', 1],

@@ -1,12 +1,26 @@
 // A minimal Prometheus HTTP API client: instant queries, with a deadline, typed results
 // and errors that say which server failed and how.
 
+import { tryParseDuration } from './model/duration.js';
+import { isJsonMap } from './model/json.js';
 import { ErrorCode, SteererError, errorMessage, isErrorLike } from './model/errors.js';
 import type { Sample } from './model/checks/check.js';
 
 export interface PrometheusClient {
   /** Runs an instant query; resolves to the vector's samples. */
   query(promql: string, signal?: AbortSignal): Promise<Sample[]>;
+  /**
+   * The active scrape targets' jobs and scrape intervals (the targets API). Optional:
+   * servers that only answer queries (some long-term stores) have no targets.
+   */
+  targets?(signal?: AbortSignal): Promise<ScrapeTarget[]>;
+}
+
+/** One active scrape target, as far as Steerer cares. */
+export interface ScrapeTarget {
+  job: string;
+  /** The target's scrape interval, in milliseconds. */
+  intervalMs: number;
 }
 
 export interface HttpPrometheusOptions {
@@ -52,27 +66,56 @@ export class HttpPrometheusClient implements PrometheusClient {
   }
 
   private async run(promql: string, signal?: AbortSignal): Promise<Sample[]> {
+    const { body, status } = await this.request(this.endpoint, signal, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ query: promql }).toString(),
+    });
+    return this.samples(body, status);
+  }
+
+  async targets(signal?: AbortSignal): Promise<ScrapeTarget[]> {
+    const url = `${this.options.url.replace(/\/+$/, '')}/api/v1/targets?state=active`;
+    const { body, status } = await this.request(url, signal, { method: 'GET' });
+    const data = isJsonMap(body) && body.status === 'success' ? body.data : undefined;
+    const active = isJsonMap(data) ? data.activeTargets : undefined;
+    if (!Array.isArray(active)) {
+      throw new SteererError(
+        ErrorCode.BadResponse,
+        `Prometheus ${this.options.url} has no targets API (HTTP ${status})`,
+        { status },
+      );
+    }
+    const out: ScrapeTarget[] = [];
+    for (const t of active) {
+      if (!isJsonMap(t) || !isJsonMap(t.labels) || typeof t.scrapeInterval !== 'string') continue;
+      const job = t.labels.job;
+      const intervalMs = tryParseDuration(t.scrapeInterval);
+      if (typeof job === 'string' && intervalMs !== undefined) out.push({ job, intervalMs });
+    }
+    return out;
+  }
+
+  /** One HTTP request with the deadline; the JSON body and status. */
+  private async request(
+    url: string,
+    signal: AbortSignal | undefined,
+    init: RequestInit,
+  ): Promise<{ body: unknown; status: number }> {
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let res: Response;
-    let body: unknown;
     try {
-      res = await (this.options.fetch ?? fetch)(this.endpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ query: promql }).toString(),
-        signal: combined,
-      });
+      res = await (this.options.fetch ?? fetch)(url, { ...init, signal: combined });
     } catch (e) {
       throw this.failure(e, timeout, signal, 'unreachable');
     }
     try {
-      body = await res.json();
+      return { body: await res.json(), status: res.status };
     } catch (e) {
       // The deadline covers the body too: a server that sends headers and then stalls.
       throw this.failure(e, timeout, signal, res.status);
     }
-    return this.samples(body, res.status);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { KubeClient, MemoryLogger } from '@steerer/common';
+import { KubeClient, MemoryLogger, istioVirtualService } from '@steerer/common';
 import type {
   Deployment,
   HorizontalPodAutoscaler,
@@ -18,6 +18,8 @@ const PATHS = {
   hpas: '/apis/autoscaling/v2/horizontalpodautoscalers',
   virtualServices: '/apis/networking.istio.io/v1beta1/virtualservices',
 } as const;
+const NOT_SERVED =
+  'the API server serves no gateway.networking.k8s.io HTTPRoute; install the Gateway API CRDs (standard channel)';
 
 function meta(name: string, rv: string, namespace = 'test') {
   return { name, namespace, resourceVersion: rv };
@@ -44,6 +46,14 @@ function deployment(name: string, rv: string, replicas = 1): Deployment {
 
 function service(name: string, rv: string): Service {
   return { metadata: meta(name, rv), spec: { selector: { app: name } } };
+}
+
+function routeRollout(name: string, rv: string): RolloutObject {
+  const r = rollout(name, rv, `${name}-canary`);
+  const spec = r.spec as Record<string, unknown>;
+  delete spec.virtualService;
+  spec.httpRoute = { name, weight: 10 };
+  return r;
 }
 
 function hpa(name: string, rv: string, target: string): HorizontalPodAutoscaler {
@@ -85,6 +95,7 @@ function serve(
     (_r, res) =>
       sendJson(res, 200, { kind: 'APIGroup', versions: served.map((version) => ({ version })) }),
   );
+  serveResources('networking.istio.io', served, ['virtualservices', 'destinationrules']);
   for (const [k, path] of Object.entries(PATHS)) {
     api.on(
       (r) => r.path === path && !isWatch(r),
@@ -96,6 +107,40 @@ function serve(
     );
   }
   api.streamWatches();
+}
+
+/** /apis/GROUP/VERSION for each version, listing the resources. */
+function serveResources(group: string, versions: string[], resources: string[]): void {
+  for (const version of versions) {
+    api.on(
+      (r) => r.path === `/apis/${group}/${version}`,
+      (_r, res) =>
+        sendJson(res, 200, {
+          kind: 'APIResourceList',
+          groupVersion: `${group}/${version}`,
+          resources: resources.map((name) => ({ name, namespaced: true })),
+        }),
+    );
+  }
+}
+
+/** The Gateway API group, as installing its CRDs makes the API server serve it. */
+function installGatewayApi(resources: string[], routes: KubeObject[] = []): void {
+  api.on(
+    (r) => r.path === '/apis/gateway.networking.k8s.io',
+    (_r, res) =>
+      sendJson(res, 200, {
+        kind: 'APIGroup',
+        versions: [{ version: 'v1' }, { version: 'v1beta1' }],
+      }),
+  );
+  serveResources('gateway.networking.k8s.io', ['v1', 'v1beta1'], resources);
+  // Both versions: a look that spans the install may pick v1beta1 (a real API server too).
+  api.on(
+    (r) =>
+      /^\/apis\/gateway\.networking\.k8s\.io\/v1(beta1)?\/httproutes$/.test(r.path) && !isWatch(r),
+    (_r, res) => sendJson(res, 200, { metadata: { resourceVersion: '200' }, items: routes }),
+  );
 }
 
 async function until(cond: () => boolean, what: string): Promise<void> {
@@ -110,6 +155,7 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 async function started(
   lists: Partial<Record<keyof typeof PATHS, KubeObject[]>>,
   now?: () => number,
+  options: Partial<ConstructorParameters<typeof Cluster>[0]> = {},
 ): Promise<{ cluster: Cluster; watch: Record<keyof typeof PATHS, WatchStream> }> {
   serve(lists);
   const cluster = new Cluster({
@@ -118,6 +164,8 @@ async function started(
     namespace: undefined,
     enqueue: (k) => enqueued.push(k),
     ...(now ? { now } : {}),
+    discovery: { backoff: { initialMs: 2, maxMs: 10 } },
+    ...options,
   });
   runs = await cluster.start(stop.signal);
   expect(await cluster.waitForSync(stop.signal)).toBe(true);
@@ -285,6 +333,64 @@ describe('Cluster', () => {
     // Sharing only the primary is a conflict too; a Rollout with its own objects has none…
     // except the primary, which all three name here.
     expect(cluster.observe(alone).conflict).toContain('Rollout test/first');
+  });
+
+  it('starts without the Gateway API: a Rollout naming an HTTPRoute waits, saying what to install', async () => {
+    const r = routeRollout('web', '1');
+    const { cluster } = await started({ rollouts: [r] });
+    expect(cluster.versionOf('HTTPRoute')).toBeUndefined();
+    expect(cluster.observe(r)).toMatchObject({ route: undefined, routeUnavailable: NOT_SERVED });
+    // The VirtualService Rollouts are not held up by it.
+    expect(cluster.observe(rollout('podinfo', '2')).routeUnavailable).toBeUndefined();
+  });
+
+  it('picks up the Gateway API CRDs installed later, without a restart, and wakes the Rollouts naming an HTTPRoute', async () => {
+    const r = routeRollout('web', '1');
+    const { cluster } = await started({ rollouts: [r, rollout('podinfo', '2')] });
+    // The group is served for other kinds first (a partial install): still not served.
+    installGatewayApi(['gateways']);
+    // A whole look (both versions) and the start of the next one.
+    const paths = (): string[] => api.requests.map((q) => q.path);
+    await until(() => {
+      const p = paths();
+      const lastVersion = p.lastIndexOf('/apis/gateway.networking.k8s.io/v1beta1');
+      return lastVersion >= 0 && p.lastIndexOf('/apis/gateway.networking.k8s.io') > lastVersion;
+    }, 'a whole look at the group');
+    expect(cluster.observe(r).routeUnavailable).toBe(NOT_SERVED);
+    enqueued.length = 0;
+    installGatewayApi(['httproutes', 'gateways'], [{ metadata: meta('web', '30') }]);
+    await until(() => enqueued.includes('test/web'), 'the HTTPRoute Rollout to be woken');
+    expect(['v1', 'v1beta1']).toContain(cluster.versionOf('HTTPRoute'));
+    const o = cluster.observe(r);
+    expect(o.routeUnavailable).toBeUndefined();
+    expect(o.route?.metadata.resourceVersion).toBe('30');
+    // Only the Rollout that waited for the kind: the other one has nothing new.
+    expect(enqueued.filter((k) => k === 'test/podinfo')).toEqual([]);
+    await until(
+      () => api.requests.some((q) => q.path.endsWith('/httproutes') && isWatch(q)),
+      'the HTTPRoute watch',
+    );
+  });
+
+  it('watches HTTPRoutes served at start with the initial sync', async () => {
+    installGatewayApi(['httproutes'], [{ metadata: meta('web', '40') }]);
+    const r = routeRollout('web', '1');
+    const { cluster } = await started({ rollouts: [r] });
+    expect(cluster.versionOf('HTTPRoute')).toBe('v1');
+    expect(cluster.observe(r).route?.metadata.resourceVersion).toBe('40');
+  });
+
+  it('watches only the routers it is given (--routers), and says so to a Rollout naming another', async () => {
+    const r = routeRollout('web', '1');
+    const { cluster } = await started({ rollouts: [r] }, undefined, {
+      routers: [istioVirtualService],
+    });
+    expect(cluster.observe(r).routeUnavailable).toBe(
+      'this controller watches only VirtualService (--routers)',
+    );
+    expect(api.requests.some((q) => q.path.startsWith('/apis/gateway.networking.k8s.io'))).toBe(
+      false,
+    );
   });
 
   it('reads its own Rollout writes too', async () => {

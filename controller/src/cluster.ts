@@ -7,6 +7,8 @@ import {
   Informer,
   ROLLOUT,
   ROUTERS,
+  discoverVersion,
+  errorMessage,
   objectKey,
   resourcePath,
   rolloutRefs,
@@ -22,6 +24,7 @@ import type {
   Logger,
   RolloutObject,
   RolloutRefs,
+  RouteRef,
   Router,
   Service,
 } from '@steerer/common';
@@ -54,15 +57,31 @@ export interface ClusterOptions {
   /** A rollout key needs a look. */
   enqueue: (rolloutKey: string) => void;
   onInformerRestart?: (kind: string, reason: 'relist' | 'error') => void;
+  /** The routers to watch (--routers); every router Steerer knows when undefined. */
+  routers?: readonly Router[];
   /** Injected for tests (the overlay's clock). */
   now?: () => number;
+  /** Injected for tests: how discovery of a route resource not served yet backs off. */
+  discovery?: {
+    backoff?: { initialMs: number; maxMs: number };
+    sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  };
 }
 
-interface RouteCache {
-  router: Router;
-  version: string;
-  informer: Informer<KubeObject>;
-}
+/**
+ * A router's route objects: looked for until the API server serves their resource (its
+ * CRDs may be installed after the controller started), then watched.
+ */
+type RouteCache =
+  | { router: Router; state: 'missing'; message: string }
+  | {
+      router: Router;
+      state: 'watching';
+      version: string;
+      informer: Informer<KubeObject>;
+      /** Served when the controller started: its first list is part of the initial sync. */
+      initial: boolean;
+    };
 
 export class Cluster {
   readonly rollouts: Informer<RolloutObject>;
@@ -106,44 +125,118 @@ export class Cluster {
     });
   }
 
-  private get all(): Informer<KubeObject>[] {
+  /** The informers the first sync waits for: Steerer's own kinds, and routes served at start. */
+  private get initial(): Informer<KubeObject>[] {
+    const routes = [...this.routes.values()].flatMap((r) =>
+      r.state === 'watching' && r.initial ? [r.informer] : [],
+    );
     return [
       this.deployments,
       this.services,
       this.hpas,
-      ...[...this.routes.values()].map((r) => r.informer),
+      ...routes,
       this.rollouts,
     ] as Informer<KubeObject>[];
   }
 
-  /** Picks the version each router's resource is served at and starts every informer. */
+  /**
+   * Starts every informer. Each router's resource is looked up once now; one served already
+   * is watched at once and synced with the rest, one not served (its CRDs not installed)
+   * is looked for in the background and watched as soon as it is, without a restart.
+   */
   async start(signal: AbortSignal): Promise<Promise<void>[]> {
-    for (const router of ROUTERS) {
-      const version = await waitForVersion(this.o.client, router, {
-        signal,
-        logger: this.o.logger,
-      });
-      if (version === undefined) throw new Error('aborted');
-      const kind = routeRefKind(router.kind);
-      const informer = this.informer<KubeObject>(kind, router.group, version, router.resource);
-      informer.on((ev, obj) => this.touch(kind, ev, obj));
-      this.routes.set(router.kind, { router, version, informer });
+    const routes = await Promise.all(
+      (this.o.routers ?? ROUTERS).map((router) => this.startRouter(router, signal)),
+    );
+    const own = [
+      this.deployments,
+      this.services,
+      this.hpas,
+      this.rollouts,
+    ] as Informer<KubeObject>[];
+    return [...own.map((i) => i.run(signal)), ...routes.map((r) => r.run)];
+  }
+
+  /**
+   * One look for the router's resource; watches it if served, else keeps looking. Resolves
+   * after that look, with what runs until `signal` aborts.
+   */
+  private async startRouter(router: Router, signal: AbortSignal): Promise<{ run: Promise<void> }> {
+    const found = await discoverVersion(this.o.client, router, { signal }).catch((e: unknown) => ({
+      ok: false as const,
+      message: errorMessage(e),
+    }));
+    if (signal.aborted) return { run: Promise.resolve() };
+    if (found.ok) {
+      this.o.logger.info(`${router.kind} version discovered`, { version: found.version });
+      return { run: this.watchRoutes(router, found.version, true).run(signal) };
     }
-    return this.all.map((i) => i.run(signal));
+    this.routes.set(router.kind, { router, state: 'missing', message: found.message });
+    this.o.logger.warn(`${found.message}; Rollouts naming a ${router.kind} wait until it is`);
+    return { run: this.startLater(router, signal) };
   }
 
-  /** The version a router's resource is read and written at (after start). */
+  /** Looks for the router's resource with capped backoff; watches it once served. */
+  private async startLater(router: Router, signal: AbortSignal): Promise<void> {
+    const version = await waitForVersion(this.o.client, router, {
+      signal,
+      logger: this.o.logger,
+      onMiss: (message) => this.routes.set(router.kind, { router, state: 'missing', message }),
+      ...(this.o.discovery?.backoff ? { backoff: this.o.discovery.backoff } : {}),
+      ...(this.o.discovery?.sleep ? { sleep: this.o.discovery.sleep } : {}),
+    });
+    if (version === undefined) return;
+    const informer = this.watchRoutes(router, version, false);
+    const run = informer.run(signal);
+    // Rollouts waiting for this kind look again once its objects are known.
+    if (await informer.waitForSync(signal)) {
+      for (const key of this.index.rolloutsWithRouteKind(router.kind)) this.o.enqueue(key);
+    }
+    return run;
+  }
+
+  private watchRoutes(router: Router, version: string, initial: boolean): Informer<KubeObject> {
+    const kind = routeRefKind(router.kind);
+    const informer = this.informer<KubeObject>(kind, router.group, version, router.resource);
+    informer.on((ev, obj) => this.touch(kind, ev, obj));
+    this.routes.set(router.kind, { router, state: 'watching', version, informer, initial });
+    return informer;
+  }
+
+  /** The version a router's resource is read and written at, once it is watched. */
   versionOf(routerKind: string): string | undefined {
-    return this.routes.get(routerKind)?.version;
+    const r = this.routes.get(routerKind);
+    return r?.state === 'watching' ? r.version : undefined;
   }
 
+  /**
+   * Resolves once Steerer's own kinds and the route kinds served at start have their first
+   * list; route kinds served later never hold it up.
+   */
   async waitForSync(signal: AbortSignal): Promise<boolean> {
-    const results = await Promise.all(this.all.map((i) => i.waitForSync(signal)));
+    const results = await Promise.all(this.initial.map((i) => i.waitForSync(signal)));
     return results.every(Boolean);
   }
 
   hasSynced(): boolean {
-    return this.routes.size === ROUTERS.length && this.all.every((i) => i.hasSynced());
+    return this.initial.every((i) => i.hasSynced());
+  }
+
+  /** The route object a Rollout names, or why its kind cannot be read now. */
+  private routeOf(
+    ref: RouteRef,
+    ns: string,
+  ): { route?: KubeObject | undefined; unavailable?: string } {
+    const cache = this.routes.get(ref.kind);
+    if (!cache) {
+      const on = (this.o.routers ?? ROUTERS).map((r) => r.kind).join(', ');
+      return { unavailable: `this controller watches only ${on} (--routers)` };
+    }
+    if (cache.state === 'missing') return { unavailable: cache.message };
+    if (!cache.informer.hasSynced()) {
+      return { unavailable: `the ${ref.kind} cache has not synced yet` };
+    }
+    return { route: this.read(routeRefKind(ref.kind), cache.informer, `${ns}/${ref.name}`) };
   }
 
   /** An informer event on a referenced object: drop a voided write, wake its Rollouts. */
@@ -183,19 +276,14 @@ export class Cluster {
     const svc = (host: string | undefined): Service | undefined =>
       host ? this.read('service', this.services, serviceKeyOfHost(host, ns)) : undefined;
     const hpaKey = refs.canaryName ? this.index.hpaOf(`${ns}/${refs.canaryName}`) : undefined;
-    const route = refs.route;
+    const route = refs.route ? this.routeOf(refs.route, ns) : {};
     return {
       primary: deployment(refs.primaryName),
       canary: deployment(refs.canaryName),
       primaryService: svc(refs.primaryHost),
       canaryService: svc(refs.canaryHost),
-      route: route
-        ? this.read(
-            routeRefKind(route.kind),
-            this.routes.get(route.kind)?.informer,
-            `${ns}/${route.name}`,
-          )
-        : undefined,
+      route: route.route,
+      ...(route.unavailable !== undefined ? { routeUnavailable: route.unavailable } : {}),
       canaryHpa: hpaKey ? this.hpas.get(hpaKey) : undefined,
       conflict: this.conflict(r, refs),
     };

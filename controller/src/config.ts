@@ -1,6 +1,13 @@
 // The controller's flags and environment, parsed once.
 
-import { LOG_LEVELS, parseFlags } from '@steerer/common';
+import {
+  ErrorCode,
+  LOG_LEVELS,
+  SteererError,
+  errorMessage,
+  parseFlags,
+  routersNamed,
+} from '@steerer/common';
 import type { FlagSpecs, ParsedFlags } from '@steerer/common';
 
 export const CONTROLLER_FLAGS = {
@@ -42,11 +49,23 @@ export const CONTROLLER_FLAGS = {
     default: '5s',
     help: 'After routing all traffic back to the primary, how long the canary keeps its pods (time for the data plane to apply the route)',
   },
+  'scrape-interval': {
+    type: 'duration',
+    env: 'SCRAPE_INTERVAL',
+    default: '0s',
+    help: "Prometheus' scrape interval of the checked series; windows shorter than three scrapes are widened (0s: learn it from Prometheus' targets API, else assume 15s)",
+  },
   'metrics-timeout': {
     type: 'duration',
     env: 'METRICS_TIMEOUT',
     default: '5s',
     help: 'Deadline of one Prometheus query',
+  },
+  routers: {
+    type: 'string',
+    env: 'ROUTERS',
+    default: '',
+    help: 'Route object kinds to watch and write, comma-separated (VirtualService, HTTPRoute); empty: all. A Rollout naming another kind waits',
   },
   namespace: {
     type: 'string',
@@ -110,5 +129,11 @@ export function loadConfig(
   argv: readonly string[],
   env: Record<string, string | undefined>,
 ): ControllerConfig {
-  return parseFlags(CONTROLLER_FLAGS, argv, env);
+  const config = parseFlags(CONTROLLER_FLAGS, argv, env);
+  try {
+    routersNamed(config.routers);
+  } catch (e) {
+    throw new SteererError(ErrorCode.Invalid, `--routers: ${errorMessage(e)}`);
+  }
+  return config;
 }

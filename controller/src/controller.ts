@@ -9,10 +9,12 @@ import {
   KubeClient,
   errorMessage,
   parseListenAddress,
+  routersNamed,
 } from '@steerer/common';
 import type { Logger } from '@steerer/common';
 import { Actuator } from './actuator.js';
 import { AnalysisHub, measuredFailure } from './analysis/hub.js';
+import { ScrapeIntervals } from './analysis/scrape.js';
 import { Cluster } from './cluster.js';
 import type { ControllerConfig } from './config.js';
 import { EventRecorder } from './events.js';
@@ -89,6 +91,7 @@ function createParts(config: ControllerConfig, c: Clients, logger: Logger): Part
     client: c.kube,
     logger,
     namespace: config.namespace,
+    routers: routersNamed(config.routers),
     enqueue,
     onInformerRestart: (kind, reason) => c.metrics.informerRestarts.inc({ kind, reason }),
   });
@@ -96,6 +99,11 @@ function createParts(config: ControllerConfig, c: Clients, logger: Logger): Part
     prometheus: c.prometheus,
     intervalMs: config['analysis-interval'],
     logger: logger.child({ part: 'analysis' }),
+    scrape: new ScrapeIntervals({
+      prometheus: c.prometheus,
+      logger: logger.child({ part: 'analysis' }),
+      fixedMs: config['scrape-interval'] > 0 ? config['scrape-interval'] : undefined,
+    }),
     // The first sample of a check may be awaited by a plan; a measured failure halts at
     // once. Other samples wait for the step interval.
     onSample: (key, check, sample, first) => {
@@ -196,6 +204,7 @@ export async function startController(
     controlLoopInterval: config['control-loop-interval'],
     analysisInterval: config['analysis-interval'],
     namespace: config.namespace ?? '(all)',
+    routers: routersNamed(config.routers).map((r) => r.kind),
     listen: probes.port,
     apiServer: c.kube.server,
   });

@@ -2,7 +2,7 @@
 // everything else is aggregated.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { PHASES } from '@steerer/common';
+import { PHASES, tryParseDuration } from '@steerer/common';
 import type { RequestRecord, RolloutStatus } from '@steerer/common';
 
 const ROLLOUT_LABELS = ['namespace', 'name'] as const;
@@ -31,6 +31,48 @@ export class ControllerMetrics {
     'Last checked canary success rate, in percent',
     ROLLOUT_LABELS,
   );
+  /** The deciding check of each rollout's last analysis: its name keys the series below. */
+  readonly checkValue = this.gauge(
+    'steerer_rollout_check_value',
+    "Last measured value of the rollout's deciding check (success rate or value, in its unit)",
+    [...ROLLOUT_LABELS, 'check'],
+  );
+  readonly checkBound = this.gauge(
+    'steerer_rollout_check_bound',
+    "The deciding check's bound (threshold, maximum, margin)",
+    [...ROLLOUT_LABELS, 'check'],
+  );
+  readonly checkSamples = this.gauge(
+    'steerer_rollout_check_samples',
+    'Requests judged by the deciding check, over its evidence window',
+    [...ROLLOUT_LABELS, 'check'],
+  );
+  readonly checkFailures = this.gauge(
+    'steerer_rollout_check_failures',
+    'Of those requests, how many were bad (errors, slow requests)',
+    [...ROLLOUT_LABELS, 'check'],
+  );
+  readonly checkNeeded = this.gauge(
+    'steerer_rollout_check_needed_samples',
+    'More requests the deciding check needs before it can pass (0 when it passes or fails)',
+    [...ROLLOUT_LABELS, 'check'],
+  );
+  readonly checkConfidence = this.gauge(
+    'steerer_rollout_check_confidence',
+    'Confidence the last verdict was reached at (0.999 for a failure)',
+    [...ROLLOUT_LABELS, 'check'],
+  );
+  readonly checkWindow = this.gauge(
+    'steerer_rollout_check_window_seconds',
+    'Window the deciding check was measured over',
+    [...ROLLOUT_LABELS, 'check'],
+  );
+  readonly checkInfo = this.gauge(
+    'steerer_rollout_check_info',
+    'Always 1: the deciding check, its result and the query to paste into Prometheus',
+    [...ROLLOUT_LABELS, 'check', 'result', 'query'],
+  );
+  private readonly lastCheck = new Map<string, { check: string; info: Record<string, string> }>();
   readonly reconcileDuration = new Histogram({
     name: 'steerer_reconcile_duration_seconds',
     help: 'Time to reconcile one rollout',
@@ -100,6 +142,53 @@ export class ControllerMetrics {
     this.failedChecks.set(l, s.failedChecks ?? 0);
     if (s.analysis?.successRate !== undefined) this.successRate.set(l, s.analysis.successRate);
     for (const p of PHASES) this.phase.set({ ...l, phase: p }, p === s.phase ? 1 : 0);
+    this.observeCheck(l, s);
+  }
+
+  private observeCheck(l: { namespace: string; name: string }, s: RolloutStatus): void {
+    const a = s.analysis;
+    const key = `${l.namespace}/${l.name}`;
+    const check = a?.check ?? (a ? 'success-rate' : undefined);
+    const info = a && check ? { ...l, check, result: a.result, query: a.query ?? '' } : undefined;
+    const before = this.lastCheck.get(key);
+    if (
+      before &&
+      (before.check !== check ||
+        before.info.result !== info?.result ||
+        before.info.query !== info?.query)
+    ) {
+      if (before.check !== check) this.removeCheck({ ...l, check: before.check });
+      this.checkInfo.remove(before.info);
+    }
+    if (!a || !check || !info) {
+      this.lastCheck.delete(key);
+      return;
+    }
+    this.lastCheck.set(key, { check, info });
+    const c = { ...l, check };
+    const value = a.successRate ?? a.value;
+    if (value !== undefined) this.checkValue.set(c, value);
+    this.checkBound.set(c, a.threshold);
+    if (a.samples !== undefined) this.checkSamples.set(c, a.samples);
+    if (a.failures !== undefined) this.checkFailures.set(c, a.failures);
+    this.checkNeeded.set(c, a.needed ?? 0);
+    if (a.confidence !== undefined) this.checkConfidence.set(c, a.confidence);
+    const windowMs = tryParseDuration(a.window);
+    if (windowMs !== undefined) this.checkWindow.set(c, windowMs / 1000);
+    this.checkInfo.set(info, 1);
+  }
+
+  private removeCheck(c: { namespace: string; name: string; check: string }): void {
+    for (const g of [
+      this.checkValue,
+      this.checkBound,
+      this.checkSamples,
+      this.checkFailures,
+      this.checkNeeded,
+      this.checkConfidence,
+      this.checkWindow,
+    ])
+      g.remove(c);
   }
 
   forgetRollout(namespace: string, name: string): void {
@@ -108,5 +197,11 @@ export class ControllerMetrics {
     this.failedChecks.remove(l);
     this.successRate.remove(l);
     for (const p of PHASES) this.phase.remove({ ...l, phase: p });
+    const before = this.lastCheck.get(`${namespace}/${name}`);
+    if (before) {
+      this.removeCheck({ ...l, check: before.check });
+      this.checkInfo.remove(before.info);
+      this.lastCheck.delete(`${namespace}/${name}`);
+    }
   }
 }

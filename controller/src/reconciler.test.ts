@@ -260,6 +260,7 @@ describe('Reconciler', () => {
         {
           namespace: 'test',
           workload: 'podinfo-canary',
+          primary: 'podinfo',
           checks: [check],
           sinceMs: h.world.now,
         },

@@ -61,6 +61,13 @@ export class RefIndex {
     return this.byRollout.get(rolloutKey);
   }
 
+  /** Keys of the Rollouts whose route object is of a router's kind (whatever its name). */
+  rolloutsWithRouteKind(routerKind: string): string[] {
+    const keys: string[] = [];
+    for (const [key, refs] of this.byRollout) if (refs.route?.kind === routerKind) keys.push(key);
+    return keys;
+  }
+
   /** Keys of the Rollouts referring to the object. */
   rolloutsReferring(kind: RefKind, key: string): string[] {
     return [...(this.byObject.get(`${kind}:${key}`) ?? [])];

@@ -15,6 +15,7 @@ import type { Endpoint, EndpointOf } from './endpoints.js';
 import type { Lookup } from './lookup.js';
 import type { RequestResult, WebhookMetrics } from './metrics.js';
 import { canaryUpdate, deploymentFacts, mutateDeployment } from './mutate-deployment.js';
+import { keepRouteWeights } from './mutate-route.js';
 import { rolloutFacts, rolloutTarget, validateRollout } from './validate-rollout.js';
 import { routeTarget, validateRoute } from './validate-route.js';
 
@@ -29,6 +30,8 @@ export interface AppDeps {
   readiness: () => string[];
   now?: () => Date;
   maxBodyBytes?: number;
+  /** Prometheus' scrape interval, when known: checks' windows must span two scrapes. */
+  scrapeIntervalMs?: number | undefined;
   /** Serve only /healthz, /readyz and /metrics (the plain-HTTP --metrics-address server). */
   probesOnly?: boolean;
 }
@@ -36,7 +39,8 @@ export interface AppDeps {
 type Handler = (req: AdmissionRequest) => Promise<Reviewed>;
 
 /** The handler of an endpoint: each works out its target once and passes it on. */
-function handlerOf(e: EndpointOf, lookup: Lookup, now: () => Date): Handler {
+function handlerOf(e: EndpointOf, deps: AppDeps, now: () => Date): Handler {
+  const { lookup } = deps;
   switch (e.handles) {
     case 'deployments':
       return async (r) => {
@@ -45,7 +49,7 @@ function handlerOf(e: EndpointOf, lookup: Lookup, now: () => Date): Handler {
       };
     case 'rollouts':
       return async (r) => {
-        const t = rolloutTarget(r);
+        const t = rolloutTarget(r, { scrapeIntervalMs: deps.scrapeIntervalMs });
         const facts =
           'skip' in t || !t.spec.ok
             ? undefined
@@ -57,6 +61,12 @@ function handlerOf(e: EndpointOf, lookup: Lookup, now: () => Date): Handler {
         const t = routeTarget(r);
         const rollouts = 'skip' in t ? [] : await lookup.rollouts(t.namespace);
         return validateRoute(r, { rollouts }, e.router, t);
+      };
+    case 'route-weights':
+      return async (r) => {
+        const t = routeTarget(r);
+        const rollouts = 'skip' in t ? [] : await lookup.rollouts(t.namespace);
+        return keepRouteWeights(r, { rollouts }, e.router, t);
       };
   }
 }
@@ -218,11 +228,7 @@ export function createApp(deps: AppDeps): express.Express {
   probeRoutes(app, deps);
   const json = jsonBody(deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   for (const e of deps.probesOnly ? [] : ENDPOINTS) {
-    app.post(
-      e.endpoint.path,
-      json,
-      admissionRoute(e.endpoint, handlerOf(e, deps.lookup, now), deps),
-    );
+    app.post(e.endpoint.path, json, admissionRoute(e.endpoint, handlerOf(e, deps, now), deps));
   }
   app.use((req: Request, res: Response) => {
     failure(res, 404, 'NotFound', `no handler for ${req.method} ${req.path}`);

@@ -108,6 +108,12 @@ export const WEBHOOK_FLAGS = {
     minMs: 100,
     help: 'Deadline of each Kubernetes read during an admission',
   },
+  'scrape-interval': {
+    type: 'duration',
+    env: 'SCRAPE_INTERVAL',
+    default: '0s',
+    help: "Prometheus' scrape interval: refuse checks whose window spans fewer than two scrapes (0s: do not check)",
+  },
   'max-request-bytes': {
     type: 'int',
     env: 'MAX_REQUEST_BYTES',

@@ -1,5 +1,5 @@
 // The webhook's admission endpoints: the path the API server calls and the kind each admits,
-// one per router kind for route objects. Shared by the express app and the webhook
+// two per router kind for route objects (validating edits, keeping Steerer's weights). Shared by the express app and the webhook
 // configuration manifests so the two cannot drift.
 
 import { ROLLOUT, ROUTERS } from '@steerer/common';
@@ -19,9 +19,10 @@ export interface Endpoint {
 export type EndpointOf =
   | { handles: 'deployments'; endpoint: Endpoint }
   | { handles: 'rollouts'; endpoint: Endpoint }
-  | { handles: 'routes'; endpoint: Endpoint; router: Router };
+  | { handles: 'routes'; endpoint: Endpoint; router: Router }
+  | { handles: 'route-weights'; endpoint: Endpoint; router: Router };
 
-const webhookName = (resource: string): string => `${resource}.webhook.steerer.io`;
+const webhookName = (id: string): string => `${id}.webhook.steerer.io`;
 
 export const DEPLOYMENTS_ENDPOINT: Endpoint = {
   path: '/mutate/deployments',
@@ -53,6 +54,15 @@ export function routeEndpoint(router: Router): Endpoint {
   };
 }
 
+/** The mutating endpoint of a router's route objects: keeps Steerer's weights mid-release. */
+export function routeWeightsEndpoint(router: Router): Endpoint {
+  return {
+    ...routeEndpoint(router),
+    path: `/mutate/${router.resource}`,
+    webhookName: webhookName(`${router.resource}-weights`),
+  };
+}
+
 /** Every endpoint, with what handles it. */
 export const ENDPOINTS: readonly EndpointOf[] = [
   { handles: 'deployments', endpoint: DEPLOYMENTS_ENDPOINT },
@@ -60,6 +70,11 @@ export const ENDPOINTS: readonly EndpointOf[] = [
   ...ROUTERS.map((router) => ({
     handles: 'routes' as const,
     endpoint: routeEndpoint(router),
+    router,
+  })),
+  ...ROUTERS.map((router) => ({
+    handles: 'route-weights' as const,
+    endpoint: routeWeightsEndpoint(router),
     router,
   })),
 ];

@@ -1,7 +1,7 @@
 // What the handlers may ask of the cluster, behind one interface so the handlers and the
 // express app are tested without one. The cluster implementation caches Rollouts (read on
-// every admission) with an informer and reads Deployments, Services and route objects with
-// direct GETs, which only Rollout admission needs, and that is rare.
+// every admission) with an informer and reads Deployments, Services, route objects and
+// ReferenceGrants with direct GETs, which only Rollout admission needs, and that is rare.
 
 import {
   Informer,
@@ -18,6 +18,7 @@ import type {
   KubeObject,
   Logger,
   RolloutObject,
+  ServedResource,
   Service,
 } from '@steerer/common';
 
@@ -30,7 +31,15 @@ export interface Lookup {
   service(namespace: string, name: string): Promise<Service | undefined>;
   /** A route object of one of the routers' kinds. */
   route(kind: string, namespace: string, name: string): Promise<KubeObject | undefined>;
+  /**
+   * The grants (Gateway API ReferenceGrants) of one namespace, for a router whose route
+   * objects need them; rejects when they cannot be read (or the kind is not served).
+   */
+  grants(routerKind: string, namespace: string): Promise<readonly unknown[]>;
 }
+
+/** The versions map's key of a router's grant kind. */
+const grantKey = (routerKind: string): string => `grants:${routerKind}`;
 
 export interface ClusterLookupOptions {
   client: KubeClient;
@@ -74,19 +83,27 @@ export class ClusterLookup implements Lookup {
     names.set(r.metadata.name, r);
   }
 
-  /** Runs the Rollout cache and each router's version discovery until `signal` aborts. */
+  /**
+   * Runs the Rollout cache, and each router's (and grant kind's) version discovery, until
+   * `signal` aborts. Discovery keeps looking with capped backoff, so CRDs installed after
+   * the webhook started are picked up without a restart.
+   */
   async run(signal: AbortSignal): Promise<void> {
+    const discover = async (key: string, r: ServedResource): Promise<void> => {
+      const version = await waitForVersion(this.o.client, r, {
+        signal,
+        logger: this.o.logger,
+        timeoutMs: this.o.timeoutMs,
+        ...(this.o.sleep ? { sleep: this.o.sleep } : {}),
+      });
+      if (version !== undefined) this.versions.set(key, version);
+    };
     await Promise.all([
       this.informer.run(signal),
-      ...ROUTERS.map(async (router) => {
-        const version = await waitForVersion(this.o.client, router, {
-          signal,
-          logger: this.o.logger,
-          timeoutMs: this.o.timeoutMs,
-          ...(this.o.sleep ? { sleep: this.o.sleep } : {}),
-        });
-        if (version !== undefined) this.versions.set(router.kind, version);
-      }),
+      ...ROUTERS.map((router) => discover(router.kind, router)),
+      ...ROUTERS.flatMap((router) =>
+        router.grants ? [discover(grantKey(router.kind), router.grants)] : [],
+      ),
     ]);
   }
 
@@ -131,6 +148,21 @@ export class ClusterLookup implements Lookup {
     return this.getOrUndefined(
       resourcePath({ group: router.group, version, plural: router.resource, namespace, name }),
     );
+  }
+
+  async grants(routerKind: string, namespace: string): Promise<readonly unknown[]> {
+    const kind = routerFor(routerKind)?.grants;
+    const version = this.versions.get(grantKey(routerKind));
+    if (!kind || !version) {
+      throw new Error(
+        `the API server serves no ${kind?.group ?? 'known'} ${kind?.kind ?? 'grant'} (yet)`,
+      );
+    }
+    const list = await this.o.client.get<{ items?: unknown[] }>(
+      resourcePath({ group: kind.group, version, plural: kind.resource, namespace }),
+      { timeoutMs: this.o.timeoutMs },
+    );
+    return list.items ?? [];
   }
 
   private async getOrUndefined<T>(path: string): Promise<T | undefined> {

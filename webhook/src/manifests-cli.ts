@@ -2,16 +2,18 @@
 // Prints the webhook configurations as a JSON List for `kubectl apply -f -`:
 //   node webhook/dist/manifests-cli.js --name=steerer-webhook --url=https://127.0.0.1:8443 \
 //     [--ca-file=ca.crt] [--namespace=ns]          # only admit objects of namespace ns
+//     [--routers=VirtualService,HTTPRoute]          # route kinds to admit (default: all)
 //   node webhook/dist/manifests-cli.js --name=steerer-webhook --service=istio-system/steerer-webhook:443
 
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { routersNamed } from '@steerer/common';
 import { webhookConfigurations } from './manifests.js';
 import type { WebhookTarget } from './manifests.js';
 
 const USAGE =
-  'usage: manifests-cli.js --name=NAME (--url=https://HOST:PORT | --service=NS/NAME[:PORT]) [--ca-file=FILE] [--namespace=NS]';
+  'usage: manifests-cli.js --name=NAME (--url=https://HOST:PORT | --service=NS/NAME[:PORT]) [--ca-file=FILE] [--namespace=NS] [--routers=KIND,...]';
 
 export function renderManifests(argv: readonly string[]): string {
   const { values } = parseArgs({
@@ -22,6 +24,7 @@ export function renderManifests(argv: readonly string[]): string {
       service: { type: 'string' },
       'ca-file': { type: 'string' },
       namespace: { type: 'string' },
+      routers: { type: 'string' },
     },
     strict: true,
   });
@@ -39,6 +42,9 @@ export function renderManifests(argv: readonly string[]): string {
     ...(values['ca-file'] ? { caBundlePEM: readFileSync(values['ca-file'], 'utf8') } : {}),
     ...(values.namespace
       ? { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': values.namespace } } }
+      : {}),
+    ...(values.routers !== undefined
+      ? { routers: routersNamed(values.routers).map((r) => r.kind) }
       : {}),
   });
   return JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [mutating, validating] }, null, 2);

@@ -90,13 +90,69 @@ describe('webhookConfigurations', () => {
     });
   });
 
+  it('validates HTTPRoute updates in v1 and v1beta1', () => {
+    const h = hooks(validating).find((w) => w.name === WEBHOOK_NAMES.httproutes);
+    expect(h).toMatchObject({
+      clientConfig: { url: 'https://127.0.0.1:8443/validate/httproutes' },
+      rules: [
+        {
+          apiGroups: ['gateway.networking.k8s.io'],
+          apiVersions: ['v1', 'v1beta1'],
+          operations: ['UPDATE'],
+          resources: ['httproutes'],
+        },
+      ],
+    });
+  });
+
+  it("keeps Steerer's weights on route updates of each router kind (mutating, UPDATE only, 2s)", () => {
+    const [, vs, hr] = hooks(mutating);
+    expect(vs).toMatchObject({
+      name: 'virtualservices-weights.webhook.steerer.io',
+      clientConfig: { url: 'https://127.0.0.1:8443/mutate/virtualservices' },
+      rules: [
+        {
+          apiGroups: ['networking.istio.io'],
+          apiVersions: ['v1', 'v1beta1', 'v1alpha3'],
+          operations: ['UPDATE'],
+          resources: ['virtualservices'],
+        },
+      ],
+      timeoutSeconds: 2,
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'e2e' } },
+    });
+    expect(vs?.objectSelector).toBeUndefined();
+    expect(hr).toMatchObject({
+      name: WEBHOOK_NAMES['httproutes-weights'],
+      clientConfig: { url: 'https://127.0.0.1:8443/mutate/httproutes' },
+      rules: [{ apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'] }],
+    });
+  });
+
   it('never blocks an API write when the webhook is down: every failurePolicy is Ignore', () => {
     expect(
       [...hooks(mutating), ...hooks(validating)].map((w) => [w.name, w.failurePolicy]),
     ).toEqual([
       [WEBHOOK_NAMES.deployments, 'Ignore'],
+      [WEBHOOK_NAMES['virtualservices-weights'], 'Ignore'],
+      [WEBHOOK_NAMES['httproutes-weights'], 'Ignore'],
       [WEBHOOK_NAMES.rollouts, 'Ignore'],
       [WEBHOOK_NAMES.virtualservices, 'Ignore'],
+      [WEBHOOK_NAMES.httproutes, 'Ignore'],
+    ]);
+  });
+
+  it('admits the route objects of the routers it is given only', () => {
+    const only = webhookConfigurations({
+      name: 'x',
+      target: { url: 'https://127.0.0.1:8443' },
+      routers: ['VirtualService'],
+    });
+    expect([...hooks(only.mutating), ...hooks(only.validating)].map((w) => w.name)).toEqual([
+      'deployments.webhook.steerer.io',
+      'virtualservices-weights.webhook.steerer.io',
+      'rollouts.webhook.steerer.io',
+      'virtualservices.webhook.steerer.io',
     ]);
   });
 
@@ -141,6 +197,19 @@ describe('manifests CLI', () => {
       name: 'steerer-webhook',
       port: 8443,
     });
+  });
+
+  it('parses --routers, refusing a kind it does not know', () => {
+    const list = JSON.parse(
+      renderManifests(['--url=https://127.0.0.1:1', '--routers=HTTPRoute']),
+    ) as { items: Record<string, unknown>[] };
+    expect(hooks(list.items[1] ?? {}).map((w) => w.name)).toEqual([
+      'rollouts.webhook.steerer.io',
+      'httproutes.webhook.steerer.io',
+    ]);
+    expect(() => renderManifests(['--url=https://a', '--routers=TCPRoute'])).toThrow(
+      'unknown router TCPRoute; known: VirtualService, HTTPRoute',
+    );
   });
 
   it('needs exactly one target', () => {

@@ -7,9 +7,15 @@ import type { LabelSelector } from '@steerer/common';
 import { DEPLOYMENTS_ENDPOINT, ENDPOINTS, ROLLOUTS_ENDPOINT } from './endpoints.js';
 import type { Endpoint } from './endpoints.js';
 
-/** Each webhook's name, by resource (deployments, rollouts, and one per router kind). */
+/**
+ * Each webhook's name, by what it admits: deployments, rollouts, and per router kind its
+ * resource (validating) and `<resource>-weights` (mutating).
+ */
 export const WEBHOOK_NAMES: Readonly<Record<string, string>> = Object.fromEntries(
-  ENDPOINTS.map((e) => [e.endpoint.resource, e.endpoint.webhookName]),
+  ENDPOINTS.map((e) => [
+    e.endpoint.webhookName.replace(/\.webhook\.steerer\.io$/, ''),
+    e.endpoint.webhookName,
+  ]),
 );
 
 export type WebhookTarget =
@@ -24,6 +30,8 @@ export interface WebhookConfigurationOptions {
   caBundlePEM?: string;
   /** Restricts every webhook to matching namespaces (e.g. one test namespace). */
   namespaceSelector?: LabelSelector;
+  /** Router kinds to admit route objects of (the chart's routers.*.enabled); all by default. */
+  routers?: readonly string[];
   labels?: Record<string, string>;
 }
 
@@ -67,6 +75,16 @@ function webhook(
   };
 }
 
+/** The route endpoints of one handler, for the routers `o` admits. */
+function routeEndpoints(
+  o: WebhookConfigurationOptions,
+  handles: 'routes' | 'route-weights',
+): Endpoint[] {
+  return ENDPOINTS.flatMap((e) =>
+    e.handles === handles && (o.routers?.includes(e.router.kind) ?? true) ? [e.endpoint] : [],
+  );
+}
+
 export function webhookConfigurations(o: WebhookConfigurationOptions): {
   mutating: Json;
   validating: Json;
@@ -85,6 +103,13 @@ export function webhookConfigurations(o: WebhookConfigurationOptions): {
           objectSelector: { matchLabels: { [LABELS.role]: 'canary' } },
           reinvocationPolicy: 'Never',
         },
+        // Keeps Steerer's weights when a GitOps tool re-applies a route object mid-release.
+        // Ignore: a route write never waits for Steerer; the controller restores the
+        // weights itself (with a warning) if this one is down.
+        ...routeEndpoints(o, 'route-weights').map((e) => ({
+          ...webhook(o, e, ['UPDATE'], 'Ignore', 2),
+          reinvocationPolicy: 'Never',
+        })),
       ],
     },
     validating: {
@@ -97,9 +122,7 @@ export function webhookConfigurations(o: WebhookConfigurationOptions): {
         // refuse field errors on their own; only the checks that read other objects
         // (another Rollout's claims, the route object) are lost while it is down.
         webhook(o, ROLLOUTS_ENDPOINT, ['CREATE', 'UPDATE'], 'Ignore', 10),
-        ...ENDPOINTS.flatMap((e) =>
-          e.handles === 'routes' ? [webhook(o, e.endpoint, ['UPDATE'], 'Ignore', 2)] : [],
-        ),
+        ...routeEndpoints(o, 'routes').map((e) => webhook(o, e, ['UPDATE'], 'Ignore', 2)),
       ],
     },
   };

@@ -4,6 +4,7 @@
 import { ANNOTATIONS, LABELS } from '@steerer/common';
 import type {
   Deployment,
+  HTTPRouteObject,
   KubeObject,
   Phase,
   RolloutObject,
@@ -21,13 +22,15 @@ export class StaticLookup implements Lookup {
   readonly services = new Map<string, Service>();
   /** Route objects by "Kind:namespace/name". */
   readonly routes = new Map<string, KubeObject>();
+  /** Grant objects (ReferenceGrants) by namespace. */
+  readonly grantMap = new Map<string, unknown[]>();
   /** Keys ("kind:ns/name") whose reads fail, as an unreachable API server would. */
   readonly failing = new Set<string>();
   readonly calls: string[] = [];
 
   add(
-    obj: RolloutObject | Deployment | Service | VirtualService,
-    kind?: 'rollout' | 'deployment' | 'service' | 'virtualservice',
+    obj: RolloutObject | Deployment | Service | VirtualService | HTTPRouteObject,
+    kind?: 'rollout' | 'deployment' | 'service' | 'virtualservice' | 'httproute',
   ): this {
     const k = key(obj.metadata.namespace ?? 'default', obj.metadata.name);
     switch (kind ?? (obj.kind ?? '').toLowerCase()) {
@@ -42,6 +45,9 @@ export class StaticLookup implements Lookup {
         break;
       case 'virtualservice':
         this.routes.set(`VirtualService:${k}`, obj);
+        break;
+      case 'httproute':
+        this.routes.set(`HTTPRoute:${k}`, obj);
         break;
       default:
         throw new Error(`StaticLookup.add: unknown kind ${obj.kind ?? '?'}`);
@@ -75,6 +81,11 @@ export class StaticLookup implements Lookup {
   }
   service(namespace: string, name: string): Promise<Service | undefined> {
     return this.read('service', this.services, namespace, name);
+  }
+  grants(routerKind: string, namespace: string): Promise<readonly unknown[]> {
+    this.calls.push(`grants:${routerKind}:${namespace}`);
+    if (this.failing.has(`grants:${namespace}`)) return Promise.reject(new Error('forbidden'));
+    return Promise.resolve(this.grantMap.get(namespace) ?? []);
   }
   route(kind: string, namespace: string, name: string): Promise<KubeObject | undefined> {
     this.calls.push(`${kind.toLowerCase()}:${key(namespace, name)}`);
@@ -186,6 +197,39 @@ export function virtualService(
   };
 }
 
+/** An HTTPRoute attached to a Gateway whose one rule has the given Service backendRefs. */
+export function httpRoute(
+  name = 'podinfo',
+  services: readonly string[] = ['podinfo', 'podinfo-canary'],
+  weights?: readonly number[],
+): HTTPRouteObject {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name, namespace: NS },
+    spec: {
+      parentRefs: [{ name: 'public', namespace: 'gateways' }],
+      hostnames: ['app.example.com'],
+      rules: [
+        {
+          backendRefs: services.map((service, i) => ({
+            name: service,
+            port: 9898,
+            weight: weights?.[i] ?? (i === 0 ? 100 : 0),
+          })),
+          timeouts: { request: '30s' },
+        },
+      ],
+    },
+  };
+}
+
+/** The seed's spec with an HTTPRoute instead of the VirtualService. */
+export const HTTP_ROUTE_SPEC = {
+  virtualService: undefined,
+  httpRoute: { name: 'podinfo', weight: 10 },
+};
+
 /** The seed's world: both Deployments, both Services, the VirtualService and (optionally) the Rollout. */
 export function seedLookup(phase?: Phase): StaticLookup {
   const l = new StaticLookup()
@@ -238,6 +282,7 @@ export const KINDS = {
   deployment: { group: 'apps', version: 'v1', kind: 'Deployment' },
   rollout: { group: 'apps.weave.works', version: 'v1beta1', kind: 'Rollout' },
   virtualService: { group: 'networking.istio.io', version: 'v1', kind: 'VirtualService' },
+  httpRoute: { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute' },
 } as const;
 
 export const SCALED_DOWN = { [ANNOTATIONS.scaledDownFrom]: '3' };

@@ -5,10 +5,13 @@ import type { AdmissionRequest, AdmissionResponse, Operation } from './admission
 import type { Lookup } from './lookup.js';
 import { rolloutFacts, rolloutTarget, validateRollout } from './validate-rollout.js';
 import {
+  HTTP_ROUTE_SPEC,
   KINDS,
   NS,
   StaticLookup,
   admissionReview,
+  deployment,
+  httpRoute,
   rollout,
   seedLookup,
   service,
@@ -49,6 +52,25 @@ async function review(
 }
 
 describe('validateRollout', () => {
+  it('refuses a window shorter than two scrapes when told the scrape interval', () => {
+    const spec = {
+      metric: { type: 'counter', name: 'istio_requests_total', interval: '20s', threshold: 99 },
+    };
+    const req = request(rollout({ spec }));
+    const told = rolloutTarget(req, { scrapeIntervalMs: 15_000 });
+    expect('spec' in told && told.spec).toEqual({
+      ok: false,
+      errors: [
+        {
+          field: 'spec.metric.interval',
+          message: expect.stringContaining('must be at least 30s, got 20s'),
+        },
+      ],
+    });
+    const untold = rolloutTarget(req);
+    expect('spec' in untold && untold.spec.ok).toBe(true);
+  });
+
   it('admits the seed Rollout when everything it names exists and routes', async () => {
     expect(await review(rollout(), seedLookup())).toEqual({
       uid: expect.any(String),
@@ -209,6 +231,146 @@ describe('validateRollout', () => {
     ];
     const res = await review(rollout(), seedLookup().add(vs));
     expect(res.warnings?.[0]).toContain('Steerer will align their weights');
+  });
+
+  describe('Services that select the other side’s pods', () => {
+    it("denies a primary Service that selects the canary's pods, naming it and the labels", async () => {
+      const lookup = seedLookup();
+      const primarySvc = {
+        ...service('podinfo'),
+        spec: { ...service('podinfo').spec, selector: { tier: 'web' } },
+      };
+      const canaryDep = deployment('podinfo-canary');
+      canaryDep.spec.template.metadata = { labels: { app: 'podinfo-canary', tier: 'web' } };
+      lookup.add(primarySvc).add(canaryDep);
+      const res = await review(rollout(), lookup);
+      expect(res.allowed).toBe(false);
+      expect(res.status?.message).toBe(
+        "Rollout test/podinfo cannot keep its traffic split: Service test/podinfo (spec.primary.host) selects the canary's pods too: its selector tier=web matches the pod template labels of Deployment test/podinfo-canary; part of the primary's traffic would reach the canary's pods, beyond the canary's weight. Give the two Deployments' pods a label that tells them apart and select on it",
+      );
+    });
+
+    it("denies a canary Service that selects the primary's pods", async () => {
+      const lookup = seedLookup();
+      lookup.add({
+        ...service('podinfo-canary'),
+        spec: { ...service('podinfo-canary').spec, selector: { app: 'podinfo' } },
+      });
+      const res = await review(rollout(), lookup);
+      expect(res.status?.message).toContain(
+        "Service test/podinfo-canary (spec.canary.host) selects the primary's pods too: its selector app=podinfo",
+      );
+    });
+
+    it('admits Services whose selectors tell the pods apart', async () => {
+      const lookup = seedLookup();
+      lookup.add({
+        ...service('podinfo'),
+        spec: { ...service('podinfo').spec, selector: { app: 'podinfo' } },
+      });
+      lookup.add({
+        ...service('podinfo-canary'),
+        spec: { ...service('podinfo-canary').spec, selector: { app: 'podinfo-canary' } },
+      });
+      expect((await review(rollout(), lookup)).allowed).toBe(true);
+    });
+  });
+
+  describe('a Rollout naming an HTTPRoute', () => {
+    const withRoute = (): RolloutObject => rollout({ spec: HTTP_ROUTE_SPEC });
+
+    it('admits it when the HTTPRoute has both backendRefs', async () => {
+      const lookup = seedLookup().add(httpRoute());
+      expect(await review(withRoute(), lookup)).toEqual({ uid: expect.any(String), allowed: true });
+      expect(lookup.calls).toContain('httproute:test/podinfo');
+    });
+
+    it('refuses naming both a VirtualService and an HTTPRoute, naming the field', async () => {
+      const both = rollout({ spec: { httpRoute: { name: 'podinfo', weight: 10 } } });
+      const res = await review(both, seedLookup().add(httpRoute()));
+      expect(res.allowed).toBe(false);
+      expect(res.status?.details?.causes).toEqual([
+        {
+          field: 'spec.httpRoute',
+          message: 'only one of spec.virtualService and spec.httpRoute may be set',
+          reason: 'FieldValueInvalid',
+        },
+      ]);
+    });
+
+    it("refuses an HTTPRoute without the canary backendRef, with the router's message", async () => {
+      const res = await review(withRoute(), seedLookup().add(httpRoute('podinfo', ['podinfo'])));
+      expect(res.status?.message).toBe(
+        'Rollout test/podinfo cannot shift traffic with HTTPRoute test/podinfo: HTTPRoute podinfo.test has no backendRef to podinfo-canary',
+      );
+    });
+
+    it('refuses weights Gateway API would reject', async () => {
+      const res = await review(
+        withRoute(),
+        seedLookup().add(httpRoute('podinfo', undefined, [100, 2_000_000])),
+      );
+      expect(res.status?.message).toContain(
+        'spec.rules[0].backendRefs[1] (podinfo-canary): weight 2000000 is outside 0 to 1,000,000',
+      );
+    });
+
+    it('admits with a warning an HTTPRoute that does not exist yet', async () => {
+      const res = await review(withRoute(), seedLookup());
+      expect(res.warnings).toEqual([
+        'HTTPRoute test/podinfo does not exist yet; the rollout waits for it',
+      ]);
+    });
+
+    describe('a backendRef into another namespace', () => {
+      const crossRollout = (): RolloutObject =>
+        rollout({
+          spec: { ...HTTP_ROUTE_SPEC, primary: { name: 'podinfo', host: 'podinfo.shared' } },
+        });
+      const crossLookup = (): StaticLookup => {
+        const r = httpRoute();
+        const [rule] = r.spec.rules ?? [];
+        const [primaryRef] = rule?.backendRefs ?? [];
+        if (primaryRef) primaryRef.namespace = 'shared';
+        const l = seedLookup().add(r);
+        l.add({ ...service('podinfo'), metadata: { name: 'podinfo', namespace: 'shared' } });
+        return l;
+      };
+      const grant = (from = 'test'): unknown => ({
+        metadata: { name: 'allow', namespace: 'shared' },
+        spec: {
+          from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: from }],
+          to: [{ group: '', kind: 'Service' }],
+        },
+      });
+
+      it('refuses it when no ReferenceGrant there permits it, naming the field and the namespace', async () => {
+        const lookup = crossLookup();
+        lookup.grantMap.set('shared', [grant('other')]);
+        const res = await review(crossRollout(), lookup);
+        expect(res.allowed).toBe(false);
+        expect(res.status?.message).toBe(
+          'Rollout test/podinfo cannot shift traffic with HTTPRoute test/podinfo spec.rules[0].backendRefs[0] names Service shared/podinfo, and no ReferenceGrant in namespace shared allows HTTPRoutes of test to use it: the Gateway would answer 500 for that share of traffic. Create the ReferenceGrant first (docs/reference.md, "HTTPRoute")',
+        );
+        expect(lookup.calls).toContain('grants:HTTPRoute:shared');
+      });
+
+      it('admits it with a ReferenceGrant', async () => {
+        const lookup = crossLookup();
+        lookup.grantMap.set('shared', [grant()]);
+        expect((await review(crossRollout(), lookup)).allowed).toBe(true);
+      });
+
+      it('admits it with a warning when the grants cannot be read', async () => {
+        const lookup = crossLookup();
+        lookup.failing.add('grants:shared');
+        const res = await review(crossRollout(), lookup);
+        expect(res.allowed).toBe(true);
+        expect(res.warnings).toEqual([
+          'could not check the ReferenceGrants of namespace shared for HTTPRoute test/podinfo spec.rules[0].backendRefs[0] (forbidden); without one the Gateway refuses that backendRef',
+        ]);
+      });
+    });
   });
 
   it('skips UPDATEs that leave the spec alone (metadata, finalizers)', async () => {

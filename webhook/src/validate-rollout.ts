@@ -1,6 +1,8 @@
 // Validating admission of Rollouts: what the CRD schema cannot say. A Rollout that cannot
 // work is refused at `kubectl apply` time with a precise message (every bad field; the other
-// Rollout that already owns a Deployment or Service; the host a route object lacks), and
+// Rollout that already owns a Deployment or Service; the host a route object lacks; a
+// Service that selects the other side's pods; an HTTPRoute backendRef into another
+// namespace that no ReferenceGrant permits), and
 // one that only waits for objects not created yet is admitted with a warning saying so.
 
 import {
@@ -13,11 +15,14 @@ import {
   parseRequest,
   rolloutRefs,
   routerFor,
+  selectorOverlapMessage,
+  selectorOverlaps,
   serviceOfHost,
   serviceProblem,
   validateRolloutSpec,
 } from '@steerer/common';
 import type {
+  CrossNamespaceRef,
   Deployment,
   FieldError,
   KubeObject,
@@ -25,6 +30,7 @@ import type {
   RolloutObject,
   RolloutSpec,
   Router,
+  SelectorSide,
   Service,
 } from '@steerer/common';
 import { allow, deny } from './admission.js';
@@ -43,6 +49,17 @@ export interface RolloutFacts {
   canaryService: Found<Service>;
   /** The route object the spec names. */
   route: Found<KubeObject>;
+  /**
+   * The route's references into other namespaces (Gateway API backendRefs) and, for each,
+   * whether a grant there permits it; empty when it makes none (or for Istio).
+   */
+  grants: GrantCheck[];
+}
+
+export interface GrantCheck {
+  ref: CrossNamespaceRef;
+  /** Permitted, or not; unknown when the grants could not be read. */
+  permitted: boolean | { unknown: string };
 }
 
 /** A Rollout write that needs checking, and its spec as validated. */
@@ -67,7 +84,10 @@ function requestProblem(metadata: Record<string, unknown>): FieldError | undefin
 /** Why a write skips validation, or the malformed request that refuses it. */
 export type RolloutSkip = { skip: string; request?: FieldError };
 
-export function rolloutTarget(req: AdmissionRequest): RolloutTarget | RolloutSkip {
+export function rolloutTarget(
+  req: AdmissionRequest,
+  options: { scrapeIntervalMs?: number | undefined } = {},
+): RolloutTarget | RolloutSkip {
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE')
     return { skip: `${req.operation} is not checked` };
   if (req.subResource) return { skip: `subresource ${req.subResource} is not checked` };
@@ -82,7 +102,11 @@ export function rolloutTarget(req: AdmissionRequest): RolloutTarget | RolloutSki
   const name = req.name ?? (typeof metadata.name === 'string' ? metadata.name : '');
   const namespace =
     req.namespace ?? (typeof metadata.namespace === 'string' ? metadata.namespace : 'default');
-  return { namespace, name, spec: validateRolloutSpec(obj.spec, { namespace }) };
+  const spec = validateRolloutSpec(obj.spec, {
+    namespace,
+    scrapeIntervalMs: options.scrapeIntervalMs,
+  });
+  return { namespace, name, spec };
 }
 
 async function found<T>(p: Promise<T | undefined>): Promise<Found<T>> {
@@ -120,7 +144,39 @@ export async function rolloutFacts(
     primaryService,
     canaryService,
     route,
+    grants: route.state === 'found' ? await grantChecks(ns, spec, route.object, lookup) : [],
   };
+}
+
+/** For each reference of the route into another namespace, whether a grant there permits it. */
+async function grantChecks(
+  ns: string,
+  spec: RolloutSpec,
+  route: KubeObject,
+  lookup: Lookup,
+): Promise<GrantCheck[]> {
+  const kind = routerFor(spec.route.kind)?.grants;
+  if (!kind) return [];
+  const refs = kind.needed(route, {
+    primary: spec.primary.host,
+    canary: spec.canary.host,
+    namespace: ns,
+  });
+  const byNamespace = new Map<string, Promise<readonly unknown[]>>();
+  const grantsIn = (n: string): Promise<readonly unknown[]> => {
+    let p = byNamespace.get(n);
+    if (!p) byNamespace.set(n, (p = lookup.grants(spec.route.kind, n)));
+    return p;
+  };
+  return Promise.all(
+    refs.map(async (ref): Promise<GrantCheck> => {
+      try {
+        return { ref, permitted: kind.permits(await grantsIn(ref.namespace), ref) };
+      } catch (e) {
+        return { ref, permitted: { unknown: errorMessage(e) } };
+      }
+    }),
+  );
 }
 
 /** Deployments and Services this Rollout names that another Rollout of the namespace already owns. */
@@ -176,6 +232,58 @@ function routeProblems(
   if (state.consistent) return {};
   return {
     warn: `${where} splits traffic differently in its ${state.splits} routes; Steerer will align their weights`,
+  };
+}
+
+/** The primary's Service selecting the canary's pods, or the other way round. */
+function selectorProblem(ns: string, spec: RolloutSpec, facts: RolloutFacts): string | undefined {
+  const { primary, canary, primaryService, canaryService } = facts;
+  if (primary.state !== 'found' || canary.state !== 'found') return undefined;
+  if (primaryService.state !== 'found' || canaryService.state !== 'found') return undefined;
+  const side = (host: string, service: Service, d: Deployment): SelectorSide => ({
+    host,
+    service,
+    deployment: d.metadata.name,
+    podLabels: d.spec?.template?.metadata?.labels,
+  });
+  const overlaps = selectorOverlaps(
+    ns,
+    side(spec.primary.host, primaryService.object, primary.object),
+    side(spec.canary.host, canaryService.object, canary.object),
+  );
+  if (overlaps.length === 0) return undefined;
+  return overlaps
+    .map((o) => selectorOverlapMessage(o, (name, namespace) => `${namespace}/${name}`))
+    .join('; ');
+}
+
+/** Cross-namespace references no grant permits (a refusal), and those that could not be checked. */
+function grantProblems(
+  router: Router,
+  ns: string,
+  spec: RolloutSpec,
+  checks: readonly GrantCheck[],
+): { deny?: string; warn: string[] } {
+  const where = `${router.kind} ${ns}/${spec.route.name}`;
+  const grant = router.grants?.kind ?? 'grant';
+  const refused = checks.filter((c) => c.permitted === false);
+  const warn = checks.flatMap((c) =>
+    typeof c.permitted === 'object'
+      ? [
+          `could not check the ${grant}s of namespace ${c.ref.namespace} for ${where} ${c.ref.field} (${c.permitted.unknown}); without one the Gateway refuses that backendRef`,
+        ]
+      : [],
+  );
+  if (refused.length === 0) return { warn };
+  const what = refused
+    .map(
+      (c) =>
+        `${c.ref.field} names Service ${c.ref.namespace}/${c.ref.name}, and no ${grant} in namespace ${c.ref.namespace} allows ${router.kind}s of ${ns} to use it`,
+    )
+    .join('; ');
+  return {
+    deny: `${where} ${what}: the Gateway would answer 500 for that share of traffic. Create the ${grant} first (docs/reference.md, "HTTPRoute")`,
+    warn,
   };
 }
 
@@ -263,8 +371,23 @@ export function validateRollout(
       note: `${router.kind} does not route to both hosts`,
     };
   }
+  const selectors = selectorProblem(ns, spec, facts);
+  if (selectors) {
+    return {
+      response: deny(req.uid, `${self} cannot keep its traffic split: ${selectors}`),
+      note: 'a Service selects the other side’s pods',
+    };
+  }
+  const grants = grantProblems(router, ns, spec, facts.grants);
+  if (grants.deny) {
+    return {
+      response: deny(req.uid, `${self} cannot shift traffic with ${grants.deny}`),
+      note: `a cross-namespace backendRef without a ${router.grants?.kind ?? 'grant'}`,
+    };
+  }
   const warnings = [
     ...(route.warn ? [route.warn] : []),
+    ...grants.warn,
     ...referenceWarnings(ns, spec, facts, router),
   ];
   return {

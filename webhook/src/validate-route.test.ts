@@ -1,11 +1,18 @@
 import { describe, expect, it } from '@jest/globals';
-import { istioVirtualService } from '@steerer/common';
+import { gatewayHTTPRoute, istioVirtualService } from '@steerer/common';
 import type { Phase, VirtualService } from '@steerer/common';
 import { parseAdmissionReview } from './admission.js';
 import type { AdmissionRequest, Operation, Reviewed } from './admission.js';
 import { validateRoute } from './validate-route.js';
 import type { RouteFacts } from './validate-route.js';
-import { KINDS, admissionReview, rollout, virtualService } from './testing.js';
+import {
+  HTTP_ROUTE_SPEC,
+  KINDS,
+  admissionReview,
+  httpRoute,
+  rollout,
+  virtualService,
+} from './testing.js';
 
 function request(
   oldObject: VirtualService | Record<string, unknown>,
@@ -122,6 +129,49 @@ describe('validateVirtualService', () => {
     const { response } = validateVirtualService(request(both, primaryOnly, 'CREATE'), {
       rollouts: [rollout({ phase: 'Progressing' })],
     });
+    expect(response.allowed).toBe(true);
+  });
+});
+
+describe('validateRoute with the HTTPRoute router', () => {
+  function routeRequest(oldObject: unknown, object: unknown): AdmissionRequest {
+    const parsed = parseAdmissionReview(
+      admissionReview({ kind: KINDS.httpRoute, operation: 'UPDATE', object, oldObject }),
+    );
+    if (!parsed.ok) throw new Error(parsed.reason);
+    return parsed.request;
+  }
+  const users = [rollout({ phase: 'Progressing', spec: HTTP_ROUTE_SPEC })];
+
+  it('denies removing the canary backendRef mid-release, naming the Rollout', () => {
+    const { response } = validateRoute(
+      routeRequest(httpRoute(), httpRoute('podinfo', ['podinfo'], [1])),
+      { rollouts: users },
+      gatewayHTTPRoute,
+    );
+    expect(response.allowed).toBe(false);
+    expect(response.status?.message).toBe(
+      'HTTPRoute test/podinfo must keep routing to the primary and canary: Rollout test/podinfo is releasing (Progressing) through it: HTTPRoute podinfo.test has no backendRef to podinfo-canary. Retry once the release has finished',
+    );
+  });
+
+  it('passes weight edits and edits of other rules', () => {
+    const next = httpRoute('podinfo', undefined, [70, 30]);
+    next.spec.rules?.push({ matches: [{ path: { type: 'PathPrefix', value: '/x' } }] });
+    const { response } = validateRoute(
+      routeRequest(httpRoute(), next),
+      { rollouts: users },
+      gatewayHTTPRoute,
+    );
+    expect(response).toEqual({ uid: response.uid, allowed: true });
+  });
+
+  it('does not take a Rollout naming a VirtualService of the same name for a user', () => {
+    const { response } = validateRoute(
+      routeRequest(httpRoute(), httpRoute('podinfo', ['podinfo'], [1])),
+      { rollouts: [rollout({ phase: 'Progressing' })] },
+      gatewayHTTPRoute,
+    );
     expect(response.allowed).toBe(true);
   });
 });

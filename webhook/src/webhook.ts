@@ -77,7 +77,14 @@ function createParts(config: WebhookConfig, deps: WebhookDeps): Parts {
     ...(lookup.hasSynced() ? [] : ['the Rollout cache has not synced']),
     ...(certificate.current ? [] : ['no serving certificate yet']),
   ];
-  const app = { lookup, metrics, logger, readiness, maxBodyBytes: config['max-request-bytes'] };
+  const app = {
+    lookup,
+    metrics,
+    logger,
+    readiness,
+    maxBodyBytes: config['max-request-bytes'],
+    scrapeIntervalMs: config['scrape-interval'] > 0 ? config['scrape-interval'] : undefined,
+  };
   return { client, metrics, lookup, certificate, app };
 }
 

@@ -36,6 +36,19 @@ describe('rolloutRefs', () => {
     });
   });
 
+  it('names an HTTPRoute by its router kind', () => {
+    const spec = { ...SPEC, virtualService: undefined, httpRoute: { name: 'podinfo-route' } };
+    expect(rolloutRefs(rollout(spec)).route).toEqual({ kind: 'HTTPRoute', name: 'podinfo-route' });
+  });
+
+  it('takes the first router in ROUTERS order when both are named (the spec is invalid)', () => {
+    const spec = { ...SPEC, httpRoute: { name: 'podinfo-route' } };
+    expect(rolloutRefs(rollout(spec)).route).toEqual({
+      kind: 'VirtualService',
+      name: 'podinfo-vs',
+    });
+  });
+
   it.each([
     ['null', null],
     ['a string', 'x'],

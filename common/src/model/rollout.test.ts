@@ -74,8 +74,11 @@ describe('validateRolloutSpec: invalid specs', () => {
       { field: 'spec.targetKind', message: 'required (Deployment)' },
       { field: 'spec.primary', message: 'required' },
       { field: 'spec.canary', message: 'required' },
-      { field: 'spec.virtualService', message: 'required' },
-      { field: 'spec.metric', message: 'required' },
+      {
+        field: 'spec.virtualService',
+        message: 'one of spec.virtualService, spec.httpRoute is required',
+      },
+      { field: 'spec.metric', message: 'required (or spec.metrics)' },
     ]);
   });
 
@@ -168,7 +171,8 @@ describe('validateRolloutSpec: valid specs', () => {
 
   it.each([0, 100, 99.5])('accepts threshold %d', (threshold) => {
     const result = validateRolloutSpec(specWith({ 'metric.threshold': threshold }));
-    expect(result.ok && result.value.checks[0]?.threshold).toBe(threshold);
+    const check = result.ok ? result.value.checks[0] : undefined;
+    expect(check?.type === 'success-rate' && check.threshold).toBe(threshold);
   });
 
   it('ignores fields it does not know', () => {

@@ -41,10 +41,16 @@ export interface RollbackSpec {
 export const HALT_REASONS = [
   'MissingTarget',
   'InvalidTarget',
+  /** The API server serves no resource of the route object's kind (its CRDs are not installed). */
+  'RouterUnavailable',
   'RollingUpdate',
   'UnhealthyPods',
   'HpaScaling',
   'LowSuccessRate',
+  'HighLatency',
+  'WorseThanPrimary',
+  'CheckFailed',
+  'BadQueryResult',
   'NoMetricData',
   'MetricsUnavailable',
 ] as const;
@@ -62,17 +68,36 @@ export interface Condition {
   observedGeneration?: number;
 }
 
-export const ANALYSIS_RESULTS = ['Pass', 'Fail', 'NoData', 'Error'] as const;
+export const ANALYSIS_RESULTS = ['Pass', 'Fail', 'Waiting', 'NoData', 'Error'] as const;
 export type AnalysisResultKind = (typeof ANALYSIS_RESULTS)[number];
 
 /** The check that decided the last analysis, as recorded in status. */
 export interface AnalysisStatus {
+  /** The check's name (`success-rate` for spec.metric). */
+  check?: string;
   result: AnalysisResultKind;
   /** Success rate in percent, rounded to two decimals; absent without data. */
   successRate?: number;
+  /** The value of a check other than the success rate (latency, a query), in `unit`. */
+  value?: number;
+  unit?: string;
+  /** The primary's value, for checks that compare with it. */
+  baselineValue?: number;
   threshold: number;
   /** Requests per second behind the rate over the window, when known. */
   requestRate?: number;
+  /** Requests seen over the evidence window (the longest the release has lived through). */
+  samples?: number;
+  /** Of those, how many failed the check (errors, slow requests). */
+  failures?: number;
+  /** The evidence window, as users write durations. */
+  evidenceWindow?: string;
+  /** More requests needed (with no more failures) before the check can pass. */
+  needed?: number;
+  /** The confidence behind the verdict: of a halt (0.999), or needed to pass (0.8). */
+  confidence?: number;
+  /** The query users can paste into Prometheus to see the value (one workload, the window). */
+  query?: string;
   window: string;
   time: string;
   message?: string;

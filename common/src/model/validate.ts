@@ -4,7 +4,7 @@
 import { Checker, LIMITS, describe } from './checker.js';
 import { isJsonMap as isObject } from './json.js';
 import type { Json } from './checker.js';
-import { successRateFromMetric } from './checks/success-rate.js';
+import { checksOf } from './checks/parse.js';
 import { sameService } from './hosts.js';
 import type { DeploymentRef, RollbackSpec, RolloutSpec, ValidationResult } from './rollout.js';
 import { ROUTERS } from './routing/index.js';
@@ -25,6 +25,8 @@ function deploymentRef(
 export interface ValidateOptions {
   /** The Rollout's namespace, so `podinfo` and `podinfo.<namespace>` count as one host. */
   namespace?: string | undefined;
+  /** Prometheus' scrape interval, when known: every check's window must span two scrapes. */
+  scrapeIntervalMs?: number | undefined;
 }
 
 /** Validates an untrusted Rollout spec into a typed one, naming every bad field. */
@@ -58,7 +60,7 @@ export function validateRolloutSpec(
     }
   }
   const route = routeBlock(c, input);
-  const check = successRateFromMetric(c, input);
+  const checks = checksOf(c, input, { scrapeIntervalMs: options.scrapeIntervalMs });
   const rollback = rollbackBlock(c, input);
   const progressDeadlineMs = c.optionalDuration(
     input,
@@ -69,7 +71,7 @@ export function validateRolloutSpec(
       maxMs: LIMITS.intervalMaxMs,
     },
   );
-  if (c.errors.length > 0 || !primary || !canary || !route || !check) {
+  if (c.errors.length > 0 || !primary || !canary || !route || !checks) {
     return { ok: false, errors: c.errors };
   }
   return {
@@ -80,7 +82,7 @@ export function validateRolloutSpec(
       canary,
       route: route.ref,
       stepWeight: route.weight,
-      checks: [check],
+      checks,
       rollback,
       ...(progressDeadlineMs !== undefined ? { progressDeadlineMs } : {}),
     },

@@ -208,7 +208,36 @@ export const INVALID_ROLLOUT_CASES: readonly InvalidRolloutCase[] = [
     'at most 253 characters, got 254',
   ),
   // virtualService.
-  invalid('virtualService missing', { virtualService: ABSENT }, 'spec.virtualService', 'required'),
+  invalid(
+    'no route object',
+    { virtualService: ABSENT },
+    'spec.virtualService',
+    'one of spec.virtualService, spec.httpRoute is required',
+  ),
+  invalid(
+    'both a VirtualService and an HTTPRoute',
+    { httpRoute: { name: 'podinfo', weight: 10 } },
+    'spec.httpRoute',
+    'only one of spec.virtualService and spec.httpRoute may be set',
+  ),
+  invalid(
+    'httpRoute.name with an underscore',
+    { virtualService: ABSENT, httpRoute: { name: 'pod_info', weight: 10 } },
+    'spec.httpRoute.name',
+    'not a valid Kubernetes name',
+  ),
+  invalid(
+    'httpRoute.weight 0',
+    { virtualService: ABSENT, httpRoute: { name: 'podinfo', weight: 0 } },
+    'spec.httpRoute.weight',
+    'must be between 1 and 100, got 0',
+  ),
+  invalid(
+    'httpRoute.weight missing',
+    { virtualService: ABSENT, httpRoute: { name: 'podinfo' } },
+    'spec.httpRoute.weight',
+    'required',
+  ),
   invalid(
     'virtualService.name with an underscore',
     { 'virtualService.name': 'pod_info' },
@@ -360,6 +389,122 @@ export const INVALID_ROLLOUT_CASES: readonly InvalidRolloutCase[] = [
     'spec.metric.threshold',
     'must be a number, got boolean true',
   ),
+  // metrics: the list of named checks.
+  invalid('metrics not a list', { metrics: { name: 'x' } }, 'spec.metrics', 'must be a list'),
+  invalid(
+    'metrics with 11 checks',
+    {
+      metrics: Array.from({ length: 11 }, (_, i) => ({
+        name: `c${i}`,
+        type: 'success-rate',
+        threshold: 99,
+      })),
+    },
+    'spec.metrics',
+    'at most 10',
+  ),
+  invalid(
+    'metrics check without a type',
+    { metrics: [{ name: 'errors', threshold: 99 }] },
+    'spec.metrics[0].type',
+    'required',
+  ),
+  invalid(
+    'metrics check of an unknown type',
+    { metrics: [{ name: 'errors', type: 'apdex', threshold: 99 }] },
+    'spec.metrics[0].type',
+    'must be one of',
+  ),
+  invalid(
+    'metrics check without a name',
+    { metrics: [{ type: 'success-rate', threshold: 99 }] },
+    'spec.metrics[0].name',
+    'required',
+  ),
+  invalid(
+    'metrics check name with capitals',
+    { metrics: [{ name: 'Errors', type: 'success-rate', threshold: 99 }] },
+    'spec.metrics[0].name',
+    'not a check name',
+  ),
+  invalid(
+    'metrics success-rate without a threshold',
+    { metrics: [{ name: 'errors', type: 'success-rate' }] },
+    'spec.metrics[0].threshold',
+    'required',
+  ),
+  invalid(
+    'metrics interval "soon"',
+    { metrics: [{ name: 'errors', type: 'success-rate', threshold: 99, interval: 'soon' }] },
+    'spec.metrics[0].interval',
+    'not a duration',
+  ),
+  invalid(
+    'metrics metric with a selector',
+    { metrics: [{ name: 'errors', type: 'success-rate', threshold: 99, metric: 'x{a="b"}' }] },
+    'spec.metrics[0].metric',
+    'not a Prometheus metric name',
+  ),
+  invalid(
+    'latency percentile 100',
+    { metrics: [{ name: 'p100', type: 'latency', percentile: 100, maxMs: 500 }] },
+    'spec.metrics[0].percentile',
+    'between 50 and 99.9',
+  ),
+  invalid(
+    'latency percentile 10',
+    { metrics: [{ name: 'p10', type: 'latency', percentile: 10, maxMs: 500 }] },
+    'spec.metrics[0].percentile',
+    'between 50 and 99.9',
+  ),
+  invalid(
+    'latency without maxMs',
+    { metrics: [{ name: 'p99', type: 'latency', percentile: 99 }] },
+    'spec.metrics[0].maxMs',
+    'required',
+  ),
+  invalid(
+    'latency maxMs 0.5',
+    { metrics: [{ name: 'p99', type: 'latency', percentile: 99, maxMs: 0.5 }] },
+    'spec.metrics[0].maxMs',
+    'between 1 and 3600000',
+  ),
+  invalid(
+    'promql without a query',
+    { metrics: [{ name: 'q', type: 'promql', max: 1 }] },
+    'spec.metrics[0].query',
+    'required',
+  ),
+  invalid(
+    'promql with an unknown placeholder',
+    { metrics: [{ name: 'q', type: 'promql', query: 'sum(up{job="{job}"})', max: 1 }] },
+    'spec.metrics[0].query',
+    'unknown placeholder {job}',
+  ),
+  invalid(
+    'promql without bounds',
+    { metrics: [{ name: 'q', type: 'promql', query: 'vector(1)' }] },
+    'spec.metrics[0].max',
+    'one of min and max is required',
+  ),
+  invalid(
+    'promql min above max',
+    { metrics: [{ name: 'q', type: 'promql', query: 'vector(1)', min: 2, max: 1 }] },
+    'spec.metrics[0].min',
+    'must not exceed max',
+  ),
+  invalid(
+    'primary-comparison without a margin',
+    { metrics: [{ name: 'vs', type: 'primary-comparison' }] },
+    'spec.metrics[0].marginPercent',
+    'required',
+  ),
+  invalid(
+    'primary-comparison margin 101',
+    { metrics: [{ name: 'vs', type: 'primary-comparison', marginPercent: 101 }] },
+    'spec.metrics[0].marginPercent',
+    'between 0 and 100',
+  ),
 ];
 
 export const VALID_ROLLOUT_CASES: readonly ValidRolloutCase[] = [
@@ -390,7 +535,38 @@ export const VALID_ROLLOUT_CASES: readonly ValidRolloutCase[] = [
   { name: 'weight 1', spec: specWith({ 'virtualService.weight': 1 }) },
   { name: 'weight 100', spec: specWith({ 'virtualService.weight': 100 }) },
   {
+    name: 'an HTTPRoute instead of a VirtualService',
+    spec: specWith({ virtualService: ABSENT, httpRoute: { name: 'podinfo', weight: 10 } }),
+  },
+  {
     name: 'a recording-rule metric name',
     spec: specWith({ 'metric.name': 'namespace:istio_requests:total' }),
+  },
+  {
+    name: 'every kind of check, in spec.metrics beside spec.metric',
+    spec: specWith({
+      metrics: [
+        { name: 'errors', type: 'success-rate', threshold: 99.5, interval: '30s' },
+        { name: 'p99', type: 'latency', percentile: 99, maxMs: 500 },
+        {
+          name: 'queue',
+          type: 'promql',
+          query: 'sum(rate(jobs_failed{namespace="{namespace}",pod=~"{canary}-.*"}[{window}]))',
+          max: 0.5,
+        },
+        { name: 'vs-primary', type: 'primary-comparison', marginPercent: 1 },
+      ],
+    }),
+  },
+  {
+    name: 'spec.metrics without spec.metric',
+    spec: specWith({
+      metric: ABSENT,
+      metrics: [{ name: 'p90', type: 'latency', percentile: 90, maxMs: 250, interval: '2m' }],
+    }),
+  },
+  {
+    name: 'a promql check with a lower bound only',
+    spec: specWith({ metrics: [{ name: 'up', type: 'promql', query: 'vector(1)', min: 1 }] }),
   },
 ];

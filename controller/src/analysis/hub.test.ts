@@ -38,7 +38,7 @@ function latest(h: AnalysisHub, key: string): AnalysisSample | undefined {
   return h.latest(key)?.get('success-rate');
 }
 
-function series(ns: string, workload: string, kind: 'success' | 'rate', value: number): Sample {
+function series(ns: string, workload: string, kind: 'total' | 'bad', value: number): Sample {
   return {
     labels: {
       destination_workload_namespace: ns,
@@ -78,7 +78,13 @@ class FakePrometheus implements PrometheusClient {
   }
 }
 
-function hub(options: { batchSize?: number; now?: () => number } = {}) {
+function hub(
+  options: {
+    batchSize?: number;
+    now?: () => number;
+    scrape?: ConstructorParameters<typeof AnalysisHub>[0]['scrape'];
+  } = {},
+) {
   const prometheus = new FakePrometheus();
   const delivered: [string, AnalysisSample][] = [];
   const logger = new MemoryLogger();
@@ -89,6 +95,7 @@ function hub(options: { batchSize?: number; now?: () => number } = {}) {
     onSample: (key, _check, sample) => delivered.push([key, sample]),
     now: options.now ?? (() => NOW),
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    ...(options.scrape ? { scrape: options.scrape } : {}),
   });
   return { h, prometheus, delivered, logger };
 }
@@ -130,14 +137,14 @@ describe('AnalysisHub', () => {
   it('measures every subscriber of one metric and window with one query', async () => {
     const { h, prometheus, delivered } = hub();
     prometheus.answer = () => [
-      series('test', 'a', 'success', 99.5),
-      series('test', 'a', 'rate', 10),
-      series('test', 'b', 'success', 0),
-      series('test', 'b', 'rate', 4),
-      series('prod', 'c', 'success', 100),
-      series('prod', 'c', 'rate', 0.5),
-      series('prod', 'a', 'success', 50), // a workload nobody asked about
-      series('prod', 'a', 'rate', 1),
+      series('test', 'a', 'total', 600),
+      series('test', 'a', 'bad', 3),
+      series('test', 'b', 'total', 240),
+      series('test', 'b', 'bad', 240),
+      series('prod', 'c', 'total', 30),
+      series('prod', 'c', 'bad', 0),
+      series('prod', 'a', 'total', 60), // a workload nobody asked about
+      series('prod', 'a', 'bad', 30),
     ];
     h.want('test/ra', sub('a'));
     h.want('test/rb', sub('b'));
@@ -147,10 +154,40 @@ describe('AnalysisHub', () => {
     expect(workloadsIn(prometheus.queries[0] ?? '')).toEqual(['a', 'b', 'c']);
     expect(prometheus.queries[0]).toContain('[60s]');
     expect(delivered).toEqual([
-      ['test/ra', { kind: 'ok', value: 99.5, requestRate: 10, at: NOW, windowMs: 60_000 }],
+      [
+        'test/ra',
+        {
+          kind: 'ok',
+          value: 99.5,
+          requestRate: 10,
+          counts: { total: 600, bad: 3 },
+          at: NOW,
+          windowMs: 60_000,
+        },
+      ],
       // A workload that answered only errors is 0%, not "no data".
-      ['test/rb', { kind: 'ok', value: 0, requestRate: 4, at: NOW, windowMs: 60_000 }],
-      ['prod/rc', { kind: 'ok', value: 100, requestRate: 0.5, at: NOW, windowMs: 60_000 }],
+      [
+        'test/rb',
+        {
+          kind: 'ok',
+          value: 0,
+          requestRate: 4,
+          counts: { total: 240, bad: 240 },
+          at: NOW,
+          windowMs: 60_000,
+        },
+      ],
+      [
+        'prod/rc',
+        {
+          kind: 'ok',
+          value: 100,
+          requestRate: 0.5,
+          counts: { total: 30, bad: 0 },
+          at: NOW,
+          windowMs: 60_000,
+        },
+      ],
     ]);
     expect(latest(h, 'test/rb')).toEqual(delivered[1]?.[1]);
   });
@@ -178,9 +215,40 @@ describe('AnalysisHub', () => {
         ['d', '60s', true],
         ['e', '5s', false],
         ['f', '4s', false],
+        // g's release is 10 minutes old: its evidence window is 8 × 60s.
+        ['g', '480s', false],
       ].sort(),
     );
-    expect(h.queriesIssued).toBe(5);
+    expect(h.queriesIssued).toBe(6);
+  });
+
+  it('widens a window shorter than three scrapes, and learns the interval before the first poll', async () => {
+    const asked: (string | undefined)[] = [];
+    const scrape = {
+      minWindowMs: (series: string | undefined) => (series === 'istio_requests_total' ? 45_000 : 0),
+      refresh: (series: Iterable<string | undefined>) => {
+        asked.push(...series);
+        return Promise.resolve();
+      },
+    };
+    const { h, prometheus } = hub({ scrape });
+    h.want('r1', sub('a', { windowMs: 10_000 }));
+    h.want('r2', sub('b', { windowMs: 10_000, sinceMs: NOW - 20_000 }));
+    h.want('r3', sub('c', { windowMs: 10_000, metric: 'other_requests_total' }));
+    await h.refresh();
+    expect(asked).toEqual(['istio_requests_total', 'istio_requests_total', 'other_requests_total']);
+    const windows = prometheus.queries.map((q) => [
+      workloadsIn(q).join(','),
+      /\[(\d+s)\]/.exec(q)?.[1],
+    ]);
+    // b's release is 20s old: its window stays within its lifetime.
+    expect(windows.sort()).toEqual(
+      [
+        ['a', '45s'],
+        ['b', '20s'],
+        ['c', '10s'],
+      ].sort(),
+    );
   });
 
   it('reports a release younger than the floor as no data, without a query', async () => {
@@ -197,10 +265,7 @@ describe('AnalysisHub', () => {
     const { h, prometheus, delivered } = hub({ batchSize: 2 });
     for (const w of ['a', 'b', 'c', 'd', 'e']) h.want(`test/${w}`, sub(w));
     prometheus.answer = (q) =>
-      workloadsIn(q).flatMap((w) => [
-        series('test', w, 'success', 100),
-        series('test', w, 'rate', 1),
-      ]);
+      workloadsIn(q).flatMap((w) => [series('test', w, 'total', 60), series('test', w, 'bad', 0)]);
     await h.refresh();
     expect(prometheus.queries.map((q) => workloadsIn(q))).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
     expect(delivered.map(([k, s]) => [k, s.kind])).toEqual(
@@ -211,28 +276,24 @@ describe('AnalysisHub', () => {
   it.each([
     ['no series', [], 'nodata'],
     [
-      'a NaN success rate (no requests in the window)',
-      [series('test', 'a', 'success', NaN), series('test', 'a', 'rate', 0)],
+      'a NaN total (no requests in the window)',
+      [series('test', 'a', 'total', NaN), series('test', 'a', 'bad', 0)],
       'nodata',
     ],
-    [
-      'a zero request rate',
-      [series('test', 'a', 'success', 100), series('test', 'a', 'rate', 0)],
-      'nodata',
-    ],
-    ['a success rate without a request rate', [series('test', 'a', 'success', 100)], 'nodata'],
-    ['only a request rate', [series('test', 'a', 'rate', 3)], 'nodata'],
+    ['no requests', [series('test', 'a', 'total', 0), series('test', 'a', 'bad', 0)], 'nodata'],
+    ['errors without a total', [series('test', 'a', 'bad', 3)], 'nodata'],
+    ['a total without errors counted', [series('test', 'a', 'total', 3)], 'ok'],
     [
       'another namespace only',
-      [series('prod', 'a', 'success', 100), series('prod', 'a', 'rate', 3)],
+      [series('prod', 'a', 'total', 100), series('prod', 'a', 'bad', 3)],
       'nodata',
     ],
     [
-      'an infinite success rate',
-      [series('test', 'a', 'success', Infinity), series('test', 'a', 'rate', 3)],
+      'an infinite total',
+      [series('test', 'a', 'total', Infinity), series('test', 'a', 'bad', 3)],
       'nodata',
     ],
-    ['a good answer', [series('test', 'a', 'success', 98), series('test', 'a', 'rate', 3)], 'ok'],
+    ['a good answer', [series('test', 'a', 'total', 180), series('test', 'a', 'bad', 4)], 'ok'],
   ] as const)('reads %s as %s', async (_name, samples, kind) => {
     const { h, prometheus, delivered } = hub();
     prometheus.answer = () => [...samples];
@@ -278,10 +339,7 @@ describe('AnalysisHub', () => {
   it('delivers nothing to a rollout unsubscribed or changed while its query ran', async () => {
     const { h, prometheus, delivered } = hub();
     prometheus.answer = (q) =>
-      workloadsIn(q).flatMap((w) => [
-        series('test', w, 'success', 100),
-        series('test', w, 'rate', 1),
-      ]);
+      workloadsIn(q).flatMap((w) => [series('test', w, 'total', 60), series('test', w, 'bad', 0)]);
     h.want('test/a', sub('a'));
     h.want('test/b', sub('b'));
     h.want('test/c', sub('c'));
@@ -300,7 +358,7 @@ describe('AnalysisHub', () => {
 
   it('keeps the latest sample while the subscription stays the same, and drops it when it changes', async () => {
     const { h, prometheus } = hub();
-    prometheus.answer = () => [series('test', 'a', 'success', 100), series('test', 'a', 'rate', 1)];
+    prometheus.answer = () => [series('test', 'a', 'total', 60), series('test', 'a', 'bad', 0)];
     h.want('test/a', sub('a'));
     await h.refresh();
     expect(latest(h, 'test/a')?.kind).toBe('ok');
@@ -328,10 +386,7 @@ describe('AnalysisHub', () => {
   it('measures a subscription added during a poll with one follow-up poll', async () => {
     const { h, prometheus, delivered } = hub();
     prometheus.answer = (q) =>
-      workloadsIn(q).flatMap((w) => [
-        series('test', w, 'success', 100),
-        series('test', w, 'rate', 1),
-      ]);
+      workloadsIn(q).flatMap((w) => [series('test', w, 'total', 60), series('test', w, 'bad', 0)]);
     h.want('test/a', sub('a'));
     prometheus.pause();
     const first = h.refresh();
@@ -349,10 +404,7 @@ describe('AnalysisHub', () => {
   it('keeps delivering when one onSample call throws', async () => {
     const prometheus = new FakePrometheus();
     prometheus.answer = (q) =>
-      workloadsIn(q).flatMap((w) => [
-        series('test', w, 'success', 100),
-        series('test', w, 'rate', 1),
-      ]);
+      workloadsIn(q).flatMap((w) => [series('test', w, 'total', 60), series('test', w, 'bad', 0)]);
     const got: string[] = [];
     const logger = new MemoryLogger();
     const h = new AnalysisHub({
@@ -374,7 +426,7 @@ describe('AnalysisHub', () => {
 
   it('marks the first sample of a subscription, so a plan waiting for it can run', async () => {
     const prometheus = new FakePrometheus();
-    prometheus.answer = () => [series('test', 'a', 'success', 100), series('test', 'a', 'rate', 1)];
+    prometheus.answer = () => [series('test', 'a', 'total', 60), series('test', 'a', 'bad', 0)];
     const firsts: boolean[] = [];
     const h = new AnalysisHub({
       prometheus,
@@ -414,6 +466,33 @@ describe('AnalysisHub', () => {
       await jest.advanceTimersByTimeAsync(10_000);
       expect(prometheus.queries).toHaveLength(4);
       expect(jest.getTimerCount()).toBe(0);
+    });
+  });
+});
+
+describe('evidence', () => {
+  it('measures an older release over the longest 2^k × window it has lived through, batched', async () => {
+    const { h, prometheus, delivered } = hub();
+    prometheus.answer = (q) => {
+      const w = /\[(\d+)s\]/.exec(q)?.[1];
+      return workloadsIn(q).flatMap((x) => [
+        series('test', x, 'total', w === '60' ? 60 : 240),
+        series('test', x, 'bad', w === '60' ? 0 : 1),
+      ]);
+    };
+    h.want('test/a', sub('a', { sinceMs: NOW - 250_000 }));
+    h.want('test/b', sub('b', { sinceMs: NOW - 290_000 }));
+    await h.refresh();
+    // Both are between 4 and 8 windows old: one query for 60s, one for 240s.
+    expect(prometheus.queries.map((q) => /\[(\d+s)\]/.exec(q)?.[1]).sort()).toEqual([
+      '240s',
+      '60s',
+    ]);
+    expect(delivered[0]?.[1]).toMatchObject({
+      kind: 'ok',
+      counts: { total: 60, bad: 0 },
+      evidence: { total: 240, bad: 1, windowMs: 240_000 },
+      windowMs: 60_000,
     });
   });
 });

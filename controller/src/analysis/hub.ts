@@ -5,43 +5,41 @@
 // the check whether it is urgent (a measured failure halts within one tick instead of at
 // the next step).
 
-import { checkOf, errorMessage, jsonEqual, workloadKey } from '@steerer/common';
+import {
+  MIN_WINDOW_MS,
+  checkOf,
+  errorMessage,
+  jsonEqual,
+  measuredWindow,
+  workloadKey,
+} from '@steerer/common';
 import type {
   AnalysisSample,
   CheckSpec,
   Logger,
+  Measurement,
   PrometheusClient,
   Workload,
 } from '@steerer/common';
 import type { AnalysisSamples, Subscription } from '../planner/types.js';
 
-/** The shortest window measured; below two scrapes rate() has nothing to say anyway. */
-export const MIN_WINDOW_MS = 2000;
-
-/**
- * The window to measure now: the check's, cut back to the whole seconds the release has
- * lived, or undefined while it is younger than MIN_WINDOW_MS. Rounded down, never up:
- * rate() takes the increase between the samples inside the window, so a window reaching
- * back before the start would count requests the previous revision served (a fix shipped
- * right after a halt was halted again for the old revision's errors).
- */
+/** The window measured for a release (see measuredWindow in the model). */
 export function effectiveWindow(
   windowMs: number,
   sinceMs: number | undefined,
   now: number,
 ): number | undefined {
-  if (sinceMs === undefined) return windowMs;
-  const alive = Math.floor((now - sinceMs) / 1000) * 1000;
-  if (alive < Math.min(MIN_WINDOW_MS, windowMs)) return undefined;
-  return Math.min(windowMs, alive);
+  return measuredWindow(windowMs, sinceMs === undefined ? undefined : now - sinceMs);
 }
+
+export { MIN_WINDOW_MS };
 
 /** A sample that shows the check failing: worth a reconcile now rather than at the next step. */
 export function measuredFailure(check: CheckSpec, sample: AnalysisSample): boolean {
   return (
     sample.kind === 'ok' &&
     Number.isFinite(sample.value) &&
-    !checkOf(check).verdict(check, sample).pass
+    checkOf(check).verdict(check, sample, '').kind === 'fail'
   );
 }
 
@@ -54,6 +52,14 @@ export interface AnalysisHubOptions {
    * no sample since it was subscribed (a planner may be waiting for it).
    */
   onSample: (rolloutKey: string, check: CheckSpec, sample: AnalysisSample, first: boolean) => void;
+  /**
+   * The shortest window worth measuring a series over (three scrapes); windows below it
+   * are widened. Without it, spec windows are measured as written.
+   */
+  scrape?: {
+    minWindowMs(series: string | undefined): number;
+    refresh(series: Iterable<string | undefined>): Promise<void>;
+  };
   /** At most this many workloads per query. */
   batchSize?: number;
   now?: () => number;
@@ -66,9 +72,45 @@ interface Entry {
   check: CheckSpec;
 }
 
+/** The canary's workload (and the primary's, for checks that compare). */
+function workloadOf(sub: Subscription): Workload {
+  return {
+    namespace: sub.namespace,
+    name: sub.workload,
+    ...(sub.primary !== undefined ? { primary: sub.primary } : {}),
+  };
+}
+
+/** An entry being measured over its windows (the spec's, then the evidence's). */
+interface Measuring extends Entry {
+  windows: number[];
+  readings: Map<number, Measurement | undefined>;
+  error?: string;
+}
+
 interface Batch {
   windowMs: number;
-  entries: Entry[];
+  entries: Measuring[];
+}
+
+/** The sample of an entry once every window is measured. */
+function sampleOf(m: Measuring, at: number): AnalysisSample {
+  if (m.error !== undefined) return { kind: 'error', message: m.error, at };
+  const [windowMs, evidenceMs] = m.windows;
+  const recent = windowMs === undefined ? undefined : m.readings.get(windowMs);
+  const ev = evidenceMs === undefined ? undefined : m.readings.get(evidenceMs);
+  const evidence =
+    evidenceMs === undefined
+      ? undefined
+      : {
+          ...(ev?.counts ?? { total: 0, bad: 0 }),
+          windowMs: evidenceMs,
+          ...(ev?.baseline ? { baseline: ev.baseline } : {}),
+        };
+  const extra = evidence ? { evidence } : {};
+  if (!recent)
+    return { kind: 'nodata', at, ...(windowMs !== undefined ? { windowMs } : {}), ...extra };
+  return { kind: 'ok', ...recent, at, ...(windowMs !== undefined ? { windowMs } : {}), ...extra };
 }
 
 function sameSub(a: Subscription | undefined, b: Subscription): boolean {
@@ -76,6 +118,7 @@ function sameSub(a: Subscription | undefined, b: Subscription): boolean {
     !!a &&
     a.namespace === b.namespace &&
     a.workload === b.workload &&
+    a.primary === b.primary &&
     a.sinceMs === b.sinceMs &&
     jsonEqual(a.checks, b.checks)
   );
@@ -158,21 +201,34 @@ export class AnalysisHub {
 
   private async poll(subs: Map<string, Subscription>): Promise<void> {
     if (subs.size === 0) return;
+    const scrape = this.o.scrape;
+    if (scrape) {
+      const series = [...subs.values()].flatMap((s) => s.checks.map((c) => checkOf(c).scraped(c)));
+      await scrape.refresh(series);
+    }
     const now = this.now();
     const groups = new Map<string, Batch>();
+    const measured: Measuring[] = [];
     for (const [key, sub] of subs) {
       for (const check of sub.checks) {
-        const windowMs = effectiveWindow(check.intervalMs, sub.sinceMs, now);
-        if (windowMs === undefined) {
+        const age = sub.sinceMs === undefined ? undefined : now - sub.sinceMs;
+        const c = checkOf(check);
+        const windows = c.windows(check, age, scrape?.minWindowMs(c.scraped(check)) ?? 0);
+        if (windows.length === 0) {
           // Too young to measure without reaching back before the release started.
-          const age = Math.max(0, Math.floor((now - (sub.sinceMs ?? now)) / 1000) * 1000);
-          this.deliver({ key, sub, check }, { kind: 'nodata', at: now, windowMs: age });
+          const alive = Math.max(0, Math.floor((age ?? 0) / 1000) * 1000);
+          this.deliver({ key, sub, check }, { kind: 'nodata', at: now, windowMs: alive });
           continue;
         }
-        const k = `${checkOf(check).batchKey(check)}\u0000${windowMs}`;
-        let g = groups.get(k);
-        if (!g) groups.set(k, (g = { windowMs, entries: [] }));
-        g.entries.push({ key, sub, check });
+        const m: Measuring = { key, sub, check, windows, readings: new Map() };
+        measured.push(m);
+        const batchKey = checkOf(check).batchKey(check, workloadOf(sub));
+        for (const windowMs of windows) {
+          const k = `${batchKey}\u0000${windowMs}`;
+          let g = groups.get(k);
+          if (!g) groups.set(k, (g = { windowMs, entries: [] }));
+          g.entries.push(m);
+        }
       }
     }
     const size = this.o.batchSize ?? 250;
@@ -180,40 +236,33 @@ export class AnalysisHub {
     for (const g of groups.values())
       for (let i = 0; i < g.entries.length; i += size)
         batches.push({ windowMs: g.windowMs, entries: g.entries.slice(i, i + size) });
-    await Promise.all(batches.map((b) => this.measure(b, now)));
+    await Promise.all(batches.map((b) => this.measure(b)));
+    for (const m of measured) this.deliver(m, sampleOf(m, now));
   }
 
-  private async measure(batch: Batch, at: number): Promise<void> {
+  /** Measures one window for a batch; each entry keeps its reading, or the error. */
+  private async measure(batch: Batch): Promise<void> {
     const first = batch.entries[0];
     if (!first) return;
     const check = checkOf(first.check);
-    const workloads: Workload[] = batch.entries.map((e) => ({
-      namespace: e.sub.namespace,
-      name: e.sub.workload,
-    }));
-    let readings: ReadonlyMap<string, { value: number; requestRate: number }>;
+    const workloads: Workload[] = batch.entries.map((e) => workloadOf(e.sub));
+    let readings: ReadonlyMap<string, Measurement>;
     try {
       const q = check.query(first.check, workloads, batch.windowMs);
       this.queriesIssued++;
-      readings = check.read(await this.o.prometheus.query(q));
+      readings = check.read(await this.o.prometheus.query(q), batch.windowMs, workloads);
     } catch (e) {
       const message = errorMessage(e);
       this.o.logger.warn(`${check.type} query failed`, {
         error: message,
         rollouts: batch.entries.length,
       });
-      for (const entry of batch.entries) this.deliver(entry, { kind: 'error', message, at });
+      for (const entry of batch.entries) entry.error ??= message;
       return;
     }
     for (const [i, entry] of batch.entries.entries()) {
       const w = workloads[i];
-      const m = w ? readings.get(workloadKey(w)) : undefined;
-      this.deliver(
-        entry,
-        m
-          ? { kind: 'ok', ...m, at, windowMs: batch.windowMs }
-          : { kind: 'nodata', at, windowMs: batch.windowMs },
-      );
+      entry.readings.set(batch.windowMs, w ? readings.get(workloadKey(w)) : undefined);
     }
   }
 

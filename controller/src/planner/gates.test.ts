@@ -3,6 +3,7 @@ import { istioVirtualService, validateRolloutSpec } from '@steerer/common/model'
 import type {
   AnalysisSample,
   CheckSpec,
+  Stage,
   Deployment,
   HorizontalPodAutoscaler,
   RolloutSpec,
@@ -13,6 +14,7 @@ import {
   checkDeployment,
   checkHpa,
   checkTargets,
+  selectorProblems,
   rolloutProgress,
   windowOf,
 } from './gates.js';
@@ -58,6 +60,12 @@ function nodePort(s: Service): Service {
 
 function withoutHttpPort(s: Service): Service {
   return { ...s, spec: { ...s.spec, ports: [{ name: 'metrics', port: 9797 }] } };
+}
+
+function withTemplateLabels(d: Deployment, labels: Record<string, string>): Deployment {
+  const template = structuredClone(d.spec.template);
+  template.metadata = { ...template.metadata, labels };
+  return { ...d, spec: { ...d.spec, template } };
 }
 
 describe('checkTargets', () => {
@@ -160,11 +168,124 @@ describe('checkTargets', () => {
   });
 
   it('halts InvalidTarget for a route kind no router knows', () => {
-    const odd: RolloutSpec = { ...spec, route: { kind: 'HTTPRoute', name: 'podinfo' } };
+    const odd: RolloutSpec = { ...spec, route: { kind: 'TCPRoute', name: 'podinfo' } };
     expect(checkTargets(odd, NS, seedObserved())).toEqual({
       ok: false,
       reason: 'InvalidTarget',
-      message: 'no router for HTTPRoute',
+      message: 'no router for TCPRoute',
+    });
+  });
+
+  it('halts RouterUnavailable, before anything else, when the route kind cannot be read', () => {
+    const o: Observed = {
+      ...seedObserved(),
+      primary: undefined,
+      route: undefined,
+      routeUnavailable:
+        'the API server serves no networking.istio.io VirtualService; install the CRDs',
+    };
+    expect(checkTargets(spec, NS, o)).toEqual({
+      ok: false,
+      reason: 'RouterUnavailable',
+      message:
+        'cannot read VirtualService podinfo.test: the API server serves no networking.istio.io VirtualService; install the CRDs',
+    });
+  });
+
+  it('reads an HTTPRoute through its router, with the same targets', () => {
+    const routeSpec: RolloutSpec = { ...spec, route: { kind: 'HTTPRoute', name: 'podinfo' } };
+    const o: Observed = {
+      ...seedObserved(),
+      route: {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'podinfo', namespace: NS },
+        spec: {
+          parentRefs: [{ name: 'public' }],
+          rules: [
+            {
+              backendRefs: [
+                { name: 'podinfo', port: 9898, weight: 3 },
+                { name: 'podinfo-canary', port: 9898, weight: 1 },
+              ],
+            },
+          ],
+        },
+      } as Observed['route'],
+    };
+    const t = checkTargets(routeSpec, NS, o);
+    if (!t.ok) throw new Error(`unexpected halt: ${t.message}`);
+    expect(t.targets.router.kind).toBe('HTTPRoute');
+    expect(t.targets.weights).toEqual({ primary: 75, canary: 25 });
+  });
+
+  describe('Services that select the other side’s pods', () => {
+    const both = (o: Observed): Observed => {
+      const shared = { app: 'podinfo', track: 'stable' };
+      return {
+        ...o,
+        primaryService: o.primaryService && {
+          ...o.primaryService,
+          spec: { ...o.primaryService.spec, selector: { app: 'podinfo' } },
+        },
+        primary: o.primary && withTemplateLabels(o.primary, shared),
+        canary: o.canary && withTemplateLabels(o.canary, { app: 'podinfo', track: 'canary' }),
+        canaryService: o.canaryService && {
+          ...o.canaryService,
+          spec: { ...o.canaryService.spec, selector: { track: 'canary' } },
+        },
+      };
+    };
+
+    it("halts InvalidTarget naming the primary's Service and the labels the canary's pods share", () => {
+      expect(checkTargets(spec, NS, both(seedObserved()))).toEqual({
+        ok: false,
+        reason: 'InvalidTarget',
+        message:
+          "Service podinfo.test (spec.primary.host) selects the canary's pods too: its selector app=podinfo matches the pod template labels of Deployment podinfo-canary.test; part of the primary's traffic would reach the canary's pods, beyond the canary's weight. Give the two Deployments' pods a label that tells them apart and select on it",
+      });
+    });
+
+    it("names the canary's Service when it selects the primary's pods, and both when both do", () => {
+      const o = seedObserved();
+      o.canaryService.spec.selector = { tier: 'web' };
+      o.primary = withTemplateLabels(o.primary, { app: 'podinfo', tier: 'web' });
+      o.canary = withTemplateLabels(o.canary, { app: 'podinfo-canary', tier: 'web' });
+      const one = checkTargets(spec, NS, o);
+      expect(one).toMatchObject({ ok: false, reason: 'InvalidTarget' });
+      if (one.ok) return;
+      expect(one.message).toMatch(
+        /^Service podinfo-canary\.test \(spec\.canary\.host\) selects the primary's pods too: its selector tier=web matches the pod template labels of Deployment podinfo\.test; part of the canary's traffic would reach the primary's pods/,
+      );
+      o.primaryService.spec.selector = { tier: 'web' };
+      const two = checkTargets(spec, NS, o);
+      if (two.ok) throw new Error('expected a halt');
+      expect(two.message.split('; ').filter((m) => m.startsWith('Service '))).toHaveLength(2);
+    });
+
+    it('passes Services whose selectors tell the pods apart, or select nothing', () => {
+      const o = seedObserved();
+      o.primary = withTemplateLabels(o.primary, { app: 'podinfo', track: 'x' });
+      o.primaryService.spec.selector = { app: 'podinfo', track: 'x' };
+      o.canary = withTemplateLabels(o.canary, { app: 'podinfo', track: 'y' });
+      o.canaryService.spec.selector = { app: 'podinfo', track: 'y' };
+      expect(checkTargets(spec, NS, o).ok).toBe(true);
+      delete o.canaryService.spec.selector;
+      o.canary = withTemplateLabels(o.canary, { app: 'podinfo', track: 'x' });
+      // The canary's pods carry the primary Service's selector: that one still halts.
+      expect(checkTargets(spec, NS, o)).toMatchObject({ ok: false, reason: 'InvalidTarget' });
+    });
+
+    it('ignores a Service of another namespace: it selects pods of its own namespace only', () => {
+      const crossSpec: RolloutSpec = {
+        ...spec,
+        primary: { ...spec.primary, host: 'podinfo.prod' },
+      };
+      const o = seedObserved();
+      o.canary = withTemplateLabels(o.canary, { app: 'podinfo' });
+      expect(selectorProblems(spec, NS, o.primary, o.canary, o)).toHaveLength(1);
+      o.primaryService.metadata.namespace = 'prod';
+      expect(selectorProblems(crossSpec, NS, o.primary, o.canary, o)).toEqual([]);
     });
   });
 
@@ -400,8 +521,8 @@ describe('checkAnalysis', () => {
   const MAX_AGE = 5_000;
   const one = (sample: AnalysisSample): ReadonlyMap<string, AnalysisSample> =>
     new Map([['success-rate', sample]]);
-  const judge = (sample: AnalysisSample): AnalysisOutcome =>
-    checkAnalysis(spec, one(sample), NS, NOW, MAX_AGE);
+  const judge = (sample: AnalysisSample, stage?: Stage): AnalysisOutcome =>
+    checkAnalysis(spec, one(sample), NS, NOW, MAX_AGE, stage);
 
   it('is pending without samples, or without a sample of the check', () => {
     expect(checkAnalysis(spec, undefined, NS, NOW, MAX_AGE)).toEqual({
@@ -414,7 +535,7 @@ describe('checkAnalysis', () => {
     });
   });
 
-  it.each<[string, AnalysisSample, AnalysisOutcome]>([
+  it.each<[string, AnalysisSample, Record<string, unknown>]>([
     [
       'a stale sample',
       { kind: 'ok', value: 100, requestRate: 10, at: NOW - MAX_AGE - 1 },
@@ -470,20 +591,18 @@ describe('checkAnalysis', () => {
       },
     ],
     [
-      'no data (the seed wording)',
+      'no data: not a halt, a wait for requests',
       { kind: 'nodata', at: NOW },
       {
-        kind: 'judged',
-        gate: {
-          ok: false,
-          reason: 'NoMetricData',
-          message: 'no istio_requests_total data for podinfo-canary.test over the last 1m',
-        },
+        kind: 'waiting',
+        message: 'waiting for requests to podinfo-canary.test: none seen over the last 1m',
         status: {
-          result: 'NoData',
+          result: 'Waiting',
           threshold: 99,
           window: '1m',
-          message: 'no istio_requests_total data for podinfo-canary.test over the last 1m',
+          samples: 0,
+          failures: 0,
+          message: 'waiting for requests to podinfo-canary.test: none seen over the last 1m',
         },
       },
     ],
@@ -491,37 +610,15 @@ describe('checkAnalysis', () => {
       'no data over a young window',
       { kind: 'nodata', at: NOW, windowMs: 10_000 },
       {
-        kind: 'judged',
-        gate: {
-          ok: false,
-          reason: 'NoMetricData',
-          message: 'no istio_requests_total data for podinfo-canary.test over the last 10s',
-        },
-        status: {
-          result: 'NoData',
-          threshold: 99,
-          window: '10s',
-          message: 'no istio_requests_total data for podinfo-canary.test over the last 10s',
-        },
+        kind: 'waiting',
+        message: 'waiting for requests to podinfo-canary.test: none seen over the last 10s',
+        status: { result: 'Waiting', window: '10s' },
       },
     ],
     [
-      'a NaN value',
+      'a NaN value (no requests): a wait',
       { kind: 'ok', value: Number.NaN, requestRate: 0, at: NOW },
-      {
-        kind: 'judged',
-        gate: {
-          ok: false,
-          reason: 'NoMetricData',
-          message: 'no istio_requests_total data for podinfo-canary.test over the last 1m',
-        },
-        status: {
-          result: 'NoData',
-          threshold: 99,
-          window: '1m',
-          message: 'no istio_requests_total data for podinfo-canary.test over the last 1m',
-        },
-      },
+      { kind: 'waiting', status: { result: 'Waiting' } },
     ],
     [
       'a success rate below the threshold (the seed wording)',
@@ -564,17 +661,111 @@ describe('checkAnalysis', () => {
       },
     ],
   ])('judges %s', (_what, sample, outcome) => {
-    expect(judge(sample)).toEqual(outcome);
+    expect(judge(sample)).toMatchObject(outcome);
   });
 
-  it('treats an infinite value as no data', () => {
+  it('treats an infinite value as no requests: a wait', () => {
     const o = judge({ kind: 'ok', value: Number.POSITIVE_INFINITY, requestRate: 1, at: NOW });
-    expect(o).toMatchObject({ kind: 'judged', status: { result: 'NoData' } });
+    expect(o).toMatchObject({ kind: 'waiting', status: { result: 'Waiting' } });
+  });
+
+  it('shows the query users can paste into Prometheus', () => {
+    const o = judge({ kind: 'ok', value: 100, requestRate: 1, at: NOW });
+    expect(o.kind !== 'pending' && o.status.query).toBe(
+      'sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="test",destination_workload="podinfo-canary",response_code!~"5.."}[60s])) / sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="test",destination_workload="podinfo-canary"}[60s])) * 100',
+    );
+  });
+
+  describe('on counts', () => {
+    const counted = (
+      total: number,
+      bad: number,
+      evidence?: { total: number; bad: number; windowMs: number },
+    ): AnalysisSample => ({
+      kind: 'ok',
+      value: ((total - bad) / total) * 100,
+      requestRate: total / 60,
+      counts: { total, bad },
+      ...(evidence ? { evidence } : {}),
+      at: NOW,
+      windowMs: 60_000,
+    });
+
+    it('halts only when the errors are beyond chance, with the seed wording and the evidence', () => {
+      expect(judge(counted(720, 85))).toMatchObject({
+        kind: 'judged',
+        gate: { ok: false, reason: 'LowSuccessRate', message: 'success rate 88.19% < 99%' },
+        status: {
+          result: 'Fail',
+          message: expect.stringMatching(
+            /^success rate 88\.19% < 99% \(85 errors in 720 requests over 1m; p = /,
+          ) as unknown,
+          samples: 720,
+          failures: 85,
+          confidence: 0.999,
+        },
+      });
+    });
+
+    it('waits, saying how many more requests, when one error in six cannot tell', () => {
+      const o = judge(counted(6, 1));
+      expect(o.kind).toBe('waiting');
+      if (o.kind !== 'waiting') return;
+      expect(o.message).toMatch(
+        /^waiting for \d+ more requests to podinfo-canary\.test \(1 errors in 6 requests over 1m\)$/,
+      );
+      expect(o.status.needed).toBeGreaterThan(100);
+    });
+
+    it('passes on the evidence window once enough requests were seen', () => {
+      const sample = counted(30, 0, { total: 480, bad: 1, windowMs: 480_000 });
+      expect(judge(sample, { kind: 'step', nextWeight: 100 })).toMatchObject({
+        kind: 'judged',
+        gate: { ok: true },
+        status: {
+          result: 'Pass',
+          samples: 480,
+          failures: 1,
+          evidenceWindow: '8m',
+          confidence: 0.8,
+        },
+      });
+    });
+
+    it('does not hold a recovered failure against the canary: the recent window decides', () => {
+      // 25 s of errors some minutes ago are in the evidence; the last minute is clean.
+      const recovered = counted(600, 0, { total: 4800, bad: 300, windowMs: 480_000 });
+      expect(judge(recovered, { kind: 'step', nextWeight: 60 })).toMatchObject({
+        kind: 'judged',
+        gate: { ok: true },
+      });
+      // Still above the bound now: the evidence confirms what the recent window suggests.
+      const steady = counted(60, 2, { total: 2000, bad: 40, windowMs: 480_000 });
+      expect(judge(steady, { kind: 'step', nextWeight: 60 })).toMatchObject({
+        kind: 'judged',
+        gate: { ok: false, reason: 'LowSuccessRate', message: 'success rate 98.00% < 99%' },
+      });
+    });
+
+    it('needs more evidence the larger the next weight, and the most for the promotion', () => {
+      // 60 requests without an error: an upper bound of about 1.2% at 80%.
+      const sample = counted(60, 0);
+      const to = (nextWeight: number): AnalysisOutcome =>
+        judge(sample, { kind: 'step', nextWeight });
+      expect(to(20)).toMatchObject({ kind: 'judged', gate: { ok: true } });
+      expect(to(50)).toMatchObject({ kind: 'judged', gate: { ok: true } });
+      expect(to(100)).toMatchObject({ kind: 'waiting', status: { needed: 11, confidence: 0.8 } });
+      const promotion = judge(sample, { kind: 'promotion' });
+      expect(promotion).toMatchObject({ kind: 'waiting', status: { confidence: 0.95 } });
+      expect(promotion.kind === 'waiting' && promotion.status.needed).toBeGreaterThan(200);
+      // Without a stage: judged as a promotion.
+      expect(judge(sample)).toEqual(promotion);
+    });
   });
 
   describe('with two checks', () => {
     const [first] = spec.checks;
-    if (!first) throw new Error('the seed spec has no check');
+    if (first?.type !== 'success-rate') throw new Error('the seed spec has no success-rate check');
     const strict: CheckSpec = { ...first, name: 'strict', threshold: 99.9 };
     const two: RolloutSpec = { ...spec, checks: [first, strict] };
     const ok = (value: number): AnalysisSample => ({ kind: 'ok', value, requestRate: 1, at: NOW });

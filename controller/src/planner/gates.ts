@@ -7,12 +7,17 @@ import {
   formatDuration,
   qualified,
   routerFor,
+  selectorOverlapMessage,
+  selectorOverlaps,
   serviceProblem,
 } from '@steerer/common/model';
 import type {
   AnalysisSample,
   AnalysisStatus,
   CheckSpec,
+  Stage,
+  Verdict,
+  Workload,
   Deployment,
   HaltReason,
   HorizontalPodAutoscaler,
@@ -20,6 +25,7 @@ import type {
   RolloutSpec,
   RouteHosts,
   Router,
+  SelectorSide,
   Service,
   Weights,
 } from '@steerer/common/model';
@@ -54,6 +60,31 @@ function serviceGate(
   return { missing: false, problem: serviceProblem(svc, qualified(host, ns))?.message };
 }
 
+/**
+ * The primary's Service must not select the canary's pods, nor the canary's the primary's:
+ * otherwise each side's real share of traffic differs from its weight, silently.
+ */
+export function selectorProblems(
+  spec: RolloutSpec,
+  ns: string,
+  primary: Deployment,
+  canary: Deployment,
+  o: Pick<Observed, 'primaryService' | 'canaryService'>,
+): string[] {
+  if (!o.primaryService || !o.canaryService) return [];
+  const side = (host: string, service: Service, d: Deployment): SelectorSide => ({
+    host,
+    service,
+    deployment: d.metadata.name,
+    podLabels: d.spec.template.metadata?.labels,
+  });
+  return selectorOverlaps(
+    ns,
+    side(spec.primary.host, o.primaryService, primary),
+    side(spec.canary.host, o.canaryService, canary),
+  ).map((overlap) => selectorOverlapMessage(overlap, qualified));
+}
+
 /** Gate 2 of the seed: the Deployments, Services and route object exist and fit. */
 export function checkTargets(
   spec: RolloutSpec,
@@ -62,6 +93,12 @@ export function checkTargets(
 ): { ok: true; targets: Targets } | Halt {
   const router = routerFor(spec.route.kind);
   if (!router) return halt('InvalidTarget', `no router for ${spec.route.kind}`);
+  if (o.routeUnavailable !== undefined) {
+    return halt(
+      'RouterUnavailable',
+      `cannot read ${router.kind} ${qualified(spec.route.name, ns)}: ${o.routeUnavailable}`,
+    );
+  }
   const missing: string[] = [];
   if (!o.primary) missing.push(`Deployment ${qualified(spec.primary.name, ns)}`);
   if (!o.canary) missing.push(`Deployment ${qualified(spec.canary.name, ns)}`);
@@ -76,8 +113,9 @@ export function checkTargets(
     else if (g.problem) problems.push(g.problem);
   }
   if (missing.length > 0) return halt('MissingTarget', `${missing.join(', ')} not found`);
-  if (problems.length > 0) return halt('InvalidTarget', problems.join('; '));
   if (!o.primary || !o.canary || !o.route) return halt('MissingTarget', 'targets not found');
+  problems.push(...selectorProblems(spec, ns, o.primary, o.canary, o));
+  if (problems.length > 0) return halt('InvalidTarget', problems.join('; '));
   const hosts = { primary: spec.primary.host, canary: spec.canary.host, namespace: ns };
   const state = router.read(o.route, hosts);
   if (!state.ok) return halt('InvalidTarget', state.message);
@@ -243,60 +281,67 @@ export function windowOf(sample: AnalysisSample | undefined, check: CheckSpec): 
   return ms === undefined || ms === check.intervalMs ? check.interval : formatDuration(ms);
 }
 
-/** One check's sample, judged: a pass, or a halt and how status records it. */
+type JudgedStatus = Omit<AnalysisStatus, 'time'>;
+
+/** The query users can paste into Prometheus for this check of this canary. */
+function explained(check: CheckSpec, workload: Workload, windowMs: number): { query?: string } {
+  try {
+    return { query: checkOf(check).explain(check, workload, windowMs) };
+  } catch {
+    return {};
+  }
+}
+
+/** One check's sample, judged: a pass, a halt, or a wait for requests — and its status. */
 function judge(
   check: CheckSpec,
   sample: AnalysisSample,
-  canary: string,
+  workload: Workload,
   now: number,
   maxAgeMs: number,
-): { gate: Gate; status: Omit<AnalysisStatus, 'time'> } {
+  stage: Stage | undefined,
+): { verdict: Verdict; status: JudgedStatus } {
   const c = checkOf(check);
-  const base = { threshold: c.threshold(check), window: windowOf(sample, check) };
-  const fail = (
-    result: AnalysisStatus['result'],
-    h: Halt,
-  ): { gate: Gate; status: Omit<AnalysisStatus, 'time'> } => ({
-    gate: h,
-    status: { ...base, result, message: h.message },
+  const canary = qualified(workload.name, workload.namespace);
+  const base = {
+    check: check.name,
+    threshold: c.threshold(check),
+    window: windowOf(sample, check),
+    ...explained(check, workload, (sample.kind !== 'error' && sample.windowMs) || check.intervalMs),
+  };
+  const unavailable = (message: string): { verdict: Verdict; status: JudgedStatus } => ({
+    verdict: { kind: 'fail', reason: 'MetricsUnavailable', message },
+    status: { ...base, result: 'Error', message },
   });
   if (now - sample.at > maxAgeMs) {
-    return fail(
-      'Error',
-      halt('MetricsUnavailable', `no recent ${c.subject(check)} measurement for ${canary}`),
-    );
+    return unavailable(`no recent ${c.subject(check)} measurement for ${canary}`);
   }
-  if (sample.kind === 'error') {
-    return fail(
-      'Error',
-      halt('MetricsUnavailable', `metrics server unavailable: ${sample.message}`),
-    );
+  if (sample.kind === 'error') return unavailable(`metrics server unavailable: ${sample.message}`);
+  const verdict = c.verdict(check, sample, canary, stage);
+  const fields = c.statusFields(check, sample, verdict);
+  switch (verdict.kind) {
+    case 'pass':
+      return { verdict, status: { ...base, ...fields, result: 'Pass' } };
+    case 'wait':
+      return {
+        verdict,
+        status: { ...base, ...fields, result: 'Waiting', message: verdict.message },
+      };
+    case 'fail': {
+      const message = verdict.detail ? `${verdict.message} (${verdict.detail})` : verdict.message;
+      const result = verdict.reason === 'NoMetricData' ? 'NoData' : 'Fail';
+      return { verdict, status: { ...base, ...fields, result, message } };
+    }
   }
-  if (sample.kind === 'nodata' || !Number.isFinite(sample.value)) {
-    return fail(
-      'NoData',
-      halt(
-        'NoMetricData',
-        `no ${c.subject(check)} data for ${canary} over the last ${base.window}`,
-      ),
-    );
-  }
-  const fields = c.statusFields(sample);
-  const verdict = c.verdict(check, sample);
-  if (!verdict.pass) {
-    return {
-      gate: halt(verdict.reason, verdict.message),
-      status: { ...base, ...fields, result: 'Fail', message: verdict.message },
-    };
-  }
-  return { gate: PASS, status: { ...base, ...fields, result: 'Pass' } };
 }
 
 export type AnalysisOutcome =
   /** A check has no sample since it was subscribed (a new release, a restart): wait for one. */
   | { kind: 'pending'; check: string }
+  /** A check has seen too few requests to pass or fail: the release waits for more. */
+  | { kind: 'waiting'; message: string; status: JudgedStatus }
   /** The first failing check's halt (or a pass), and the status of the check that decided. */
-  | { kind: 'judged'; gate: Gate; status: Omit<AnalysisStatus, 'time'> };
+  | { kind: 'judged'; gate: Gate; status: JudgedStatus };
 
 /** Gate 5 of the seed: every check of the canary against its bound. */
 export function checkAnalysis(
@@ -305,17 +350,23 @@ export function checkAnalysis(
   ns: string,
   now: number,
   maxAgeMs: number,
+  stage?: Stage,
 ): AnalysisOutcome {
-  const canary = qualified(spec.canary.name, ns);
-  let first: AnalysisOutcome | undefined;
+  const workload = { namespace: ns, name: spec.canary.name };
+  let waiting: AnalysisOutcome | undefined;
+  let passed: AnalysisOutcome | undefined;
   for (const check of spec.checks) {
     const sample = samples?.get(check.name);
     if (!sample) return { kind: 'pending', check: check.name };
-    const judged = judge(check, sample, canary, now, maxAgeMs);
-    if (!judged.gate.ok) return { kind: 'judged', ...judged };
-    first ??= { kind: 'judged', ...judged };
+    const { verdict, status } = judge(check, sample, workload, now, maxAgeMs, stage);
+    if (verdict.kind === 'fail') {
+      return { kind: 'judged', gate: halt(verdict.reason, verdict.message), status };
+    }
+    if (verdict.kind === 'wait') waiting ??= { kind: 'waiting', message: verdict.message, status };
+    else passed ??= { kind: 'judged', gate: PASS, status };
   }
   return (
-    first ?? { kind: 'judged', gate: PASS, status: { result: 'Pass', threshold: 0, window: '' } }
+    waiting ??
+    passed ?? { kind: 'judged', gate: PASS, status: { result: 'Pass', threshold: 0, window: '' } }
   );
 }

@@ -186,13 +186,30 @@ describe('analysis gate', () => {
     expect(w.pass().events).toEqual([]);
   });
 
+  it('waits for requests without data: no step, no halt, no failed check', () => {
+    const w = new World();
+    w.runUntil((x) => x.rollout.status?.canaryWeight === 20);
+    const events = w.events.length;
+    w.successRate = undefined;
+    for (let i = 0; i < 10; i++) {
+      w.now += CONFIG.stepIntervalMs;
+      w.pass();
+    }
+    expect(w.rollout.status?.canaryWeight).toBe(20);
+    expect(w.weights()).toEqual([80, 20]);
+    expect(w.rollout.status?.phase).toBe('Progressing');
+    expect(w.rollout.status?.message).toBe(
+      'Waiting for podinfo.test: waiting for requests to podinfo-canary.test: none seen over the last 1m',
+    );
+    expect(w.rollout.status?.analysis?.result).toBe('Waiting');
+    expect(w.rollout.status?.failedChecks).toBe(0);
+    // One event when it starts waiting, not one per look.
+    expect(w.events.slice(events)).toEqual([
+      'Normal Waiting for requests to judge podinfo.test: success-rate has too few to advance',
+    ]);
+  });
+
   it.each([
-    [
-      'no data',
-      undefined,
-      'Halt rollout podinfo.test no istio_requests_total data for podinfo-canary.test over the last 1m',
-      'NoData',
-    ],
     [
       'Prometheus down',
       'error' as const,
@@ -237,14 +254,17 @@ describe('analysis gate', () => {
     );
   });
 
-  it('treats NaN (0/0) as no data, and promotes only after a passing check at 100%', () => {
+  it('treats NaN (0/0) as no requests, and promotes only after a passing check at 100%', () => {
     const w = new World();
     w.runUntil((x) => x.rollout.status?.canaryWeight === 100);
     w.successRate = Number.NaN;
     w.now += CONFIG.stepIntervalMs;
     const p = w.pass();
-    expect(p.status.phase).toBe('Halted');
+    expect(p.status.analysis?.result).toBe('Waiting');
     expect(p.actions.find((a) => a.kind === 'promote')).toBeUndefined();
+    w.successRate = 100;
+    w.now += CONFIG.stepIntervalMs;
+    expect(w.pass().actions.find((a) => a.kind === 'promote')).toBeDefined();
   });
 });
 
@@ -571,7 +591,9 @@ describe('initialisation and bad targets', () => {
     });
     expect(p.status.phase).toBe('Waiting');
     expect(p.status.message).toContain('spec.canary: required');
-    expect(p.status.message).toContain('spec.virtualService: required');
+    expect(p.status.message).toContain(
+      'spec.virtualService: one of spec.virtualService, spec.httpRoute is required',
+    );
     expect(p.actions).toEqual([]);
   });
 

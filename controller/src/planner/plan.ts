@@ -92,6 +92,7 @@ function measurement(pass: Pass, spec: RolloutSpec | undefined): Subscription | 
   return {
     namespace: pass.ns,
     workload: spec.canary.name,
+    primary: spec.primary.name,
     checks: spec.checks,
     sinceMs: Number.isFinite(start) ? start : undefined,
   };

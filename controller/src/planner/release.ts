@@ -16,7 +16,7 @@ import {
   sameTemplate,
   templateRevision,
 } from '@steerer/common/model';
-import type { PodTemplate, RolloutSpec, Role } from '@steerer/common/model';
+import type { PodTemplate, RolloutSpec, Role, Stage } from '@steerer/common/model';
 import {
   checkAnalysis,
   checkDeployment,
@@ -187,10 +187,11 @@ function idleMessage(pass: Pass, spec: RolloutSpec, rev: Revision): void {
 
 /** The first failing Deployment or HPA gate, if any. */
 function healthGate(pass: Pass, t: Targets): Gate {
+  // The HPA first: its scaling also shows as a canary not fully updated, less precisely.
   for (const g of [
+    checkHpa(pass.input.observed.canaryHpa, t.canary, pass.ns),
     checkDeployment(t.canary, pass.ns),
     checkDeployment(t.primary, pass.ns),
-    checkHpa(pass.input.observed.canaryHpa, t.canary, pass.ns),
   ]) {
     if (!g.ok) return g;
   }
@@ -218,12 +219,20 @@ function progress(pass: Pass, spec: RolloutSpec, t: Targets, wanted: PodTemplate
   if (late) return startRollback(pass, 'ProgressDeadlineExceeded', late);
   const health = healthGate(pass, t);
   const clock = checkClock(pass);
+  const weight = s.canaryWeight ?? 0;
+  // What a pass would let the release do: the next step, or (from 100%, or on a promote
+  // request) the promotion, which needs the most evidence.
+  const stage: Stage =
+    weight >= 100 || pass.request?.promote
+      ? { kind: 'promotion' }
+      : { kind: 'step', nextWeight: Math.min(100, weight + spec.stepWeight) };
   const outcome = checkAnalysis(
     spec,
     input.analysis,
     pass.ns,
     pass.now,
     input.config.maxSampleAgeMs,
+    stage,
   );
   if (pass.request?.promote) return promoteNow(pass, spec, t, wanted, gateOf(health, outcome));
   if ((s.canaryWeight ?? 0) === 0) return firstStep(pass, spec, t, health, clock);
@@ -260,6 +269,7 @@ function judge(pass: Pass, spec: RolloutSpec, t: Targets, wanted: PodTemplate, j
   }
   s.lastCheckTime = pass.nowIso;
   pass.requeue(pass.input.config.stepIntervalMs);
+  if (j.health.ok && j.outcome.kind === 'waiting') return waitForRequests(pass, j.outcome);
   if (j.health.ok && analysis) s.analysis = { ...analysis.status, time: pass.nowIso };
   const gate = gateOf(j.health, j.outcome);
   if (rollbackDue && !gate.ok) {
@@ -276,17 +286,46 @@ function judge(pass: Pass, spec: RolloutSpec, t: Targets, wanted: PodTemplate, j
   else startPromotion(pass, spec, t, wanted);
 }
 
-/** The gate that decides: health first, then the checks (pending counts as not passing). */
+/**
+ * Too few requests to judge: neither a step nor a halt, and no failed check. The status
+ * says how many more are needed. Requests still arriving count as progress (the deadline
+ * waits for them); none arriving does not.
+ */
+function waitForRequests(pass: Pass, outcome: Extract<AnalysisOutcome, { kind: 'waiting' }>): void {
+  const s = pass.status;
+  const seen = outcome.status.samples ?? 0;
+  if (seen > (pass.prev.analysis?.samples ?? 0)) s.lastProgressTime = pass.nowIso;
+  s.analysis = { ...outcome.status, time: pass.nowIso };
+  s.phase = 'Progressing';
+  // One event when a release starts waiting (the counts in the message change every look).
+  if (pass.prev.analysis?.result !== 'Waiting') {
+    const check = outcome.status.check ?? 'a check';
+    pass.normal(
+      `Waiting for requests to judge ${pass.name}: ${check} has too few to ${nextStepWords(s.canaryWeight ?? 0)}`,
+    );
+  }
+  pass.say(`Waiting for ${pass.name}: ${outcome.message}`);
+}
+
+function nextStepWords(weight: number): string {
+  return weight >= 100 ? 'promote' : 'advance';
+}
+
+/** The gate that decides: health first, then the checks (pending and waiting do not pass). */
 function gateOf(health: Gate, outcome: AnalysisOutcome): Gate {
   if (!health.ok) return health;
-  if (outcome.kind === 'pending') {
-    return {
-      ok: false,
-      reason: 'MetricsUnavailable',
-      message: `no measurement of ${outcome.check} yet`,
-    };
+  switch (outcome.kind) {
+    case 'pending':
+      return {
+        ok: false,
+        reason: 'MetricsUnavailable',
+        message: `no measurement of ${outcome.check} yet`,
+      };
+    case 'waiting':
+      return { ok: false, reason: 'NoMetricData', message: outcome.message };
+    case 'judged':
+      return outcome.gate;
   }
-  return outcome.gate;
 }
 
 /** The failure rule's clock: starts at the first measured failure, stops at a pass. */

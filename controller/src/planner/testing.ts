@@ -127,8 +127,8 @@ export function hpa(min = 2, current = 2, desired = 2): HorizontalPodAutoscaler 
 }
 
 /** The seed's objects; the route is the seed's VirtualService. */
-export type SeedObserved = Required<Omit<Observed, 'conflict'>> &
-  Pick<Observed, 'conflict'> & { route: VirtualService };
+export type SeedObserved = Required<Omit<Observed, 'conflict' | 'routeUnavailable'>> &
+  Pick<Observed, 'conflict' | 'routeUnavailable'> & { route: VirtualService };
 
 /** One sample for the seed's only check. */
 export function samples(sample: AnalysisSample): AnalysisSamples {

@@ -24,6 +24,12 @@ export interface Observed {
   canaryService?: Service | undefined;
   /** The route object the spec names (its router is spec.route.kind). */
   route?: KubeObject | undefined;
+  /**
+   * Why the route object's kind cannot be read at all (the API server serves no such
+   * resource, its cache has not synced yet, its router is turned off), as a sentence; then
+   * `route` says nothing about whether the object exists.
+   */
+  routeUnavailable?: string | undefined;
   /** The HorizontalPodAutoscaler whose scaleTargetRef is the canary, if any. */
   canaryHpa?: HorizontalPodAutoscaler | undefined;
   /**
@@ -41,6 +47,8 @@ export interface Subscription {
   namespace: string;
   /** The canary Deployment's name (Istio's destination_workload). */
   workload: string;
+  /** The primary Deployment's name, for checks that compare the canary with it. */
+  primary?: string;
   checks: readonly CheckSpec[];
   /** Only data after this instant counts (the release's start), when set. */
   sinceMs?: number | undefined;

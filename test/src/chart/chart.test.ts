@@ -94,8 +94,17 @@ interface WebhookModule {
   webhookConfigurations(o: {
     name: string;
     target: { url: string } | { service: { namespace: string; name: string; port?: number } };
+    routers?: readonly string[];
   }): { mutating: Json; validating: Json };
-  WEBHOOK_NAMES: Record<'deployments' | 'rollouts' | 'virtualservices', string>;
+  WEBHOOK_NAMES: Record<
+    | 'deployments'
+    | 'rollouts'
+    | 'virtualservices'
+    | 'httproutes'
+    | 'virtualservices-weights'
+    | 'httproutes-weights',
+    string
+  >;
 }
 
 type FlagModule = Record<string, Record<string, unknown>>;
@@ -357,6 +366,11 @@ describe('least-privilege RBAC', () => {
       verbs: ['list', 'watch', 'patch'],
     },
     {
+      apiGroups: ['gateway.networking.k8s.io'],
+      resources: ['httproutes'],
+      verbs: ['list', 'watch', 'patch'],
+    },
+    {
       apiGroups: ['autoscaling'],
       resources: ['horizontalpodautoscalers'],
       verbs: ['list', 'watch'],
@@ -377,6 +391,8 @@ describe('least-privilege RBAC', () => {
     { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
     { apiGroups: [''], resources: ['services'], verbs: ['get'] },
     { apiGroups: ['networking.istio.io'], resources: ['virtualservices'], verbs: ['get'] },
+    { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['get'] },
+    { apiGroups: ['gateway.networking.k8s.io'], resources: ['referencegrants'], verbs: ['list'] },
     {
       apiGroups: ['admissionregistration.k8s.io'],
       resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
@@ -431,6 +447,23 @@ describe('least-privilege RBAC', () => {
     expect(rules(seed, 'Role', 'steerer-webhook-tls')).toEqual(WEBHOOK_TLS);
     // No create on Secrets: the chart creates the webhook's Secret for it.
     expect(findObject(seed, 'Secret', 'steerer-webhook-tls')).not.toHaveProperty('data');
+  });
+
+  it('grows by the Gateway API router only while routers.gatewayAPI.enabled', async () => {
+    const off = await renderChart([...INSTALL, '--set', 'routers.gatewayAPI.enabled=false'], NS);
+    const gatewayApi = (r: Rule): boolean =>
+      (r.apiGroups ?? []).includes('gateway.networking.k8s.io');
+    expect(rules(off, 'ClusterRole', 'steerer-controller')).toEqual(
+      CONTROLLER.filter((r) => !gatewayApi(r)),
+    );
+    expect(rules(off, 'ClusterRole', 'steerer-webhook')).toEqual(
+      WEBHOOK.filter((r) => !gatewayApi(r)),
+    );
+    // The controller then never looks for HTTPRoutes (it could not read them).
+    expect(container(off, 'steerer-controller').args).toContain('--routers=VirtualService');
+    expect(container(seed, 'steerer-controller').args?.some((a) => a.startsWith('--routers'))).toBe(
+      false,
+    );
   });
 
   it('binds each role to its own ServiceAccount only', () => {
@@ -515,9 +548,27 @@ describe('webhook configurations', () => {
     // Rollouts too: the CRD refuses field errors by itself (see 'the Rollout CRD').
     expect(policies).toEqual([
       [module.WEBHOOK_NAMES.deployments, 'Ignore', true],
+      [module.WEBHOOK_NAMES['virtualservices-weights'], 'Ignore', true],
+      [module.WEBHOOK_NAMES['httproutes-weights'], 'Ignore', true],
       [module.WEBHOOK_NAMES.rollouts, 'Ignore', false],
       [module.WEBHOOK_NAMES.virtualservices, 'Ignore', true],
+      [module.WEBHOOK_NAMES.httproutes, 'Ignore', true],
     ]);
+  });
+
+  it('admit HTTPRoutes only while routers.gatewayAPI.enabled, as the webhook would with --routers', async () => {
+    const off = await renderChart([...INSTALL, '--set', 'routers.gatewayAPI.enabled=false'], NS);
+    const expected = module.webhookConfigurations({
+      name: 'steerer-webhook',
+      target: { service: { namespace: NS, name: 'steerer-webhook' } },
+      routers: ['VirtualService'],
+    });
+    for (const [kind, object] of [
+      ['MutatingWebhookConfiguration', expected.mutating],
+      ['ValidatingWebhookConfiguration', expected.validating],
+    ] as const) {
+      expect(withoutNamespaceSelector(webhooksOf(off, kind))).toEqual(object.webhooks);
+    }
   });
 
   it('never admit objects of the release namespace', () => {

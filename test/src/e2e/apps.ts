@@ -19,6 +19,8 @@ export interface AppOptions {
   headless?: boolean;
   /** Labels on the Rollout. */
   rolloutLabels?: Record<string, string>;
+  /** The route object: the seed's VirtualService (default), or a Gateway API HTTPRoute. */
+  router?: 'VirtualService' | 'HTTPRoute';
 }
 
 type Placement = AppOptions['pinTo'];
@@ -117,7 +119,7 @@ ${labelsBlock(o.rolloutLabels)}spec:
   canary:
     name: ${o.name}-canary
     host: ${o.name}-canary
-  virtualService:
+  ${o.router === 'HTTPRoute' ? 'httpRoute' : 'virtualService'}:
     name: ${o.name}
     weight: ${o.stepWeight ?? 10}
   metric:
@@ -138,7 +140,9 @@ export function appManifests(o: AppOptions): string {
     service(ns, o.name, o.name, o.headless),
     deployment(ns, canary, canary, o.canaryImage ?? o.image, o.canaryReplicas ?? r, o.pinTo),
     service(ns, canary, canary, o.headless),
-    `apiVersion: networking.istio.io/v1
+    o.router === 'HTTPRoute'
+      ? httpRouteManifest(o)
+      : `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata:
   name: ${o.name}
@@ -160,6 +164,72 @@ spec:
       weight: 0
 `,
   ].join('---\n');
+}
+
+/** The Gateway the suites' HTTPRoutes attach to (Istio's Gateway API class). */
+export const GATEWAY = 'public';
+
+export function gatewayManifest(ns: string): string {
+  return `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: ${GATEWAY}
+  namespace: ${ns}
+spec:
+  gatewayClassName: istio
+  listeners:
+  - name: http
+    port: 80
+    protocol: HTTP
+    allowedRoutes:
+      namespaces:
+        from: Same
+`;
+}
+
+/**
+ * The app's HTTPRoute, attached to the Gateway for the app's host: an unrelated rule first
+ * (/admin to the primary only, with a filter and a timeout, which Steerer must never
+ * touch), then the split between the primary and the canary at the given weights.
+ */
+export function httpRouteManifest(o: AppOptions, weights: [number, number] = [100, 0]): string {
+  return `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: ${o.name}
+  namespace: ${o.namespace}
+spec:
+  parentRefs:
+  - name: ${GATEWAY}
+    sectionName: http
+  hostnames:
+  - ${appHost(o)}
+  rules:
+  - name: admin
+    matches:
+    - path:
+        type: PathPrefix
+        value: /admin
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier:
+        add:
+        - name: x-admin
+          value: "1"
+    backendRefs:
+    - name: ${o.name}
+      port: 9898
+    timeouts:
+      request: 10s
+  - name: split
+    backendRefs:
+    - name: ${o.name}
+      port: 9898
+      weight: ${weights[0]}
+    - name: ${o.name}-canary
+      port: 9898
+      weight: ${weights[1]}
+`;
 }
 
 export function namespaceManifest(ns: string): string {

@@ -134,7 +134,9 @@ describe('the controller and the webhook with exactly the chart RBAC', () => {
       async () => {
         const ca = (await secretData())['ca.crt'];
         const bundles = await caBundles();
-        return ca !== undefined && bundles.length === 3 && bundles.every((b) => b === ca);
+        // Mutating: deployments and the two route-weights webhooks; validating: rollouts
+        // and the two route webhooks.
+        return ca !== undefined && bundles.length === 6 && bundles.every((b) => b === ca);
       },
       60_000,
       250,
@@ -190,7 +192,7 @@ describe('the controller and the webhook with exactly the chart RBAC', () => {
   it('the webhook, as its ServiceAccount, filled the Secret the chart made and published its CA', async () => {
     const data = await secretData();
     expect(Object.keys(data).sort()).toEqual(['ca.crt', 'ca.key', 'tls.crt', 'tls.key']);
-    expect(await caBundles()).toEqual([data['ca.crt'], data['ca.crt'], data['ca.crt']]);
+    expect(await caBundles()).toEqual(Array.from({ length: 6 }, () => data['ca.crt']));
   });
 
   it('the controller, as its ServiceAccount, holds the leader Lease the chart made', async () => {
@@ -292,6 +294,8 @@ describe('the controller and the webhook with exactly the chart RBAC', () => {
       ],
       [CONTROLLER_SA, ['patch', 'deployments.apps', ...app], 'yes'],
       [CONTROLLER_SA, ['patch', 'virtualservices.networking.istio.io', ...app], 'yes'],
+      [CONTROLLER_SA, ['patch', 'httproutes.gateway.networking.k8s.io', ...app], 'yes'],
+      [CONTROLLER_SA, ['watch', 'httproutes.gateway.networking.k8s.io', '-A'], 'yes'],
       [CONTROLLER_SA, ['watch', 'horizontalpodautoscalers.autoscaling', '-A'], 'yes'],
       [CONTROLLER_SA, ['create', 'events', ...app], 'yes'],
       [CONTROLLER_SA, ['update', 'leases.coordination.k8s.io/steerer-controller', ...sys], 'yes'],
@@ -306,6 +310,9 @@ describe('the controller and the webhook with exactly the chart RBAC', () => {
       [CONTROLLER_SA, ['list', 'secrets', '-A'], 'no'],
       [CONTROLLER_SA, ['create', 'pods', ...app], 'no'],
       [CONTROLLER_SA, ['patch', 'services', ...app], 'no'],
+      [CONTROLLER_SA, ['delete', 'httproutes.gateway.networking.k8s.io', ...app], 'no'],
+      [CONTROLLER_SA, ['list', 'referencegrants.gateway.networking.k8s.io', ...app], 'no'],
+      [CONTROLLER_SA, ['patch', 'gateways.gateway.networking.k8s.io', ...app], 'no'],
       [
         CONTROLLER_SA,
         ['update', 'leases.coordination.k8s.io/kube-controller-manager', '-n', 'kube-system'],
@@ -320,6 +327,8 @@ describe('the controller and the webhook with exactly the chart RBAC', () => {
       [WEBHOOK_SA, ['list', 'rollouts.apps.weave.works', '-A'], 'yes'],
       [WEBHOOK_SA, ['get', 'deployments.apps', ...app], 'yes'],
       [WEBHOOK_SA, ['get', 'virtualservices.networking.istio.io', ...app], 'yes'],
+      [WEBHOOK_SA, ['get', 'httproutes.gateway.networking.k8s.io', ...app], 'yes'],
+      [WEBHOOK_SA, ['list', 'referencegrants.gateway.networking.k8s.io', ...app], 'yes'],
       [WEBHOOK_SA, ['patch', `validatingwebhookconfigurations/${CONFIG}`], 'yes'],
       [WEBHOOK_SA, ['patch', `mutatingwebhookconfigurations/${CONFIG}`], 'yes'],
       // …and what it must not.
@@ -336,6 +345,10 @@ describe('the controller and the webhook with exactly the chart RBAC', () => {
       [WEBHOOK_SA, ['create', 'pods', ...app], 'no'],
       [WEBHOOK_SA, ['update', 'rollouts.apps.weave.works', '--subresource=status', ...app], 'no'],
       [WEBHOOK_SA, ['patch', 'rollouts.apps.weave.works', ...app], 'no'],
+      // It answers with patches; it never writes route objects itself.
+      [WEBHOOK_SA, ['patch', 'httproutes.gateway.networking.k8s.io', ...app], 'no'],
+      [WEBHOOK_SA, ['patch', 'virtualservices.networking.istio.io', ...app], 'no'],
+      [WEBHOOK_SA, ['create', 'referencegrants.gateway.networking.k8s.io', ...app], 'no'],
     ];
     const answers = await Promise.all(
       cases.map(async ([as, args]) => [as, args.join(' '), await canI(as, args)]),

@@ -190,9 +190,11 @@ describe('hostile and broken input', () => {
     const weightAt = async (): Promise<number> =>
       (await rolloutStatus(NS, 'edit')).canaryWeight ?? 0;
 
-    // 1. Weights changed by hand: put back, with a Warning naming what was found.
-    const setWeights = (p: number, c: number): Promise<string> =>
-      kubectl([
+    // 1. Weights changed by hand. With the webhook, the edit keeps Steerer's weights and
+    //    says so; without its mutating half, Steerer puts them back, with a Warning naming
+    //    what it found.
+    const setWeights = (p: number, c: number): ReturnType<typeof kubectlResult> =>
+      kubectlResult([
         'patch',
         'virtualservice',
         '-n',
@@ -205,7 +207,16 @@ describe('hostile and broken input', () => {
           { op: 'replace', path: '/spec/http/0/route/1/weight', value: c },
         ]),
       ]);
-    await setWeights(50, 50);
+    const kept = await setWeights(50, 50);
+    counts.userEdits++;
+    expect(kept.code).toBe(0);
+    expect(kept.stderr).toMatch(
+      /Warning: kept VirtualService input\/edit at \d+\/\d+, not 50\/50: Rollout input\/edit is releasing through it/,
+    );
+    const [keptPrimary] = await vsWeights(NS, 'edit');
+    expect(keptPrimary).not.toBe(50);
+    await kubectl(['delete', 'mutatingwebhookconfiguration', CONFIG]);
+    expect((await setWeights(50, 50)).code).toBe(0);
     counts.userEdits++;
     const restored = await waitFor(
       'the weights restored',
@@ -252,6 +263,7 @@ describe('hostile and broken input', () => {
       'delete',
       'mutatingwebhookconfiguration,validatingwebhookconfiguration',
       CONFIG,
+      '--ignore-not-found',
     ]);
     const client = testClient();
     let writesAfterRemoval = 0;

@@ -161,6 +161,7 @@ describe('safe by default, under steady traffic', () => {
       '--control-loop-interval=2s',
       '--analysis-interval=1s',
       '--route-settle-time=2s',
+      `--namespace=${NS}`,
     ]);
     await waitPhase('Initialized', 60_000);
     traffic.start();

@@ -39,6 +39,8 @@ function setup(): {
       annotations: { 'mesh.steerer.io/latency-ms': '50' },
     }),
   ]);
+  // No Gateway API objects (as when its CRDs are absent): each source reports an empty list.
+  for (const r of ['httproutes', 'gateways', 'referencegrants'] as const) store.sink(r).replace([]);
   const deps: AdminDeps = {
     store,
     overrides: new FaultOverrides(),

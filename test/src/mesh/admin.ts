@@ -7,10 +7,18 @@ import { parseFaultOverride } from './faults.js';
 import type { LoadScheduler } from './load.js';
 import type { Logger } from './log.js';
 import { parseLoadBody } from './load.js';
+import { backendTarget } from './gateway-api.js';
 import { objectKey, type Deployment } from './model.js';
+import { describeHttpRouteRules } from './parse-gateway-api.js';
 import type { RoutingTable } from './routing.js';
 import { serviceKeyForHost } from './routing.js';
-import { describeRoutes, RESOURCES, type InvalidVirtualService, type MeshStore } from './store.js';
+import {
+  describeRoutes,
+  RESOURCES,
+  type InvalidHttpRoute,
+  type InvalidVirtualService,
+  type MeshStore,
+} from './store.js';
 
 export interface AdminRequest {
   readonly method: string;
@@ -30,6 +38,8 @@ export interface AdminDeps {
   load: LoadScheduler;
   renderMetrics(): string;
   virtualServiceVersion(): string | undefined;
+  /** Version in use per Gateway API resource; null while its CRD is not installed. */
+  gatewayApiVersions?(): Readonly<Record<string, string | null>>;
   log: Logger;
 }
 
@@ -111,6 +121,66 @@ export function describeState(
   );
 }
 
+/** Every HTTPRoute: hostnames, the Gateways that accepted it (or why none), rules and backends. */
+export function describeHttpRoutes(
+  table: RoutingTable,
+  invalid: readonly InvalidHttpRoute[],
+  overrides: FaultOverrides,
+): Record<string, unknown>[] {
+  const valid = [...table.httpRoutes.routes.values()].map(({ route, attachments, problems }) => ({
+    namespace: route.namespace,
+    name: route.name,
+    resourceVersion: route.resourceVersion,
+    valid: true,
+    accepted: attachments.length > 0,
+    hostnames: route.hostnames,
+    attachments: attachments.map((a) => ({
+      gateway: objectKey(a.gateway.namespace, a.gateway.name),
+      listener: a.listener,
+      hostnames: a.hostnames,
+    })),
+    ...(problems.length > 0 ? { problems } : {}),
+    weights: describeHttpRouteRules(route),
+    rules: route.rules.map((rule, index) => ({
+      index,
+      ...(rule.name !== undefined ? { name: rule.name } : {}),
+      matches: rule.matches.map((m) => ({
+        path: `${m.path.type} ${m.path.value}`,
+        ...(m.method !== undefined ? { method: m.method } : {}),
+        headers: m.headers.length,
+        queryParams: m.queryParams.length,
+      })),
+      ...(rule.unsupported !== undefined ? { unsupported: rule.unsupported } : {}),
+      backendRefs: rule.backendRefs.map((ref) => {
+        const target = backendTarget(route.namespace, ref, table.referenceGrants);
+        const key = target.ok ? target.serviceKey : undefined;
+        const service = key === undefined ? undefined : table.services.get(key);
+        const workloads = (key === undefined ? undefined : table.workloadsByService.get(key)) ?? [];
+        return {
+          name: ref.name,
+          namespace: ref.namespace,
+          ...(ref.kind !== 'Service' || ref.group !== '' ? { group: ref.group, kind: ref.kind } : {}),
+          weight: ref.weight,
+          service: service ? key : null,
+          ...(target.ok ? {} : { invalid: target.reason }),
+          healthy: workloads.some((w) => w.readyReplicas > 0),
+          workloads: workloads.map((w) => workloadState(w, overrides)),
+        };
+      }),
+    })),
+  }));
+  const broken = invalid.map((i) => ({
+    namespace: i.meta.namespace,
+    name: i.meta.name,
+    resourceVersion: i.meta.resourceVersion,
+    valid: false,
+    error: i.error,
+  }));
+  return [...valid, ...broken].sort((a, b) =>
+    objectKey(a.namespace, a.name).localeCompare(objectKey(b.namespace, b.name)),
+  );
+}
+
 /** `/admin/{kind}/{namespace}/{name}` → key, or undefined. */
 function keyFrom(path: string, prefix: string): string | undefined {
   if (!path.startsWith(prefix)) return undefined;
@@ -142,6 +212,8 @@ export function handleAdmin(deps: AdminDeps, req: AdminRequest): AdminResponse {
       synced: Object.fromEntries(RESOURCES.map((r) => [r, deps.store.synced(r)])),
       virtualServiceVersion: deps.virtualServiceVersion() ?? null,
       virtualServices: describeState(table, deps.store.invalidVirtualServices(), deps.overrides),
+      gatewayApiVersions: deps.gatewayApiVersions?.() ?? null,
+      httpRoutes: describeHttpRoutes(table, deps.store.invalidHttpRoutes(), deps.overrides),
       load: deps.load.list(),
       faultOverrides: Object.fromEntries(deps.overrides.entries()),
     });

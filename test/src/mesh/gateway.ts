@@ -10,7 +10,7 @@ import type { IstioMetrics, ResponseFlags } from './istio-metrics.js';
 import { objectKey, type FaultProfile } from './model.js';
 import { faultReply, podinfoReply, podName } from './podinfo.js';
 import { decide, type RouteDecision, type RouteRequest, type RoutingTable } from './routing.js';
-import type { RequestOrigin, SelfMetrics } from './self-metrics.js';
+import type { Outcome, RequestOrigin, SelfMetrics } from './self-metrics.js';
 import { Sequencer } from './sequence.js';
 
 export interface GatewayRequest extends RouteRequest {
@@ -32,6 +32,13 @@ export interface GatewayDeps {
 }
 
 const TEXT = 'text/plain; charset=utf-8';
+
+const OUTCOMES: Readonly<Record<RouteDecision['kind'], Outcome>> = {
+  'no-route': 'no_route',
+  direct: 'direct_response',
+  unavailable: 'unavailable',
+  upstream: 'upstream',
+};
 
 export class Gateway {
   private readonly sequencer = new Sequencer();
@@ -60,12 +67,17 @@ export class Gateway {
           headers: { 'content-type': TEXT, server: 'istio-envoy' },
           body: 'no route',
         };
+      case 'direct':
+        // Envoy's direct_response: the status alone, no body, no response flag.
+        this.finish(req, decision, decision.status, '-', start);
+        return { status: decision.status, headers: { server: 'istio-envoy' }, body: '' };
       case 'unavailable':
-        this.finish(req, decision, 503, decision.flag, start);
+        this.finish(req, decision, decision.status, decision.flag, start);
         return {
-          status: 503,
+          status: decision.status,
           headers: { 'content-type': TEXT, server: 'istio-envoy' },
-          body: 'no healthy upstream',
+          // Envoy's cluster_not_found local reply (HTTPRoute's invalid backends) has no body.
+          body: decision.status === 503 ? 'no healthy upstream' : '',
         };
       case 'upstream': {
         const w = decision.workload;
@@ -108,25 +120,40 @@ export class Gateway {
   ): number {
     const durationMs = Math.max(0, this.deps.clock.now() - start);
     this.deps.istio.record({ decision, code, flags, durationMs });
-    this.deps.self.countRequest(
-      req.origin,
-      decision.kind === 'no-route' ? 'no_route' : decision.kind,
-    );
+    this.deps.self.countRequest(req.origin, OUTCOMES[decision.kind]);
     return durationMs;
   }
 }
 
-/** The request background load sends for a VirtualService: its first host, pinned to it. */
+/** A concrete request host for a (possibly wildcard) configured host. */
+function loadHost(first: string): string {
+  return first === '*' ? 'load.mesh.local' : first.startsWith('*') ? `load${first.slice(1)}` : first;
+}
+
+/**
+ * The request background load sends for `namespace/name`: to the VirtualService of that
+ * name with its first host, pinned to it; else to the HTTPRoute of that name (when a
+ * Gateway accepts it) with its first hostname (after the listener's), pinned to its rules.
+ */
 export function backgroundRequest(
   table: RoutingTable,
   key: string,
   pathAndQuery: string,
 ): GatewayRequest | undefined {
   const vs = table.virtualServices.get(key);
-  const first = vs?.hosts[0];
-  if (first === undefined) return undefined;
-  const host =
-    first === '*' ? 'load.mesh.local' : first.startsWith('*') ? `load${first.slice(1)}` : first;
+  let host: string | undefined;
+  let pin: Pick<RouteRequest, 'virtualService' | 'httpRoute'>;
+  if (vs) {
+    const first = vs.hosts[0];
+    if (first === undefined) return undefined;
+    host = loadHost(first);
+    pin = { virtualService: key };
+  } else {
+    const first = table.httpRoutes.routes.get(key)?.attachments[0]?.hostnames[0];
+    if (first === undefined) return undefined;
+    host = loadHost(first);
+    pin = { httpRoute: key };
+  }
   const q = pathAndQuery.indexOf('?');
   const headers: Readonly<Record<string, string>> = { host, 'user-agent': 'mesh-sim-load' };
   return {
@@ -136,6 +163,6 @@ export function backgroundRequest(
     query: q === -1 ? '' : pathAndQuery.slice(q + 1),
     method: 'GET',
     header: (name) => headers[name],
-    virtualService: key,
+    ...pin,
   };
 }

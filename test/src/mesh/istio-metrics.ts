@@ -1,6 +1,7 @@
 // Istio's standard request metrics as its proxies would report them for traffic entering
-// through the ingress gateway: the destination reporter (the workload's sidecar) and,
-// optionally, the source reporter (the gateway). Series appear on first request only.
+// through the ingress gateway (VirtualServices) or a Gateway API Gateway's proxy
+// (HTTPRoutes): the destination reporter (the workload's sidecar) and, optionally, the
+// source reporter (the gateway). Series appear on first request only.
 
 import type { Deployment, Service } from './model.js';
 import {
@@ -22,6 +23,33 @@ export const GATEWAY_WORKLOAD = {
   name: 'istio-ingressgateway',
   namespace: 'istio-system',
 } as const;
+
+/** The proxy a request came in through: the source_* labels. */
+export interface SourceLabels {
+  workload: string;
+  namespace: string;
+  app: string;
+  canonicalService: string;
+}
+
+const INGRESS_GATEWAY: SourceLabels = {
+  workload: GATEWAY_WORKLOAD.name,
+  namespace: GATEWAY_WORKLOAD.namespace,
+  app: GATEWAY_WORKLOAD.name,
+  canonicalService: GATEWAY_WORKLOAD.name,
+};
+
+/**
+ * VirtualService traffic enters through istio-ingressgateway. HTTPRoute traffic enters
+ * through the proxy Istio deploys for the Gateway: Deployment `<gateway>-istio` in the
+ * Gateway's namespace, labelled service.istio.io/canonical-name with that name and no app.
+ */
+export function sourceLabels(decision: RouteDecision): SourceLabels {
+  const gw = decision.via?.gateway;
+  if (!gw) return INGRESS_GATEWAY;
+  const workload = `${gw.name}-istio`;
+  return { workload, namespace: gw.namespace, app: 'unknown', canonicalService: workload };
+}
 
 export type Reporter = 'destination' | 'source';
 
@@ -107,19 +135,20 @@ const NO_WORKLOAD = {
 export function destinationLabels(decision: RouteDecision): DestinationLabels {
   switch (decision.kind) {
     case 'no-route':
+    case 'direct':
       return { ...serviceLabels(undefined, undefined, ''), ...NO_WORKLOAD };
     case 'unavailable':
       return {
         ...serviceLabels(
           decision.service,
           decision.destination.host,
-          decision.virtualService.namespace,
+          decision.via.namespace,
         ),
         ...(decision.workload ? workloadLabels(decision.workload) : NO_WORKLOAD),
       };
     case 'upstream':
       return {
-        ...serviceLabels(decision.service, undefined, decision.virtualService.namespace),
+        ...serviceLabels(decision.service, undefined, decision.via.namespace),
         ...workloadLabels(decision.workload),
       };
   }
@@ -130,15 +159,16 @@ export function istioLabelPairs(
   d: DestinationLabels,
   code: number,
   flags: ResponseFlags,
+  source: SourceLabels = INGRESS_GATEWAY,
 ): LabelPairs {
   return [
     ['reporter', reporter],
-    ['source_workload', GATEWAY_WORKLOAD.name],
-    ['source_canonical_service', GATEWAY_WORKLOAD.name],
+    ['source_workload', source.workload],
+    ['source_canonical_service', source.canonicalService],
     ['source_canonical_revision', 'latest'],
-    ['source_workload_namespace', GATEWAY_WORKLOAD.namespace],
+    ['source_workload_namespace', source.namespace],
     ['source_principal', UNKNOWN],
-    ['source_app', GATEWAY_WORKLOAD.name],
+    ['source_app', source.app],
     ['source_version', UNKNOWN],
     ['source_cluster', 'Kubernetes'],
     ['destination_workload', d.workload],
@@ -181,8 +211,9 @@ export class IstioMetrics {
   record(r: RequestRecord): void {
     if (!IstioMetrics.hasDestinationSample(r.decision) && !this.options.sourceReporter) return;
     const d = destinationLabels(r.decision);
-    if (IstioMetrics.hasDestinationSample(r.decision)) this.observe('destination', d, r);
-    if (this.options.sourceReporter) this.observe('source', d, r);
+    const src = sourceLabels(r.decision);
+    if (IstioMetrics.hasDestinationSample(r.decision)) this.observe('destination', d, src, r);
+    if (this.options.sourceReporter) this.observe('source', d, src, r);
   }
 
   /**
@@ -205,9 +236,16 @@ export class IstioMetrics {
     return this.series.size;
   }
 
-  private observe(reporter: Reporter, d: DestinationLabels, r: RequestRecord): void {
+  private observe(
+    reporter: Reporter,
+    d: DestinationLabels,
+    src: SourceLabels,
+    r: RequestRecord,
+  ): void {
     const key = [
       reporter,
+      src.workload,
+      src.namespace,
       d.service,
       d.serviceName,
       d.serviceNamespace,
@@ -222,7 +260,7 @@ export class IstioMetrics {
     ].join('\u0000');
     let s = this.series.get(key);
     if (!s) {
-      const labels = formatLabels(istioLabelPairs(reporter, d, r.code, r.flags));
+      const labels = formatLabels(istioLabelPairs(reporter, d, r.code, r.flags, src));
       s = {
         requests: 0,
         workload: `${d.workloadNamespace}/${d.workload}`,

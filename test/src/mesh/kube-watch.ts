@@ -1,7 +1,16 @@
 // The only module that talks to the API server (through @kubernetes/client-node 1.4).
 // It provides a ResourceSource per resource the simulator reads — VirtualServices in
-// networking.istio.io (v1, else v1beta1, else v1alpha3: whichever is served), Services and
-// Deployments — and nothing else: no other custom resource is ever listed or watched.
+// networking.istio.io (v1, else v1beta1, else v1alpha3: whichever is served), Services,
+// Deployments, and the Gateway API's HTTPRoutes, Gateways and ReferenceGrants in
+// gateway.networking.k8s.io (v1, else v1beta1) — and nothing else: no other custom
+// resource is ever listed or watched.
+//
+// The Gateway API CRDs may be missing, or be removed and installed again while the
+// simulator runs. A Gateway API resource that discovery does not find lists as empty (so
+// the simulator is ready and routes nothing through it), and its "watch" polls discovery
+// until the resource is served again, then asks the reflector to relist: no restart, no
+// error logged every few seconds. A watch that fails with 404 because the CRD just went
+// away does the same.
 
 import {
   ApisApi,
@@ -12,12 +21,23 @@ import {
   type KubeConfig,
 } from '@kubernetes/client-node';
 import type { Logger } from './log.js';
-import type { ListResult, ResourceSource, WatchEvent } from './reflector.js';
+import { GATEWAY_API_GROUP } from './parse-gateway-api.js';
+import { statusOf, type ListResult, type ResourceSource, type WatchEvent } from './reflector.js';
 import type { Resource } from './store.js';
 
 export const ISTIO_GROUP = 'networking.istio.io';
 export const VIRTUAL_SERVICE_VERSIONS = ['v1', 'v1beta1', 'v1alpha3'] as const;
 export type VirtualServiceVersion = (typeof VIRTUAL_SERVICE_VERSIONS)[number];
+
+export type GatewayApiResource = 'httproutes' | 'gateways' | 'referencegrants';
+/** Versions of each Gateway API resource in order of preference; the first served is used. */
+export const GATEWAY_API_VERSIONS: Readonly<Record<GatewayApiResource, readonly string[]>> = {
+  httproutes: ['v1', 'v1beta1'],
+  gateways: ['v1', 'v1beta1'],
+  referencegrants: ['v1', 'v1beta1'],
+};
+/** How often a missing Gateway API resource's discovery is checked again. */
+export const ABSENT_POLL_MS = 3000;
 
 /** The preferred VirtualService version among those that serve `virtualservices`. */
 export function chooseVirtualServiceVersion(
@@ -26,10 +46,11 @@ export function chooseVirtualServiceVersion(
   return VIRTUAL_SERVICE_VERSIONS.find((v) => servesVirtualServices.has(v));
 }
 
+/** `version` is the custom resource's version (ignored for Services and Deployments). */
 export function collectionPath(
   resource: Resource,
   namespace: string | undefined,
-  vsVersion: string,
+  version: string,
 ): string {
   const scope = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
   switch (resource) {
@@ -38,8 +59,26 @@ export function collectionPath(
     case 'deployments':
       return `/apis/apps/v1${scope}/deployments`;
     case 'virtualservices':
-      return `/apis/${ISTIO_GROUP}/${vsVersion}${scope}/virtualservices`;
+      return `/apis/${ISTIO_GROUP}/${version}${scope}/virtualservices`;
+    case 'httproutes':
+    case 'gateways':
+    case 'referencegrants':
+      return `/apis/${GATEWAY_API_GROUP}/${version}${scope}/${resource}`;
   }
+}
+
+/** Resolves after ms, or at once when the signal aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 function asList(value: unknown, what: string): ListResult {
@@ -93,13 +132,16 @@ export interface KubeSources {
   readonly sources: Readonly<Record<Resource, ResourceSource>>;
   /** The VirtualService version in use, once discovered. */
   virtualServiceVersion(): string | undefined;
+  /** The version in use per Gateway API resource; null while its CRD is not installed. */
+  gatewayApiVersions(): Readonly<Record<GatewayApiResource, string | null>>;
 }
 
 export function createKubeSources(
   kc: KubeConfig,
-  options: { namespace?: string; log: Logger },
+  options: { namespace?: string; log: Logger; absentPollMs?: number },
 ): KubeSources {
   const { namespace, log } = options;
+  const absentPollMs = options.absentPollMs ?? ABSENT_POLL_MS;
   const watch = new Watch(kc);
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
@@ -107,21 +149,28 @@ export function createKubeSources(
   const apis = kc.makeApiClient(ApisApi);
   let vsVersion: VirtualServiceVersion | undefined;
 
+  /** The first of `versions` (in order) whose group version serves `plural`, if any. */
+  const discoverVersion = async (
+    group: string,
+    plural: string,
+    versions: readonly string[],
+  ): Promise<string | undefined> => {
+    const groups = await apis.getAPIVersions();
+    const served = new Set(
+      groups.groups.find((g) => g.name === group)?.versions.map((v) => v.version) ?? [],
+    );
+    for (const version of versions) {
+      if (!served.has(version)) continue;
+      const resources = await custom.getAPIResources({ group, version });
+      if (resources.resources.some((r) => r.name === plural)) return version;
+    }
+    return undefined;
+  };
+
   /** Re-run on every VirtualService list, so installing or upgrading the CRD is picked up. */
   const discover = async (): Promise<VirtualServiceVersion> => {
-    const groups = await apis.getAPIVersions();
-    const group = groups.groups.find((g) => g.name === ISTIO_GROUP);
-    const served = new Set(group?.versions.map((v) => v.version) ?? []);
-    const withVs = new Set<string>();
-    for (const version of VIRTUAL_SERVICE_VERSIONS) {
-      if (!served.has(version)) continue;
-      const resources = await custom.getAPIResources({ group: ISTIO_GROUP, version });
-      if (resources.resources.some((r) => r.name === 'virtualservices')) {
-        withVs.add(version);
-        break; // versions are tried in order of preference
-      }
-    }
-    const chosen = chooseVirtualServiceVersion(withVs);
+    const found = await discoverVersion(ISTIO_GROUP, 'virtualservices', VIRTUAL_SERVICE_VERSIONS);
+    const chosen = chooseVirtualServiceVersion(new Set(found === undefined ? [] : [found]));
     if (!chosen) {
       throw new Error(
         `${ISTIO_GROUP} does not serve virtualservices (is the Istio CRD installed?)`,
@@ -132,6 +181,74 @@ export function createKubeSources(
       vsVersion = chosen;
     }
     return chosen;
+  };
+
+  /** Version in use per Gateway API resource: undefined before discovery, null when absent. */
+  const gwVersions: Record<GatewayApiResource, string | null | undefined> = {
+    httproutes: undefined,
+    gateways: undefined,
+    referencegrants: undefined,
+  };
+  const discoverGatewayApi = async (resource: GatewayApiResource): Promise<string | null> => {
+    const found =
+      (await discoverVersion(GATEWAY_API_GROUP, resource, GATEWAY_API_VERSIONS[resource])) ?? null;
+    if (found !== gwVersions[resource]) {
+      if (found === null) {
+        log.info('gateway API resource not served; treated as empty until its CRD is installed', {
+          group: GATEWAY_API_GROUP,
+          resource,
+        });
+      } else {
+        log.info('gateway API version discovered', {
+          group: GATEWAY_API_GROUP,
+          resource,
+          version: found,
+        });
+      }
+      gwVersions[resource] = found;
+    }
+    return found;
+  };
+
+  const gatewayApiSource = (resource: GatewayApiResource): ResourceSource => {
+    const path = (): string =>
+      collectionPath(resource, namespace, gwVersions[resource] ?? GATEWAY_API_VERSIONS[resource][0] ?? 'v1');
+    /** While the resource is not served: check discovery until it is, then relist. */
+    const awaitServed = async (timeoutSeconds: number, signal: AbortSignal): Promise<void | 'relist'> => {
+      const deadline = Date.now() + timeoutSeconds * 1000;
+      while (!signal.aborted && Date.now() < deadline) {
+        await pause(absentPollMs, signal);
+        if (signal.aborted) return;
+        if ((await discoverGatewayApi(resource)) !== null) return 'relist';
+      }
+      return undefined;
+    };
+    return {
+      resource,
+      list: async () => {
+        const version = await discoverGatewayApi(resource);
+        if (version === null) return { items: [], resourceVersion: '' };
+        const group = GATEWAY_API_GROUP;
+        const raw: unknown =
+          namespace === undefined
+            ? await custom.listClusterCustomObject({ group, version, plural: resource })
+            : await custom.listNamespacedCustomObject({ group, version, namespace, plural: resource });
+        return asList(raw, resource);
+      },
+      watch: async (rv, timeoutSeconds, onEvent, signal) => {
+        if (gwVersions[resource] === null) return awaitServed(timeoutSeconds, signal);
+        try {
+          await watchStream(watch, path(), rv, timeoutSeconds, onEvent, signal);
+          return undefined;
+        } catch (error) {
+          // The CRD went away under an open or reopening watch: relist (as empty), no error.
+          if (statusOf(error) === 404 && (await discoverGatewayApi(resource)) === null) {
+            return 'relist';
+          }
+          throw error;
+        }
+      },
+    };
   };
 
   const source = (
@@ -186,6 +303,17 @@ export function createKubeSources(
       },
       () => collectionPath('virtualservices', namespace, vsVersion ?? VIRTUAL_SERVICE_VERSIONS[0]),
     ),
+    httproutes: gatewayApiSource('httproutes'),
+    gateways: gatewayApiSource('gateways'),
+    referencegrants: gatewayApiSource('referencegrants'),
   };
-  return { sources, virtualServiceVersion: () => vsVersion };
+  return {
+    sources,
+    virtualServiceVersion: () => vsVersion,
+    gatewayApiVersions: () => ({
+      httproutes: gwVersions.httproutes ?? null,
+      gateways: gwVersions.gateways ?? null,
+      referencegrants: gwVersions.referencegrants ?? null,
+    }),
+  };
 }

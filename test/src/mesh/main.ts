@@ -98,14 +98,24 @@ async function main(): Promise<number> {
     load,
     log,
     virtualServiceVersion: () => kube.virtualServiceVersion(),
-    renderMetrics: () =>
-      self.render(istio, {
+    gatewayApiVersions: () => kube.gatewayApiVersions(),
+    renderMetrics: () => {
+      const table = store.routingTable();
+      const routes = [...table.httpRoutes.routes.values()];
+      const accepted = routes.filter((r) => r.attachments.length > 0).length;
+      return self.render(istio, {
         virtualServices: {
-          valid: store.routingTable().virtualServices.size,
+          valid: table.virtualServices.size,
           invalid: store.invalidVirtualServices().length,
         },
+        httpRoutes: {
+          accepted,
+          notAccepted: routes.length - accepted,
+          invalid: store.invalidHttpRoutes().length,
+        },
         loadTargets: load.list(),
-      }),
+      });
+    },
   });
 
   let servers;

@@ -111,3 +111,97 @@ export interface Deployment extends ObjectMeta {
   /** Problems with the fault annotations (logged once per resourceVersion). */
   readonly faultWarnings: readonly string[];
 }
+
+// ---- Gateway API (gateway.networking.k8s.io) --------------------------------------------
+
+/** The identity of the object that routed a request, for logs, metrics and admin state. */
+export interface RouteVia {
+  readonly kind: 'VirtualService' | 'HTTPRoute';
+  readonly namespace: string;
+  readonly name: string;
+  /** HTTPRoute traffic: the Gateway that accepted the route (Istio deploys one proxy per Gateway). */
+  readonly gateway?: { readonly namespace: string; readonly name: string };
+}
+
+/** A parentRef with Gateway API defaults applied (group, kind, namespace). */
+export interface ParentRef {
+  readonly group: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly sectionName?: string;
+  readonly port?: number;
+}
+
+export const PATH_MATCH_TYPES = ['Exact', 'PathPrefix', 'RegularExpression'] as const;
+export type PathMatchType = (typeof PATH_MATCH_TYPES)[number];
+
+export interface PathMatch {
+  readonly type: PathMatchType;
+  /** For PathPrefix: without a trailing slash, except the root prefix `/`. */
+  readonly value: string;
+  /** RegularExpression only: anchored, like Envoy's safe_regex. */
+  readonly regex?: RegExp;
+}
+
+/** One HTTPRouteMatch: every condition must hold. */
+export interface RouteMatch {
+  /** Always present: Gateway API defaults it to PathPrefix `/`. */
+  readonly path: PathMatch;
+  /** Header names lower-case; values exact or regex. */
+  readonly headers: readonly NamedMatch[];
+  /** Query parameter names as written (case-sensitive); values exact or regex. */
+  readonly queryParams: readonly NamedMatch[];
+  readonly method?: string;
+}
+
+/** A backendRef with defaults applied (group '', kind Service, namespace, weight 1). */
+export interface BackendRef {
+  readonly group: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace: string;
+  readonly port?: number;
+  readonly weight: number;
+}
+
+export interface HttpRouteRule {
+  readonly name?: string;
+  /** Never empty: a rule without matches gets PathPrefix `/`, as the CRD defaults it. */
+  readonly matches: readonly RouteMatch[];
+  readonly backendRefs: readonly BackendRef[];
+  /** Set when the rule redirects or uses a filter the simulator does not model (answers 404 NR). */
+  readonly unsupported?: string;
+}
+
+export interface HTTPRoute extends ObjectMeta {
+  readonly parentRefs: readonly ParentRef[];
+  /** Lower-case; empty means every host the listener accepts. */
+  readonly hostnames: readonly string[];
+  readonly rules: readonly HttpRouteRule[];
+}
+
+export const ALLOWED_ROUTES_FROM = ['Same', 'All', 'Selector'] as const;
+export type AllowedRoutesFrom = (typeof ALLOWED_ROUTES_FROM)[number];
+
+export interface GatewayListener {
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: string;
+  /** Lower-case; absent accepts every host. */
+  readonly hostname?: string;
+  readonly allowedFrom: AllowedRoutesFrom;
+  /** Absent: the protocol's default kinds (HTTPRoute for HTTP and HTTPS). */
+  readonly allowedKinds?: readonly { readonly group: string; readonly kind: string }[];
+}
+
+/** A Gateway API Gateway (not to be confused with the simulator's request path, gateway.ts). */
+export interface KubeGateway extends ObjectMeta {
+  readonly gatewayClassName: string;
+  readonly listeners: readonly GatewayListener[];
+}
+
+export interface ReferenceGrant extends ObjectMeta {
+  readonly from: readonly { readonly group: string; readonly kind: string; readonly namespace: string }[];
+  readonly to: readonly { readonly group: string; readonly kind: string; readonly name?: string }[];
+}

@@ -20,11 +20,11 @@ export type Parsed<T> =
 
 type Check<T> = { ok: true; value: T } | { ok: false; error: string };
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function field(obj: unknown, ...path: string[]): unknown {
+export function field(obj: unknown, ...path: string[]): unknown {
   let cur = obj;
   for (const p of path) {
     if (!isRecord(cur)) return undefined;

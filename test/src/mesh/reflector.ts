@@ -21,13 +21,17 @@ export interface ListResult {
 export interface ResourceSource {
   readonly resource: string;
   list(): Promise<ListResult>;
-  /** Streams events until the server closes it (resolves) or it fails (rejects). */
+  /**
+   * Streams events until the server closes it (resolves) or it fails (rejects). Resolves
+   * with 'relist' when the API itself changed (a CRD installed or removed): the reflector
+   * then lists again at once, without counting a failure.
+   */
   watch(
     resourceVersion: string,
     timeoutSeconds: number,
     onEvent: (event: WatchEvent) => void,
     signal: AbortSignal,
-  ): Promise<void>;
+  ): Promise<void | 'relist'>;
 }
 
 export interface ReflectorOptions {
@@ -79,7 +83,11 @@ function describe(error: unknown): string {
 }
 
 type Stop =
-  { kind: 'closed' } | { kind: 'quiet' } | { kind: 'expired' } | { kind: 'error'; error: unknown };
+  | { kind: 'closed' }
+  | { kind: 'quiet' }
+  | { kind: 'expired' }
+  | { kind: 'relist' }
+  | { kind: 'error'; error: unknown };
 
 interface WatchOutcome {
   stop: Stop;
@@ -152,7 +160,8 @@ async function watchOnce(
   };
 
   try {
-    await source.watch(resourceVersion, timeoutSeconds, onEvent, controller.signal);
+    const ended = await source.watch(resourceVersion, timeoutSeconds, onEvent, controller.signal);
+    if (ended === 'relist') stop ??= { kind: 'relist' };
   } catch (error) {
     if (!signal.aborted)
       halt(statusOf(error) === 410 ? { kind: 'expired' } : { kind: 'error', error });
@@ -203,6 +212,10 @@ export async function runReflector(
           log.info('watch expired (410); relisting', { resourceVersion });
           resourceVersion = '';
           break;
+        case 'relist':
+          log.info('API changed; relisting', { resourceVersion });
+          resourceVersion = '';
+          break;
         case 'quiet':
           log.info('watch went quiet; reconnecting', { resourceVersion });
           break;
@@ -216,7 +229,8 @@ export async function runReflector(
         failure === undefined &&
         outcome.events === 0 &&
         clock.now() - startedAt < opts.minWatchMs &&
-        outcome.stop.kind !== 'expired'
+        outcome.stop.kind !== 'expired' &&
+        outcome.stop.kind !== 'relist'
       ) {
         failure = new Error('watch closed immediately');
       }

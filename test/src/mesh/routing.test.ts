@@ -166,7 +166,7 @@ describe('decide', () => {
     });
     expect(decide(table, request('app.example.com'), constantDraw(0))).toEqual({
       kind: 'no-route',
-      reason: 'no VirtualService for host app.example.com',
+      reason: 'no VirtualService or HTTPRoute for host app.example.com',
     });
   });
 

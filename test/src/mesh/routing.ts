@@ -1,13 +1,28 @@
 // The router, pure: from the cached objects (a RoutingTable) and one request to a
-// decision — which VirtualService, which http route, which weighted destination, which
-// Service and Deployment, or why none. No I/O, no clocks; randomness comes in as `draw`.
+// decision — which VirtualService or HTTPRoute (gateway-api.ts), which route or rule,
+// which weighted destination, which Service and Deployment, or why none. No I/O, no
+// clocks; randomness comes in as `draw`.
 
+import {
+  backendTarget,
+  buildHttpRouteIndex,
+  compareHostRank,
+  firstMatch,
+  lookupHttpRouteHost,
+  type HostMatchRank,
+  type HttpRouteIndex,
+  type RuleCandidate,
+} from './gateway-api.js';
 import {
   objectKey,
   type Deployment,
+  type HTTPRoute,
   type HttpMatch,
+  type KubeGateway,
   type NamedMatch,
+  type ReferenceGrant,
   type RouteDestination,
+  type RouteVia,
   type Service,
   type StringMatch,
   type VirtualService,
@@ -26,12 +41,19 @@ export interface RoutingTable {
   readonly deployments: ReadonlyMap<string, Deployment>;
   /** Service key → Deployments in its namespace whose pod labels match its selector. */
   readonly workloadsByService: ReadonlyMap<string, readonly Deployment[]>;
+  /** Gateway API: HTTPRoutes, what the Gateways made of them, and the host index. */
+  readonly httpRoutes: HttpRouteIndex;
+  readonly referenceGrants: readonly ReferenceGrant[];
 }
 
 export interface RoutingInput {
   readonly virtualServices: Iterable<VirtualService>;
   readonly services: Iterable<Service>;
   readonly deployments: Iterable<Deployment>;
+  /** Gateway API objects; absent when their CRDs are not installed. */
+  readonly httpRoutes?: Iterable<HTTPRoute>;
+  readonly gateways?: Iterable<KubeGateway>;
+  readonly referenceGrants?: Iterable<ReferenceGrant>;
 }
 
 /** Istio's order for conflicting rules: oldest first, then by namespace/name. */
@@ -110,6 +132,11 @@ export function buildRoutingTable(input: RoutingInput): RoutingTable {
     services,
     deployments,
     workloadsByService,
+    httpRoutes: buildHttpRouteIndex({
+      httpRoutes: input.httpRoutes ?? [],
+      gateways: input.gateways ?? [],
+    }),
+    referenceGrants: [...(input.referenceGrants ?? [])],
   };
 }
 
@@ -127,11 +154,21 @@ export function normaliseHost(raw: string): string {
 }
 
 export function lookupHost(table: RoutingTable, rawHost: string): VirtualService | undefined {
-  const host = normaliseHost(rawHost);
+  return lookupHostRanked(table, normaliseHost(rawHost))?.vs;
+}
+
+/** The VirtualService for a normalised host, and how specifically its hosts matched. */
+export function lookupHostRanked(
+  table: RoutingTable,
+  host: string,
+): { readonly vs: VirtualService; readonly rank: HostMatchRank } | undefined {
   const exact = table.hostIndex.get(host);
-  if (exact) return exact;
+  if (exact) return { vs: exact, rank: { tier: 2, length: host.length } };
   for (const w of table.wildcards) {
-    if (w.suffix === '' || (host.endsWith(w.suffix) && host.length > w.suffix.length)) return w.vs;
+    if (w.suffix === '') return { vs: w.vs, rank: { tier: 0, length: 0 } };
+    if (host.endsWith(w.suffix) && host.length > w.suffix.length) {
+      return { vs: w.vs, rank: { tier: 1, length: w.suffix.length } };
+    }
   }
   return undefined;
 }
@@ -161,6 +198,8 @@ export interface RouteRequest {
   header(name: string): string | undefined;
   /** Routes via this VirtualService (`namespace/name`) instead of looking up the host. */
   readonly virtualService?: string;
+  /** Routes via this HTTPRoute's own rules (`namespace/name`) instead of looking up the host. */
+  readonly httpRoute?: string;
 }
 
 function stringMatches(m: StringMatch, value: string | undefined, ignoreCase = false): boolean {
@@ -208,12 +247,22 @@ export type Draw = (stream: string) => number;
 export type UnavailableFlag = 'UH' | 'NC';
 
 export type RouteDecision =
-  | { readonly kind: 'no-route'; readonly reason: string; readonly virtualService?: VirtualService }
+  | { readonly kind: 'no-route'; readonly reason: string; readonly via?: RouteVia }
+  | {
+      /** The gateway answers by itself (an HTTPRoute rule whose backends all weigh 0). */
+      readonly kind: 'direct';
+      readonly status: number;
+      readonly reason: string;
+      readonly via: RouteVia;
+    }
   | {
       readonly kind: 'unavailable';
+      /** 503 (no healthy upstream, no cluster), or 500 for an invalid HTTPRoute backendRef. */
+      readonly status: number;
       readonly flag: UnavailableFlag;
       readonly reason: string;
-      readonly virtualService: VirtualService;
+      readonly via: RouteVia;
+      /** Index of the VirtualService http route or of the HTTPRoute rule. */
       readonly routeIndex: number;
       readonly destination: RouteDestination;
       readonly service?: Service;
@@ -222,7 +271,7 @@ export type RouteDecision =
     }
   | {
       readonly kind: 'upstream';
-      readonly virtualService: VirtualService;
+      readonly via: RouteVia;
       readonly routeIndex: number;
       readonly destination: RouteDestination;
       readonly service: Service;
@@ -233,7 +282,7 @@ export type RouteDecision =
 
 /** Index of the destination chosen for r in [0, 1); weight-0 destinations never win. */
 export function pickWeighted(weights: readonly number[], r: number): number {
-  const total = weights.reduce((a, b) => a + b, 0);
+  const total = weights.reduce((a, b) => a + Math.max(0, b), 0);
   const target = r * total;
   let cumulative = 0;
   let last = -1;
@@ -301,40 +350,20 @@ export function resolveDestination(
   return { kind: 'ok', service, workload: first, replica: 0 };
 }
 
-export function decide(table: RoutingTable, req: RouteRequest, draw: Draw): RouteDecision {
-  const vs =
-    req.virtualService !== undefined
-      ? table.virtualServices.get(req.virtualService)
-      : lookupHost(table, req.host);
-  if (!vs) return { kind: 'no-route', reason: `no VirtualService for host ${req.host}` };
-  const routeIndex = vs.http.findIndex(
-    (r) => r.matches.length === 0 || r.matches.some((m) => requestMatches(m, req)),
-  );
-  const route = vs.http[routeIndex];
-  if (!route) return { kind: 'no-route', reason: 'no http route matched', virtualService: vs };
-  if (route.destinations.length === 0) {
-    return {
-      kind: 'no-route',
-      reason: 'redirect/directResponse not supported',
-      virtualService: vs,
-    };
-  }
-  const vsKey = objectKey(vs.namespace, vs.name);
-  const picked = pickWeighted(
-    route.destinations.map((d) => d.weight),
-    draw(`vs:${vsKey}:${routeIndex}`),
-  );
-  const destination = route.destinations[picked];
-  if (!destination) {
-    return { kind: 'no-route', reason: 'every destination has weight 0', virtualService: vs };
-  }
-  const resolved = resolveDestination(table, vs.namespace, destination, draw);
+/** A resolved destination as a decision (the same for VirtualServices and HTTPRoutes). */
+function fromResolution(
+  resolved: Resolution,
+  via: RouteVia,
+  routeIndex: number,
+  destination: RouteDestination,
+): RouteDecision {
   if (resolved.kind === 'unavailable') {
     return {
       kind: 'unavailable',
+      status: 503,
       flag: resolved.flag,
       reason: resolved.reason,
-      virtualService: vs,
+      via,
       routeIndex,
       destination,
       ...(resolved.service ? { service: resolved.service } : {}),
@@ -343,11 +372,129 @@ export function decide(table: RoutingTable, req: RouteRequest, draw: Draw): Rout
   }
   return {
     kind: 'upstream',
-    virtualService: vs,
+    via,
     routeIndex,
     destination,
     service: resolved.service,
     workload: resolved.workload,
     replica: resolved.replica,
   };
+}
+
+function decideVirtualService(
+  table: RoutingTable,
+  vs: VirtualService,
+  req: RouteRequest,
+  draw: Draw,
+): RouteDecision {
+  const via: RouteVia = { kind: 'VirtualService', namespace: vs.namespace, name: vs.name };
+  const routeIndex = vs.http.findIndex(
+    (r) => r.matches.length === 0 || r.matches.some((m) => requestMatches(m, req)),
+  );
+  const route = vs.http[routeIndex];
+  if (!route) return { kind: 'no-route', reason: 'no http route matched', via };
+  if (route.destinations.length === 0) {
+    return { kind: 'no-route', reason: 'redirect/directResponse not supported', via };
+  }
+  const vsKey = objectKey(vs.namespace, vs.name);
+  const picked = pickWeighted(
+    route.destinations.map((d) => d.weight),
+    draw(`vs:${vsKey}:${routeIndex}`),
+  );
+  const destination = route.destinations[picked];
+  if (!destination) return { kind: 'no-route', reason: 'every destination has weight 0', via };
+  return fromResolution(
+    resolveDestination(table, vs.namespace, destination, draw),
+    via,
+    routeIndex,
+    destination,
+  );
+}
+
+/**
+ * An HTTPRoute rule, as Istio programs it: the first match in precedence order wins; a
+ * backendRef is chosen by weight (absent 1, 0 never); a rule whose weights are all 0 (or
+ * that has no backendRefs) answers 500 itself; an invalid backendRef (not a Service, no
+ * port, another namespace without a ReferenceGrant, no such Service) gets 500 with NC for
+ * its share; a valid one resolves to its workload exactly like a VirtualService destination.
+ */
+function decideHttpRoute(
+  table: RoutingTable,
+  candidates: readonly RuleCandidate[],
+  req: RouteRequest,
+  draw: Draw,
+): RouteDecision {
+  const hit = firstMatch(candidates, req);
+  if (!hit) return { kind: 'no-route', reason: 'no HTTPRoute rule matched' };
+  const { route, rule, ruleIndex } = hit;
+  const via: RouteVia = {
+    kind: 'HTTPRoute',
+    namespace: route.namespace,
+    name: route.name,
+    gateway: hit.gateway,
+  };
+  if (rule.unsupported !== undefined) return { kind: 'no-route', reason: rule.unsupported, via };
+  const weights = rule.backendRefs.map((b) => b.weight);
+  const picked = pickWeighted(
+    weights,
+    draw(`hr:${objectKey(route.namespace, route.name)}:${ruleIndex}`),
+  );
+  const ref = rule.backendRefs[picked];
+  if (!ref) {
+    return { kind: 'direct', status: 500, reason: 'no backendRef with a weight above 0', via };
+  }
+  const target = backendTarget(route.namespace, ref, table.referenceGrants);
+  const destination: RouteDestination = {
+    host: target.ok ? target.host : `${ref.name}.${ref.namespace}.svc.cluster.local`,
+    ...(ref.port !== undefined ? { port: ref.port } : {}),
+    weight: ref.weight,
+  };
+  const invalid = (reason: string): RouteDecision => ({
+    kind: 'unavailable',
+    status: 500,
+    flag: 'NC',
+    reason,
+    via,
+    routeIndex: ruleIndex,
+    destination,
+  });
+  if (!target.ok) return invalid(target.reason);
+  if (!table.services.has(target.serviceKey)) return invalid(`backend(${target.host}) not found`);
+  return fromResolution(
+    resolveDestination(table, route.namespace, destination, draw),
+    via,
+    ruleIndex,
+    destination,
+  );
+}
+
+/**
+ * Routes one request. Pinned requests (background load) use their VirtualService or
+ * HTTPRoute. Otherwise the host picks: the most specific host match across VirtualServices
+ * and HTTPRoutes wins (exact, then the longest wildcard, then a catch-all); on a tie the
+ * VirtualService wins.
+ */
+export function decide(table: RoutingTable, req: RouteRequest, draw: Draw): RouteDecision {
+  if (req.httpRoute !== undefined) {
+    const own = table.httpRoutes.byRoute.get(req.httpRoute);
+    if (!own) {
+      return { kind: 'no-route', reason: `HTTPRoute ${req.httpRoute} is not accepted by a Gateway` };
+    }
+    return decideHttpRoute(table, own, req, draw);
+  }
+  if (req.virtualService !== undefined) {
+    const vs = table.virtualServices.get(req.virtualService);
+    if (!vs) return { kind: 'no-route', reason: `no VirtualService for host ${req.host}` };
+    return decideVirtualService(table, vs, req, draw);
+  }
+  const host = normaliseHost(req.host);
+  const vsHit = lookupHostRanked(table, host);
+  const hrHit = lookupHttpRouteHost(table.httpRoutes, host);
+  if (hrHit && (!vsHit || compareHostRank(hrHit.rank, vsHit.rank) > 0)) {
+    return decideHttpRoute(table, hrHit.candidates, req, draw);
+  }
+  if (!vsHit) {
+    return { kind: 'no-route', reason: `no VirtualService or HTTPRoute for host ${req.host}` };
+  }
+  return decideVirtualService(table, vsHit.vs, req, draw);
 }

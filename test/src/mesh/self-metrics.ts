@@ -4,10 +4,12 @@ import type { IstioMetrics } from './istio-metrics.js';
 import { formatLabels, SampleFamily } from './prom-text.js';
 
 export type RequestOrigin = 'gateway' | 'load';
-export type Outcome = 'upstream' | 'unavailable' | 'no_route';
+export type Outcome = 'upstream' | 'unavailable' | 'no_route' | 'direct_response';
 
 export interface GaugeReadings {
   virtualServices: { valid: number; invalid: number };
+  /** Gateway API HTTPRoutes: accepted by a Gateway, not accepted, invalid. */
+  httpRoutes?: { accepted: number; notAccepted: number; invalid: number };
   loadTargets: readonly { key: string; rps: number }[];
 }
 
@@ -19,7 +21,7 @@ export class SelfMetrics {
   );
   readonly loadSkipped = new SampleFamily(
     'mesh_sim_load_skipped_total',
-    'Background requests not sent because the VirtualService does not exist (yet).',
+    'Background requests not sent because the VirtualService (or accepted HTTPRoute) does not exist (yet).',
     'counter',
   );
   readonly loadDropped = new SampleFamily(
@@ -53,9 +55,20 @@ export class SelfMetrics {
     vs.set(formatLabels([['state', 'valid']]), gauges.virtualServices.valid);
     vs.set(formatLabels([['state', 'invalid']]), gauges.virtualServices.invalid);
     vs.render(out);
+    if (gauges.httpRoutes) {
+      const hr = new SampleFamily(
+        'mesh_sim_httproutes',
+        'Gateway API HTTPRoutes known to the simulator, by state.',
+        'gauge',
+      );
+      hr.set(formatLabels([['state', 'accepted']]), gauges.httpRoutes.accepted);
+      hr.set(formatLabels([['state', 'not_accepted']]), gauges.httpRoutes.notAccepted);
+      hr.set(formatLabels([['state', 'invalid']]), gauges.httpRoutes.invalid);
+      hr.render(out);
+    }
     const load = new SampleFamily(
       'mesh_sim_load_target_rps',
-      'Configured background load per VirtualService.',
+      'Configured background load per VirtualService (or HTTPRoute).',
       'gauge',
     );
     for (const t of gauges.loadTargets) load.set(formatLabels([['virtualservice', t.key]]), t.rps);

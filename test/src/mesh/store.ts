@@ -1,15 +1,26 @@
 // The in-memory cache the watches feed: parsed objects per resource, a routing table
 // rebuilt lazily after any change, and one log line per notable change (a weight change,
-// an invalid VirtualService once per resourceVersion, a workload's readiness or faults).
+// an invalid VirtualService or HTTPRoute once per resourceVersion, an HTTPRoute accepted or
+// refused by its Gateways, a workload's readiness or faults).
 
+import type { RouteStatus } from './gateway-api.js';
 import type { Logger } from './log.js';
 import {
   objectKey,
   type Deployment,
+  type HTTPRoute,
+  type KubeGateway,
   type ObjectMeta,
+  type ReferenceGrant,
   type Service,
   type VirtualService,
 } from './model.js';
+import {
+  describeHttpRouteRules,
+  parseGateway,
+  parseHttpRoute,
+  parseReferenceGrant,
+} from './parse-gateway-api.js';
 import {
   parseDeployment,
   parseMeta,
@@ -19,8 +30,21 @@ import {
 } from './parse.js';
 import { buildRoutingTable, type RoutingTable } from './routing.js';
 
-export const RESOURCES = ['virtualservices', 'services', 'deployments'] as const;
+export const RESOURCES = [
+  'virtualservices',
+  'services',
+  'deployments',
+  'httproutes',
+  'gateways',
+  'referencegrants',
+] as const;
 export type Resource = (typeof RESOURCES)[number];
+/** Gateway API resources: their CRDs may be absent, which counts as "none of them". */
+export const GATEWAY_API_RESOURCES: readonly Resource[] = [
+  'httproutes',
+  'gateways',
+  'referencegrants',
+];
 
 /** What a watch loop feeds (reflector.ts). */
 export interface ReflectorSink {
@@ -30,10 +54,12 @@ export interface ReflectorSink {
   remove(obj: unknown): void;
 }
 
-export interface InvalidVirtualService {
+export interface InvalidObject {
   readonly meta: ObjectMeta;
   readonly error: string;
 }
+export type InvalidVirtualService = InvalidObject;
+export type InvalidHttpRoute = InvalidObject;
 
 /** `podinfo=90,podinfo-canary=10` per http route, for logs and admin state. */
 export function describeRoutes(vs: VirtualService): string[] {
@@ -45,6 +71,12 @@ export class MeshStore {
   private readonly invalid = new Map<string, InvalidVirtualService>();
   private readonly services = new Map<string, Service>();
   private readonly deployments = new Map<string, Deployment>();
+  private readonly httpRoutes = new Map<string, HTTPRoute>();
+  private readonly invalidRoutes = new Map<string, InvalidHttpRoute>();
+  private readonly gateways = new Map<string, KubeGateway>();
+  private readonly grants = new Map<string, ReferenceGrant>();
+  /** Last logged attachment state per HTTPRoute, so each change is logged once. */
+  private readonly attachmentLogged = new Map<string, string>();
   private readonly syncedResources = new Set<Resource>();
   private table: RoutingTable | undefined;
 
@@ -55,16 +87,49 @@ export class MeshStore {
   ) {}
 
   routingTable(): RoutingTable {
-    this.table ??= buildRoutingTable({
-      virtualServices: this.virtualServices.values(),
-      services: this.services.values(),
-      deployments: this.deployments.values(),
-    });
+    if (!this.table) {
+      this.table = buildRoutingTable({
+        virtualServices: this.virtualServices.values(),
+        services: this.services.values(),
+        deployments: this.deployments.values(),
+        httpRoutes: this.httpRoutes.values(),
+        gateways: this.gateways.values(),
+        referenceGrants: this.grants.values(),
+      });
+      this.logAttachments(this.table.httpRoutes.routes);
+    }
     return this.table;
   }
 
   invalidVirtualServices(): InvalidVirtualService[] {
     return [...this.invalid.values()];
+  }
+
+  invalidHttpRoutes(): InvalidHttpRoute[] {
+    return [...this.invalidRoutes.values()];
+  }
+
+  /** One line whenever what the Gateways make of an HTTPRoute changes. */
+  private logAttachments(routes: ReadonlyMap<string, RouteStatus>): void {
+    for (const key of [...this.attachmentLogged.keys()]) {
+      if (!routes.has(key)) this.attachmentLogged.delete(key);
+    }
+    for (const [key, status] of routes) {
+      const accepted = status.attachments.length > 0;
+      const fields = accepted
+        ? {
+            gateways: status.attachments.map(
+              (a) => `${objectKey(a.gateway.namespace, a.gateway.name)}/${a.listener}`,
+            ),
+            hostnames: [...new Set(status.attachments.flatMap((a) => a.hostnames))],
+          }
+        : { problems: status.problems };
+      const signature = JSON.stringify([accepted, fields]);
+      if (this.attachmentLogged.get(key) === signature) continue;
+      this.attachmentLogged.set(key, signature);
+      if (accepted) this.log.info('httproute accepted', { httproute: key, ...fields });
+      else this.log.warn('httproute not accepted by any Gateway; not routed', { httproute: key, ...fields });
+    }
   }
 
   synced(resource: Resource): boolean {
@@ -106,6 +171,12 @@ export class MeshStore {
         return [...this.services.keys()];
       case 'deployments':
         return [...this.deployments.keys()];
+      case 'httproutes':
+        return [...this.httpRoutes.keys(), ...this.invalidRoutes.keys()];
+      case 'gateways':
+        return [...this.gateways.keys()];
+      case 'referencegrants':
+        return [...this.grants.keys()];
     }
   }
 
@@ -118,7 +189,74 @@ export class MeshStore {
         return this.upsertService(parseService(obj));
       case 'deployments':
         return this.upsertDeployment(parseDeployment(obj));
+      case 'httproutes':
+        return this.upsertHttpRoute(parseHttpRoute(obj));
+      case 'gateways':
+        return this.upsertGateway(parseGateway(obj));
+      case 'referencegrants':
+        return this.upsertSimple(this.grants, parseReferenceGrant(obj));
     }
+  }
+
+  private upsertHttpRoute(parsed: Parsed<HTTPRoute>): string | undefined {
+    if (!parsed.ok) {
+      if (!parsed.meta) {
+        this.log.warn('httproute without name ignored', { error: parsed.error });
+        return undefined;
+      }
+      const key = objectKey(parsed.meta.namespace, parsed.meta.name);
+      const before = this.invalidRoutes.get(key);
+      this.httpRoutes.delete(key);
+      this.invalidRoutes.set(key, { meta: parsed.meta, error: parsed.error });
+      if (before?.meta.resourceVersion !== parsed.meta.resourceVersion) {
+        this.log.warn('httproute invalid; treated as not configured', {
+          httproute: key,
+          resourceVersion: parsed.meta.resourceVersion,
+          error: parsed.error,
+        });
+      }
+      return key;
+    }
+    const route = parsed.value;
+    const key = objectKey(route.namespace, route.name);
+    const before = this.httpRoutes.get(key);
+    this.invalidRoutes.delete(key);
+    this.httpRoutes.set(key, route);
+    if (before?.resourceVersion !== route.resourceVersion) {
+      this.log.info(before ? 'httproute updated' : 'httproute added', {
+        httproute: key,
+        resourceVersion: route.resourceVersion,
+        hostnames: route.hostnames,
+        rules: describeHttpRouteRules(route),
+      });
+    }
+    return key;
+  }
+
+  private upsertGateway(parsed: Parsed<KubeGateway>): string | undefined {
+    if (!parsed.ok) return undefined;
+    const gw = parsed.value;
+    const key = objectKey(gw.namespace, gw.name);
+    const before = this.gateways.get(key);
+    this.gateways.set(key, gw);
+    if (before?.resourceVersion !== gw.resourceVersion) {
+      this.log.info(before ? 'gateway updated' : 'gateway added', {
+        gateway: key,
+        gatewayClassName: gw.gatewayClassName,
+        listeners: gw.listeners.map((l) => `${l.name}:${l.protocol}/${l.port}${l.hostname ? `@${l.hostname}` : ''}`),
+      });
+    }
+    return key;
+  }
+
+  private upsertSimple<T extends ObjectMeta>(
+    map: Map<string, T>,
+    parsed: Parsed<T>,
+  ): string | undefined {
+    if (!parsed.ok) return undefined;
+    const key = objectKey(parsed.value.namespace, parsed.value.name);
+    map.set(key, parsed.value);
+    return key;
   }
 
   private upsertVirtualService(parsed: Parsed<VirtualService>): string | undefined {
@@ -217,6 +355,15 @@ export class MeshStore {
         if (d) this.onWorkloadRemoved(d.namespace, d.name);
         break;
       }
+      case 'httproutes':
+        removed = this.httpRoutes.delete(key) || this.invalidRoutes.delete(key);
+        break;
+      case 'gateways':
+        removed = this.gateways.delete(key);
+        break;
+      case 'referencegrants':
+        removed = this.grants.delete(key);
+        break;
     }
     if (removed) this.log.info(`${resource.replace(/s$/, '')} deleted`, { key });
   }

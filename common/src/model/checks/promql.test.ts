@@ -64,11 +64,11 @@ describe('successRateQuery', () => {
     const sel =
       'reporter="destination",destination_workload_namespace=~"test",destination_workload=~"podinfo-canary"';
     const by = 'sum by (destination_workload_namespace, destination_workload)';
-    const total = `${by} (rate(istio_requests_total{${sel}}[60s]))`;
-    const okRate = `${by} (rate(istio_requests_total{${sel},response_code!~"5.."}[60s]))`;
+    const total = `${by} (increase(istio_requests_total{${sel}}[60s]))`;
+    const bad = `${by} (increase(istio_requests_total{${sel},response_code=~"5.."}[60s]))`;
     expect(q).toBe(
-      `label_replace(((${okRate} or (0 * ${total})) / ${total} * 100), "${SERIES_LABEL}", "success", "", "")` +
-        ` or label_replace(${total}, "${SERIES_LABEL}", "rate", "", "")`,
+      `label_replace(${total}, "${SERIES_LABEL}", "total", "", "")` +
+        ` or label_replace((${bad} or (0 * ${total})), "${SERIES_LABEL}", "bad", "", "")`,
     );
   });
 

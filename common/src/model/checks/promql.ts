@@ -10,12 +10,15 @@ export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 export interface Workload {
   namespace: string;
   name: string;
+  /** The primary's workload, for checks that compare the canary with it. */
+  primary?: string;
 }
 
 /** Refuses names a query could not use safely (they are validated long before this). */
 export function assertSafeWorkload(w: Workload): void {
   assertSafe(w.namespace, 'namespace', SAFE_NAME);
   assertSafe(w.name, 'workload name', SAFE_NAME);
+  if (w.primary !== undefined) assertSafe(w.primary, 'workload name', SAFE_NAME);
 }
 
 export function assertSafe(value: string, what: string, pattern: RegExp): void {

@@ -1,11 +1,10 @@
 // The seed's check: the canary's HTTP success rate, non-5xx over all requests of an Istio
 // request counter (reporter="destination") for the canary's workload over the window,
-// against a minimum in percent. A workload without requests in the window has no data.
+// against a minimum in percent — judged on counts (counting.ts, stats.ts): a halt needs the
+// errors to be beyond chance, a pass needs enough requests, and otherwise the release waits.
 
-import { LIMITS, describe } from '../checker.js';
-import type { Json, Checker } from '../checker.js';
 import { ErrorCode, SteererError } from '../errors.js';
-import { promDuration, tryParseDuration } from '../duration.js';
+import { formatDuration, promDuration } from '../duration.js';
 import type { AnalysisStatus } from '../rollout.js';
 import {
   METRIC_NAME,
@@ -16,8 +15,9 @@ import {
   regexAlternatives,
 } from './promql.js';
 import type { Workload } from './promql.js';
-import { workloadKey } from './check.js';
-import type { CheckSpecBase, Measurement, MetricCheck, Sample, Verdict } from './check.js';
+import type { CheckSpecBase, JudgedSample, MetricCheck, Stage, Verdict } from './check.js';
+import { countingVerdict, countingWindows, countsOf, readCounts } from './counting.js';
+import type { JudgementPolicy } from './stats.js';
 
 export interface SuccessRateSpec extends CheckSpecBase {
   type: 'success-rate';
@@ -28,11 +28,11 @@ export interface SuccessRateSpec extends CheckSpecBase {
 }
 
 /**
- * One query for the success rate and request rate of many workloads sharing a metric
- * and window. Each result series carries `destination_workload_namespace`,
- * `destination_workload` and `steerer_series` ("success" in percent, or "rate" in
- * requests per second). A workload that answered only errors gets success 0, not a
- * missing series; one without requests in the window has no series (no data).
+ * One query for the requests and 5xx errors of many workloads sharing a metric and window,
+ * as counts (increase over the window). Each result series carries
+ * `destination_workload_namespace`, `destination_workload` and `steerer_series` ("total" or
+ * "bad"). A workload that answered only errors has bad = total; one without requests in the
+ * window has no series (no data).
  */
 export function successRateQuery(
   metric: string,
@@ -47,12 +47,11 @@ export function successRateQuery(
   const selector = `reporter="destination",destination_workload_namespace=~${promString(namespaces)},destination_workload=~${promString(names)}`;
   const by = 'sum by (destination_workload_namespace, destination_workload)';
   const range = `[${promDuration(windowMs)}]`;
-  const total = `${by} (rate(${metric}{${selector}}${range}))`;
-  const ok = `${by} (rate(${metric}{${selector},response_code!~"5.."}${range}))`;
-  const success = `((${ok} or (0 * ${total})) / ${total} * 100)`;
+  const total = `${by} (increase(${metric}{${selector}}${range}))`;
+  const bad = `${by} (increase(${metric}{${selector},response_code=~"5.."}${range}))`;
   return (
-    `label_replace(${success}, "${SERIES_LABEL}", "success", "", "")` +
-    ` or label_replace(${total}, "${SERIES_LABEL}", "rate", "", "")`
+    `label_replace(${total}, "${SERIES_LABEL}", "total", "", "")` +
+    ` or label_replace((${bad} or (0 * ${total})), "${SERIES_LABEL}", "bad", "", "")`
   );
 }
 
@@ -69,104 +68,85 @@ function formatPercent(v: number): string {
   return `${v.toFixed(2)}%`;
 }
 
-function readSuccessRates(samples: readonly Sample[]): ReadonlyMap<string, Measurement> {
-  const found = new Map<string, { success?: number; rate?: number }>();
-  for (const s of samples) {
-    const key = workloadKey({
-      namespace: s.labels.destination_workload_namespace ?? '',
-      name: s.labels.destination_workload ?? '',
-    });
-    let v = found.get(key);
-    if (!v) found.set(key, (v = {}));
-    if (s.labels[SERIES_LABEL] === 'success') v.success = s.value;
-    else if (s.labels[SERIES_LABEL] === 'rate') v.rate = s.value;
+/**
+ * The statistics of the verdict: halt only at 99.9% confidence that the error rate is
+ * above 100 − threshold; pass once the evidence shows it below at 80% confidence.
+ */
+export const SUCCESS_RATE_FAIL_ALPHA = 0.001;
+export const SUCCESS_RATE_PASS_CONFIDENCE = 0.8;
+
+function policyOf(spec: SuccessRateSpec): JudgementPolicy {
+  return {
+    bound: Math.max(0, (100 - spec.threshold) / 100),
+    failAlpha: SUCCESS_RATE_FAIL_ALPHA,
+    passConfidence: SUCCESS_RATE_PASS_CONFIDENCE,
+  };
+}
+
+/** A sample without counts (from an older controller, or a test): the seed's comparison. */
+function legacyVerdict(spec: SuccessRateSpec, value: number): Verdict {
+  if (value >= spec.threshold) return { kind: 'pass' };
+  return {
+    kind: 'fail',
+    reason: 'LowSuccessRate',
+    message: `success rate ${formatPercent(value)} < ${spec.threshold}%`,
+  };
+}
+
+function verdict(
+  spec: SuccessRateSpec,
+  sample: JudgedSample,
+  canary: string,
+  stage?: Stage,
+): Verdict {
+  const legacy = sample.kind === 'ok' && !sample.counts && !sample.evidence;
+  if (legacy && Number.isFinite(sample.value)) return legacyVerdict(spec, sample.value);
+  return countingVerdict(
+    sample,
+    policyOf(spec),
+    {
+      canary,
+      reason: 'LowSuccessRate',
+      bad: 'errors',
+      windowMs: spec.intervalMs,
+      failMessage: (good) => `success rate ${formatPercent(good)} < ${spec.threshold}%`,
+    },
+    stage,
+  ).verdict;
+}
+
+function statusFields(
+  spec: SuccessRateSpec,
+  sample: JudgedSample,
+  v: Verdict,
+): Partial<AnalysisStatus> {
+  const out: Partial<AnalysisStatus> = {};
+  if (sample.kind === 'ok' && Number.isFinite(sample.value)) {
+    out.successRate = Math.round(sample.value * 100) / 100;
+    out.requestRate = Math.round(sample.requestRate * 1000) / 1000;
   }
-  const out = new Map<string, Measurement>();
-  for (const [key, v] of found) {
-    // A rate without requests, or a success rate that is not a number, is no data.
-    if (v.success === undefined || !Number.isFinite(v.success) || !((v.rate ?? 0) > 0)) continue;
-    out.set(key, { value: v.success, requestRate: v.rate ?? 0 });
-  }
+  if (sample.kind === 'ok' && !sample.counts && !sample.evidence) return out;
+  const { evidence } = countsOf(sample, spec.intervalMs);
+  out.samples = Math.round(evidence.total);
+  out.failures = Math.round(evidence.bad);
+  out.evidenceWindow = formatDuration(evidence.windowMs);
+  out.confidence = v.confidence ?? SUCCESS_RATE_PASS_CONFIDENCE;
+  if (v.kind === 'wait' && v.needed !== undefined && Number.isFinite(v.needed))
+    out.needed = v.needed;
   return out;
 }
 
 export const successRate: MetricCheck<SuccessRateSpec> = {
   type: 'success-rate',
   batchKey: (spec) => `success-rate\u0000${spec.metric}`,
+  windows: (spec, ageMs, minWindowMs = 0) =>
+    countingWindows(Math.max(spec.intervalMs, minWindowMs), ageMs),
+  scraped: (spec) => spec.metric,
   query: (spec, workloads, windowMs) => successRateQuery(spec.metric, windowMs, workloads),
-  read: readSuccessRates,
-  verdict(spec, m): Verdict {
-    if (m.value >= spec.threshold) return { pass: true };
-    return {
-      pass: false,
-      reason: 'LowSuccessRate',
-      message: `success rate ${formatPercent(m.value)} < ${spec.threshold}%`,
-    };
-  },
+  read: readCounts,
+  verdict,
   subject: (spec) => spec.metric,
   threshold: (spec) => spec.threshold,
-  statusFields(m): Partial<AnalysisStatus> {
-    return {
-      successRate: Math.round(m.value * 100) / 100,
-      requestRate: Math.round(m.requestRate * 1000) / 1000,
-    };
-  },
+  statusFields,
   explain: (spec, workload, windowMs) => explainQuery(spec.metric, windowMs, workload),
 };
-
-function metricName(c: Checker, m: Json): string | undefined {
-  const name = c.string(m, 'name', 'spec.metric.name');
-  if (name !== undefined && name.length > LIMITS.metricNameMaxLength) {
-    return c.fail(
-      'spec.metric.name',
-      `must be at most ${LIMITS.metricNameMaxLength} characters, got ${name.length}`,
-    );
-  }
-  if (name !== undefined && !METRIC_NAME.test(name)) {
-    return c.fail(
-      'spec.metric.name',
-      `${describe(name)} is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)`,
-    );
-  }
-  return name;
-}
-
-function metricWindow(c: Checker, m: Json): { interval: string; intervalMs: number } | undefined {
-  const interval = c.string(m, 'interval', 'spec.metric.interval');
-  if (interval === undefined) return undefined;
-  const intervalMs = tryParseDuration(interval);
-  if (interval.length > LIMITS.intervalMaxLength) {
-    return c.fail(
-      'spec.metric.interval',
-      `must be at most ${LIMITS.intervalMaxLength} characters, got ${interval.length}`,
-    );
-  }
-  if (intervalMs === undefined) {
-    return c.fail(
-      'spec.metric.interval',
-      `${describe(interval)} is not a duration (examples: 30s, 1m, 2m30s)`,
-    );
-  }
-  if (intervalMs < LIMITS.intervalMinMs || intervalMs > LIMITS.intervalMaxMs) {
-    return c.fail('spec.metric.interval', `must be between 1s and 24h, got ${interval}`);
-  }
-  return { interval, intervalMs };
-}
-
-/** The seed's spec.metric: the success-rate check. */
-export function successRateFromMetric(c: Checker, input: Json): SuccessRateSpec | undefined {
-  const m = c.object(input, 'metric', 'spec.metric');
-  if (!m) return undefined;
-  if (m.type !== 'counter') {
-    c.fail(
-      'spec.metric.type',
-      m.type === undefined ? 'required (counter)' : `must be "counter", got ${describe(m.type)}`,
-    );
-  }
-  const metric = metricName(c, m);
-  const window = metricWindow(c, m);
-  const threshold = c.number(m, 'threshold', 'spec.metric.threshold', 0, 100, false);
-  if (metric === undefined || window === undefined || threshold === undefined) return undefined;
-  if (m.type !== 'counter') return undefined;
-  return { type: 'success-rate', name: 'success-rate', metric, ...window, threshold };
-}

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import jsonpatch from 'jsonpatch';
 import { parseWeights, weightAnnotationOps } from '../annotations.js';
 import { fqdn } from '../hosts.js';
-import { checkRoutes, weightPatch } from './istio.js';
+import { checkRoutes, istioVirtualService, weightPatch } from './istio.js';
 import type {
   HttpRoute,
   HttpRouteDestination,
@@ -384,6 +384,41 @@ describe('weightPatch', () => {
         canary: 10,
       });
     });
+  });
+});
+
+describe('keepWeights', () => {
+  const hosts = { primary: 'podinfo', canary: 'podinfo-canary', namespace: 'test' };
+  const at = (p: number, c: number): VirtualService =>
+    vs([{ route: [dest('podinfo', p), dest('podinfo-canary', c)] }]);
+
+  it("puts Steerer's weights back into an update that resets them, guarded like a patch", () => {
+    expect(istioVirtualService.keepWeights(at(80, 20), at(100, 0), hosts)).toEqual([
+      { op: 'test', path: '/spec/http/0/route/0/destination/host', value: 'podinfo' },
+      { op: 'test', path: '/spec/http/0/route/1/destination/host', value: 'podinfo-canary' },
+      { op: 'replace', path: '/spec/http/0/route/0/weight', value: 80 },
+      { op: 'replace', path: '/spec/http/0/route/1/weight', value: 20 },
+    ]);
+  });
+
+  it('keeps everything else the update changes', () => {
+    const after = at(100, 0);
+    after.spec.hosts = ['new.example.com'];
+    const patched = jsonpatch.apply_patch(
+      after,
+      istioVirtualService.keepWeights(at(80, 20), after, hosts),
+    );
+    expect(patched.spec.hosts).toEqual(['new.example.com']);
+    expect(ok(checkRoutes(patched, 'podinfo', 'podinfo-canary')).weights).toEqual({
+      primary: 80,
+      canary: 20,
+    });
+  });
+
+  it('leaves alone an update that keeps the weights, or after which nothing splits', () => {
+    expect(istioVirtualService.keepWeights(at(80, 20), at(80, 20), hosts)).toEqual([]);
+    const gone = vs([{ route: [dest('podinfo', 100)] }]);
+    expect(istioVirtualService.keepWeights(at(80, 20), gone, hosts)).toEqual([]);
   });
 });
 

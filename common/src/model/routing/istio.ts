@@ -6,6 +6,7 @@ import { fqdn } from '../hosts.js';
 import { isJsonMap } from '../json.js';
 import type { JsonPatchOp } from '../json.js';
 import type { JsonValue, KubeObject, ObjectMeta } from '../objects.js';
+import { keepWeightsWith } from './router.js';
 import type { RouteHosts, RouteState, Router, Weights } from './router.js';
 
 export const ISTIO_GROUP = 'networking.istio.io';
@@ -217,6 +218,7 @@ export const istioVirtualService: Router = {
   group: ISTIO_GROUP,
   versions: VIRTUAL_SERVICE_VERSIONS,
   resource: 'virtualservices',
+  install: "install Istio's CRDs (networking.istio.io)",
   specField: 'virtualService',
   read(route: unknown, hosts: RouteHosts): RouteState {
     const vs = virtualServiceView(route, hosts.namespace);
@@ -233,5 +235,8 @@ export const istioVirtualService: Router = {
     const vs = virtualServiceView(route, hosts.namespace);
     const check = checkRoutes(vs, hosts.primary, hosts.canary);
     return check.ok ? weightPatch(vs, check.routes, want) : [];
+  },
+  keepWeights(before: unknown, after: unknown, hosts: RouteHosts): JsonPatchOp[] {
+    return keepWeightsWith(istioVirtualService, before, after, hosts);
   },
 };

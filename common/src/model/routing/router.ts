@@ -1,5 +1,5 @@
 // The seam between Steerer and a traffic router. A Router knows one kind of route object
-// (an Istio VirtualService today): which Kubernetes resource it is, how a Rollout names it,
+// (an Istio VirtualService, a Gateway API HTTPRoute): which Kubernetes resource it is, how a Rollout names it,
 // how to read the primary/canary split from it and how to patch that split — all pure, so
 // the planner decides with it and the webhook checks edits with it. What to watch, which
 // version the API server serves and where to write come from the same object.
@@ -40,6 +40,8 @@ export interface Router {
   readonly versions: readonly string[];
   /** The resource's plural. */
   readonly resource: string;
+  /** What a cluster that does not serve the resource needs, e.g. "install the Gateway API CRDs". */
+  readonly install: string;
   /** The Rollout spec field that names the route object and the step weight. */
   readonly specField: string;
   /**
@@ -53,6 +55,62 @@ export interface Router {
    * Empty when the object already routes `want` or does not split between the hosts.
    */
   patch(route: unknown, hosts: RouteHosts, want: Weights): JsonPatchOp[];
+  /**
+   * An update of the route object by someone else while a release is in flight: the
+   * operations that put the split of `before` (what the data plane applies now, Steerer's)
+   * back into `after` (the object as the update would store it). Empty when the update
+   * leaves the split's weights alone, or when either object does not split between the
+   * hosts (then the validating webhook and the planner have their say).
+   */
+  keepWeights(before: unknown, after: unknown, hosts: RouteHosts): JsonPatchOp[];
+  /**
+   * References of the route object into other namespaces that the data plane honours only
+   * with the consent of that namespace (Gateway API: a ReferenceGrant). Absent for routers
+   * whose references need none (Istio).
+   */
+  readonly grants?: GrantKind;
+}
+
+/** A reference from a route object to a Service in another namespace. */
+export interface CrossNamespaceRef {
+  /** The route object's namespace and kind (the grant's `from`). */
+  fromNamespace: string;
+  /** The referenced Service's namespace (where the grant must be) and name. */
+  namespace: string;
+  name: string;
+  /** Where the reference is, e.g. spec.rules[0].backendRefs[1]. */
+  field: string;
+}
+
+/** The kind of object that consents to cross-namespace references, and how to read one. */
+export interface GrantKind {
+  kind: string;
+  group: string;
+  versions: readonly string[];
+  resource: string;
+  /** The split's references into other namespaces. */
+  needed(route: unknown, hosts: RouteHosts): CrossNamespaceRef[];
+  /** Whether one of `grants` (objects of the referenced namespace, any value) permits `ref`. */
+  permits(grants: readonly unknown[], ref: CrossNamespaceRef): boolean;
+}
+
+/**
+ * keepWeights for any router, from its `read` and `patch`: when the update changes the
+ * split that `before` applied consistently, the operations setting it back.
+ */
+export function keepWeightsWith(
+  router: Pick<Router, 'read' | 'patch'>,
+  before: unknown,
+  after: unknown,
+  hosts: RouteHosts,
+): JsonPatchOp[] {
+  const was = router.read(before, hosts);
+  const now = router.read(after, hosts);
+  if (!was.ok || !now.ok || !was.consistent) return [];
+  const same =
+    now.weights.primary === was.weights.primary && now.weights.canary === was.weights.canary;
+  if (same && now.consistent) return [];
+  return router.patch(after, hosts, was.weights);
 }
 
 /** A route object a Rollout names: its router's kind and its name in the Rollout's namespace. */
