@@ -94,6 +94,11 @@ export interface AnalysisStatus {
   evidenceWindow?: string;
   /** More requests needed (with no more failures) before the check can pass. */
   needed?: number;
+  /**
+   * While waiting: the most samples seen since the wait began. Only a new high counts as
+   * progress (a sliding window's count wobbles by a request or two from look to look).
+   */
+  peakSamples?: number;
   /** The confidence behind the verdict: of a halt (0.999), or needed to pass (0.8). */
   confidence?: number;
   /** The query users can paste into Prometheus to see the value (one workload, the window). */

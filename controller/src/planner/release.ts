@@ -294,8 +294,12 @@ function judge(pass: Pass, spec: RolloutSpec, t: Targets, wanted: PodTemplate, j
 function waitForRequests(pass: Pass, outcome: Extract<AnalysisOutcome, { kind: 'waiting' }>): void {
   const s = pass.status;
   const seen = outcome.status.samples ?? 0;
-  if (seen > (pass.prev.analysis?.samples ?? 0)) s.lastProgressTime = pass.nowIso;
-  s.analysis = { ...outcome.status, time: pass.nowIso };
+  const prev = pass.prev.analysis;
+  // A sliding window's count wobbles from look to look: only a new high is progress.
+  const peak =
+    prev?.result === 'Waiting' ? (prev.peakSamples ?? prev.samples ?? 0) : (prev?.samples ?? 0);
+  if (seen > peak) s.lastProgressTime = pass.nowIso;
+  s.analysis = { ...outcome.status, peakSamples: Math.max(peak, seen), time: pass.nowIso };
   s.phase = 'Progressing';
   // One event when a release starts waiting (the counts in the message change every look).
   if (pass.prev.analysis?.result !== 'Waiting') {

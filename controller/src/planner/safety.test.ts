@@ -129,6 +129,42 @@ describe('the progress deadline', () => {
   });
 });
 
+describe('waiting for requests', () => {
+  it('counts only a new high of samples as progress, so a wobbling count still meets the deadline', () => {
+    const w = new World();
+    w.pass(); // starts, and steps to 10
+    const look = (): number =>
+      Math.round((w.now - Date.parse('2026-01-01T00:00:00Z')) / CONFIG.stepIntervalMs);
+    // Too few requests to judge, and a sliding window whose count wobbles between 9 and 10.
+    w.sample = () => {
+      const total = 9 + (look() % 2 === 0 ? 1 : 0);
+      return {
+        kind: 'ok',
+        value: 100,
+        requestRate: total / 60,
+        at: w.now,
+        windowMs: 60_000,
+        counts: { total, bad: 0 },
+      };
+    };
+    w.now += CONFIG.stepIntervalMs; // look 1: 9 requests
+    expect(w.pass().status.analysis).toMatchObject({ result: 'Waiting', peakSamples: 9 });
+    const since = w.rollout.status?.lastProgressTime;
+    w.now += CONFIG.stepIntervalMs; // look 2: 10, a new high
+    expect(w.pass().status.analysis?.peakSamples).toBe(10);
+    expect(w.rollout.status?.lastProgressTime).not.toBe(since);
+    const high = w.rollout.status?.lastProgressTime;
+    for (let i = 0; i < 10; i++) {
+      w.now += CONFIG.stepIntervalMs;
+      w.pass();
+    }
+    expect(w.rollout.status?.analysis?.result).toBe('Waiting');
+    expect(w.rollout.status?.lastProgressTime).toBe(high);
+    w.runUntil((x) => phase(x) === 'RollingBack', CONFIG.stepIntervalMs, 100);
+    expect(w.rollout.status?.failureReason).toBe('ProgressDeadlineExceeded');
+  });
+});
+
 describe('zero-error transitions', () => {
   it('gives a canary sitting at 0 replicas no traffic until it has a ready pod', () => {
     const o = seedObserved();
