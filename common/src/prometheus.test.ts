@@ -291,7 +291,9 @@ describe('HttpPrometheusClient.targets', () => {
       },
     };
     const fake: typeof fetch = (input, init) => {
-      calls.push(`${init?.method ?? 'GET'} ${String(input)}`);
+      calls.push(
+        `${init?.method ?? 'GET'} ${input instanceof Request ? input.url : input.toString()}`,
+      );
       return answer(body)(input, init);
     };
     const client = new HttpPrometheusClient({

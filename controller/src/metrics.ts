@@ -165,7 +165,14 @@ export class ControllerMetrics {
       return;
     }
     this.lastCheck.set(key, { check, info });
-    const c = { ...l, check };
+    this.setCheckGauges({ ...l, check }, a);
+    this.checkInfo.set(info, 1);
+  }
+
+  private setCheckGauges(
+    c: { namespace: string; name: string; check: string },
+    a: NonNullable<RolloutStatus['analysis']>,
+  ): void {
     const value = a.successRate ?? a.value;
     if (value !== undefined) this.checkValue.set(c, value);
     this.checkBound.set(c, a.threshold);
@@ -175,7 +182,6 @@ export class ControllerMetrics {
     if (a.confidence !== undefined) this.checkConfidence.set(c, a.confidence);
     const windowMs = tryParseDuration(a.window);
     if (windowMs !== undefined) this.checkWindow.set(c, windowMs / 1000);
-    this.checkInfo.set(info, 1);
   }
 
   private removeCheck(c: { namespace: string; name: string; check: string }): void {

@@ -18,13 +18,13 @@ export type CheckType = CheckSpec['type'];
 export function checkOf(spec: CheckSpec): MetricCheck<CheckSpec> {
   switch (spec.type) {
     case 'success-rate':
-      return successRate as MetricCheck<CheckSpec>;
+      return successRate;
     case 'latency':
-      return latency as MetricCheck<CheckSpec>;
+      return latency;
     case 'promql':
-      return promql as MetricCheck<CheckSpec>;
+      return promql;
     case 'primary-comparison':
-      return primaryComparison as MetricCheck<CheckSpec>;
+      return primaryComparison;
   }
 }
 
