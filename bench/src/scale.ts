@@ -14,6 +14,7 @@
 //   5. the progressing Rollouts are deleted, so the next size starts idle again.
 //
 //   npm run bench -- scale [--sizes=100,500,1000] [--idle-window=30] [--window=60] [--keep]
+//                          [--routers=VirtualService|HTTPRoute|mixed]
 
 import {
   applyYaml,
@@ -24,6 +25,7 @@ import {
   promQuery,
   waitFor,
 } from '@steerer/test/e2e/harness';
+import { gatewayManifest } from '@steerer/test/e2e/apps';
 import { rolloutsPath, testClient, watch } from '@steerer/test/e2e/watch';
 import type { RolloutObject, Watched } from '@steerer/test/e2e/watch';
 import type { Deployment } from '@steerer/common';
@@ -48,7 +50,13 @@ const opts = parseOptions(process.argv.slice(2), {
   'step-weight': 'weight step of the progressing rollouts (default 5)',
   keep: 'leave the namespace and the node in place (a later run reuses the apps)',
   workers: "the controller's --workers (default: the controller's default)",
+  routers:
+    'route objects of the apps: VirtualService (default), HTTPRoute, or mixed (alternate pairs of apps, so idle and progressing ones have both)',
 });
+const ROUTERS = typeof opts.routers === 'string' ? opts.routers : 'VirtualService';
+if (!['VirtualService', 'HTTPRoute', 'mixed'].includes(ROUTERS)) {
+  throw new Error(`--routers: ${ROUTERS} is not VirtualService, HTTPRoute or mixed`);
+}
 const SIZES = numberList(opts.sizes, [100, 500, 1000]);
 const IDLE_S = numberOption(opts['idle-window'], 30);
 const WINDOW_S = numberOption(opts.window, 60);
@@ -66,6 +74,14 @@ const appOf = (i: number): ScaleApp => ({
   namespace: NS,
   name: appName(i),
   role: i % 2 === 0 ? 'idle' : 'progressing',
+  router:
+    ROUTERS === 'mixed'
+      ? Math.floor(i / 2) % 2 === 0
+        ? 'VirtualService'
+        : 'HTTPRoute'
+      : ROUTERS === 'HTTPRoute'
+        ? 'HTTPRoute'
+        : 'VirtualService',
 });
 
 interface Snapshot {
@@ -236,7 +252,8 @@ async function main(): Promise<void> {
     controllerWorkers: opts.workers ? numberOption(opts.workers, 8) : 'default',
     loadRps: RPS,
     traffic: `${MESH_SHARDS} mesh simulators of the benchmark's own (destination reporter only), apps spread over them, scraped every 5 s`,
-    apps: 'primary + canary Deployments (1 replica; idle canaries scaled to 0), 2 Services, 1 VirtualService, 1 Rollout each; half idle, half progressing',
+    apps: 'primary + canary Deployments (1 replica; idle canaries scaled to 0), 2 Services, 1 route object, 1 Rollout each; half idle, half progressing',
+    routers: ROUTERS,
   });
   await installCrd();
   const client = testClient();
@@ -260,6 +277,8 @@ async function main(): Promise<void> {
     );
     await applyYaml(`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${NS}\n`);
     await kubectl(['delete', 'rollouts', '--all', '-n', NS, '--wait=true']);
+    // The Gateway the HTTPRoutes attach to (the mesh simulators serve them through it).
+    if (ROUTERS !== 'VirtualService') await applyYaml(gatewayManifest(NS));
     mesh = await startMeshShards(NS, MESH_SHARDS);
     deployments = await watch<Deployment>(client, `/apis/apps/v1/namespaces/${NS}/deployments`);
     rollouts = await watch<RolloutObject>(client, rolloutsPath(NS), (r, old) => {
@@ -540,7 +559,7 @@ function report(result: Result, n: number, r: Record<string, unknown>): void {
     `${p}.progressing.writes_per_step`,
     prog.writesPerStep as number,
     'requests',
-    'status + VirtualService + event = 3',
+    'status + route object + event = 3',
   );
   result.figure(
     `${p}.progressing.prometheus_queries_per_tick`,

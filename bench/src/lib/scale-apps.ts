@@ -42,6 +42,8 @@ export interface ScaleApp {
   namespace: string;
   name: string;
   role: Role;
+  /** The route object the Rollout names (default VirtualService). */
+  router?: 'VirtualService' | 'HTTPRoute';
 }
 
 const IMAGE = 'quay.io/stefanprodan/podinfo';
@@ -61,10 +63,11 @@ function options(a: ScaleApp, stepWeight = 10): AppOptions {
     interval: '1m',
     threshold: 99,
     rolloutLabels: { [ROLE_LABEL]: a.role },
+    ...(a.router ? { router: a.router } : {}),
   };
 }
 
-/** Deployments, Services and the VirtualService of one app. */
+/** Deployments, Services and the route object of one app. */
 export function appWorkloads(a: ScaleApp): string {
   return appManifests(options(a));
 }
