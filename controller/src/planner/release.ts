@@ -220,12 +220,16 @@ function progress(pass: Pass, spec: RolloutSpec, t: Targets, wanted: PodTemplate
   const health = healthGate(pass, t);
   const clock = checkClock(pass);
   const weight = s.canaryWeight ?? 0;
-  // What a pass would let the release do: the next step, or (from 100%, or on a promote
-  // request) the promotion, which needs the most evidence.
+  // What a pass would let the release do: the next step, or (from 100%) the promotion,
+  // which needs the most evidence. A person's promote request is judged as a step to 100%:
+  // the check's own bound, at a step's confidence; the automatic promotion waits for more.
   const stage: Stage =
-    weight >= 100 || pass.request?.promote
+    weight >= 100
       ? { kind: 'promotion' }
-      : { kind: 'step', nextWeight: Math.min(100, weight + spec.stepWeight) };
+      : {
+          kind: 'step',
+          nextWeight: pass.request?.promote ? 100 : Math.min(100, weight + spec.stepWeight),
+        };
   const outcome = checkAnalysis(
     spec,
     input.analysis,

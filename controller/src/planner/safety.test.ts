@@ -277,6 +277,37 @@ describe('manual requests', () => {
     expect(phase(w2)).toBe('Promoting');
   });
 
+  it("judges a promote request like a step to 100%: the check's bound at 80%, not 95%", () => {
+    const counted = (w: World, total: number) => {
+      w.sample = () => ({
+        kind: 'ok',
+        value: 100,
+        requestRate: total / 60,
+        at: w.now,
+        windowMs: 60_000,
+        counts: { total, bad: 0 },
+      });
+    };
+    const w = new World();
+    w.runUntil((x) => x.rollout.status?.canaryWeight === 20);
+    counted(w, 20); // too few for any promotion
+    request(w, 'promote');
+    w.now += 1000;
+    w.pass();
+    expect(w.rollout.status?.lastRequest).toMatchObject({
+      action: 'promote',
+      outcome: 'Refused',
+      message: expect.stringMatching(/waiting for \d+ more requests/) as unknown,
+    });
+    // 200 requests without an error: enough at 80% (upper bound 0.35%), not yet at 95%.
+    counted(w, 200);
+    request(w, 'promote');
+    w.now += 1000;
+    w.pass();
+    expect(w.rollout.status?.lastRequest).toMatchObject({ action: 'promote', outcome: 'Done' });
+    expect(phase(w)).toBe('Promoting');
+  });
+
   it('refuses what cannot be done now, and anything it does not know, saying why', () => {
     const w = new World();
     w.runUntil((x) => phase(x) === 'Succeeded');

@@ -9,9 +9,9 @@
 //    Steerer puts them back itself, with a warning.
 // 3. The seed's scenario through the HTTPRoute with traffic through the gateway: a halt on a
 //    fault injected mid-release, recovery and promotion; the automatic rollback of a canary
-//    that keeps failing; unrelated rules unchanged byte for byte. This part needs the mesh
-//    simulator to route HTTPRoutes (issue 14, item 4); until it does, it fails at once
-//    saying so.
+//    that keeps failing; unrelated rules, and a route to the same Services that no Rollout
+//    names, unchanged byte for byte. This part needs the mesh simulator to route
+//    HTTPRoutes (issue 14, item 4); without that, it fails at once saying so.
 // 4. A Rollout naming an HTTPRoute while the Gateway API's HTTPRoute CRD is not installed
 //    waits with reason RouterUnavailable, and proceeds once it is installed, without a
 //    controller restart. This part deletes the cluster's HTTPRoute CRD (and so every
@@ -167,6 +167,22 @@ async function waitWeight(name: string, atLeast: number, timeoutMs = 120_000): P
     async () => ((await rolloutStatus(NS, name)).canaryWeight ?? 0) >= atLeast,
     timeoutMs,
     200,
+  );
+}
+
+/**
+ * Resolves once the suite's controller has logged `count` more passes over the Rollout
+ * (each pass logs one line naming it) than when called.
+ */
+async function controllerPasses(name: string, count: number): Promise<void> {
+  const marker = `"rolloutName":"${name}.${NS}"`;
+  const seen = (): number => (controller?.output() ?? '').split(marker).length - 1;
+  const start = seen();
+  await waitFor(
+    `${count} more controller passes over ${name}`,
+    () => seen() >= start + count,
+    30_000,
+    100,
   );
 }
 
@@ -381,17 +397,17 @@ describe('a GitOps re-apply of the HTTPRoute mid-release', () => {
   it("with the webhook on, a server-side apply by another field manager with 100/0 leaves Steerer's weights", async () => {
     const before = await untouchable('gitops');
     const r = await kubectlResult(
-      ['apply', '--server-side', '--field-manager=gitops', '--force-conflicts', '-f', '-'],
+      ['apply', '--server-side', '--field-manager=argocd', '--force-conflicts', '-f', '-'],
       httpRouteManifest(o, [100, 0]),
     );
     expect(r.code).toBe(0);
     expect(r.stderr.replace(/\s+/g, ' ')).toMatch(
-      /Warning: kept HTTPRoute gateway-api\/gitops at 80\/20, not 100\/0: Rollout gateway-api\/gitops is releasing through it \((Progressing|Halted)\) and Steerer sets its weights until the release ends; this update by gitops changed them/,
+      /Warning: kept HTTPRoute gateway-api\/gitops at 80\/20, not 100\/0: Rollout gateway-api\/gitops is releasing through it \((Progressing|Halted)\) and Steerer sets its weights until the release ends; this update by argocd changed them/,
     );
     expect(await splitWeights('gitops')).toEqual([80, 20]);
     expect(await untouchable('gitops')).toBe(before);
-    // Two control loops later Steerer has had nothing to restore.
-    await new Promise((resolve) => setTimeout(resolve, 5000));
+    // Two passes of the controller over the Rollout later, Steerer has had nothing to restore.
+    await controllerPasses('gitops', 2);
     expect(await splitWeights('gitops')).toEqual([80, 20]);
     const events = (await rolloutEvents(NS, 'gitops')).map((e) => e.message);
     expect(events.filter((m) => m.includes('changed outside Steerer'))).toEqual([]);
@@ -402,7 +418,7 @@ describe('a GitOps re-apply of the HTTPRoute mid-release', () => {
     await kubectl(['delete', 'mutatingwebhookconfiguration', CONFIG]);
     try {
       const r = await kubectlResult(
-        ['apply', '--server-side', '--field-manager=gitops', '--force-conflicts', '-f', '-'],
+        ['apply', '--server-side', '--field-manager=argocd', '--force-conflicts', '-f', '-'],
         httpRouteManifest(o, [100, 0]),
       );
       expect(r.code).toBe(0);
@@ -500,14 +516,24 @@ class Traffic {
 describe("the seed's scenario through an HTTPRoute, with traffic through the gateway", () => {
   const o = app('shop', { replicas: 2, interval: '10s' });
   const traffic = new Traffic(appHost(o), `${NS}/shop-canary`);
+  // A route no Rollout names, on the same Gateway and to the same two Services (a preview
+  // host at a fixed 70/30): Steerer must never write it.
+  const preview = httpRouteManifest(o, [70, 30])
+    .replace(`  name: ${o.name}\n`, `  name: ${o.name}-preview\n`)
+    .replace(`  - ${appHost(o)}\n`, `  - preview.${appHost(o)}\n`);
+  const rawPreview = (): Promise<string> =>
+    kubectl(['get', 'httproute', '-n', NS, `${o.name}-preview`, '-o', 'json']);
   let unrelated = '';
+  let unrelatedRoute = '';
 
   beforeAll(async () => {
     await applyYaml(appManifests(o));
+    await applyYaml(preview);
     await waitAvailable(NS, ['shop', 'shop-canary']);
     await applyYaml(rolloutManifest(o));
     await waitPhase('shop', 'Initialized', 90_000);
     unrelated = await untouchable('shop');
+    unrelatedRoute = await rawPreview();
     // The data plane must serve the HTTPRoute: the mesh simulator's HTTPRoute support
     // (issue 14, item 4). Fail at once, saying so, rather than time out further down.
     const answer = await waitFor(
@@ -583,8 +609,9 @@ describe("the seed's scenario through an HTTPRoute, with traffic through the gat
     await setFault(NS, 'shop-canary', null);
   });
 
-  it('left every other part of the HTTPRoute unchanged, byte for byte', async () => {
+  it('left every other part of the HTTPRoute, and the route no Rollout names, unchanged byte for byte', async () => {
     expect(await untouchable('shop')).toBe(unrelated);
+    expect(await rawPreview()).toBe(unrelatedRoute);
   });
 
   it('served every request: no error the canary did not cause', async () => {
