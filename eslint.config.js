@@ -38,7 +38,7 @@ export default tseslint.config(
   },
   {
     // Product code: small functions, no non-null assertions, no test support.
-    files: ['{common,certs,controller,webhook,cli}/src/**/*.ts'],
+    files: ['{common,certs,controller,webhook,cli,dashboard}/src/**/*.ts'],
     ignores: ['**/*.test.ts', '**/testing.ts', '**/testing/**'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'error',
@@ -83,6 +83,32 @@ export default tseslint.config(
               group: ['**/testing', '**/testing.js', '**/testing/*', '@steerer/*/testing/*'],
               message: 'Test support never ships: import it from tests only.',
             },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The dashboard's page and what it shares with its server run in the browser: the DOM,
+    // and nothing of Steerer but the isomorphic model (bundled by esbuild at build time).
+    files: ['dashboard/src/web/**/*.ts', 'dashboard/src/shared/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^node:', message: 'The page runs in a browser: no Node built-ins.' },
+            {
+              regex: '^@steerer/(?!common/model$)',
+              message: 'The page imports only @steerer/common/model of Steerer.',
+            },
+            {
+              group: ['winston', 'prom-client', '@kubernetes/*', 'jsonpatch', 'express', 'esbuild'],
+              message: 'The page imports no logger, client or server.',
+            },
+            { regex: '^\\.\\./server/', message: "The page never imports the server's code." },
           ],
         },
       ],

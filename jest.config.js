@@ -15,8 +15,9 @@ const shared = {
   transform,
   moduleNameMapper: {
     '^@steerer/common/model$': '<rootDir>/common/src/model/index.ts',
-    '^@steerer/(common|certs|controller|webhook|test|cli)$': '<rootDir>/$1/src/index.ts',
-    '^@steerer/(common|certs|controller|webhook|test|cli)/(.*)$': '<rootDir>/$1/src/$2.ts',
+    '^@steerer/(common|certs|controller|webhook|test|cli|dashboard)$': '<rootDir>/$1/src/index.ts',
+    '^@steerer/(common|certs|controller|webhook|test|cli|dashboard)/(.*)$':
+      '<rootDir>/$1/src/$2.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   // Only source folders: .local/ holds etcd data whose *.snap files are not ours.
@@ -27,6 +28,7 @@ const shared = {
     '<rootDir>/webhook',
     '<rootDir>/test',
     '<rootDir>/cli',
+    '<rootDir>/dashboard',
   ],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
@@ -38,7 +40,9 @@ export default {
     {
       ...shared,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{common,certs,controller,webhook,test,cli}/src/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/{common,certs,controller,webhook,test,cli,dashboard}/src/**/*.test.ts',
+      ],
       testPathIgnorePatterns: [...shared.testPathIgnorePatterns, '\\.e2e\\.test\\.ts$'],
     },
     {

@@ -11,10 +11,19 @@ import type { ConnectOptions } from './kubeconfig.js';
 export const REQUEST_COMMANDS = ['promote', 'abort', 'retry', 'pause', 'resume'] as const;
 export type RequestCommand = (typeof REQUEST_COMMANDS)[number];
 
-export const COMMANDS = ['get', 'status', 'watch', ...REQUEST_COMMANDS, 'version', 'help'] as const;
+export const COMMANDS = [
+  'get',
+  'status',
+  'watch',
+  ...REQUEST_COMMANDS,
+  'dashboard',
+  'version',
+  'help',
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export const DEFAULT_WAIT_MS = 30_000;
+export const DEFAULT_DASHBOARD_PORT = 3100;
 
 export interface Invocation {
   command: Command;
@@ -28,6 +37,10 @@ export interface Invocation {
   request?: Request | undefined;
   /** How long a request command waits for the controller; 0: not at all. */
   waitMs: number;
+  /** dashboard: the loopback port (0: any free one). */
+  port?: number | undefined;
+  /** dashboard: the Prometheus its timeline asks. */
+  metricsServer?: string | undefined;
 }
 
 const OPTIONS = {
@@ -37,6 +50,8 @@ const OPTIONS = {
   'all-namespaces': { type: 'boolean', short: 'A' },
   wait: { type: 'string' },
   force: { type: 'boolean' },
+  port: { type: 'string' },
+  'metrics-server': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -52,6 +67,7 @@ const COMMAND_FLAGS: Record<Command, readonly Flag[]> = {
   retry: [...CONNECTION_FLAGS, 'wait'],
   pause: [...CONNECTION_FLAGS, 'wait'],
   resume: [...CONNECTION_FLAGS, 'wait'],
+  dashboard: [...CONNECTION_FLAGS, 'port', 'metrics-server'],
   version: ['help'],
   help: ['help'],
 };
@@ -62,6 +78,37 @@ export function isCommand(word: string | undefined): word is Command {
 
 function isRequestCommand(command: Command): command is RequestCommand {
   return REQUEST_COMMANDS.some((c) => c === command);
+}
+
+/** --port: 0 (any free port) to 65535. */
+export function parsePort(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const port = /^\d{1,5}$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!(port >= 0 && port <= 65535)) {
+    throw new UsageError(
+      `--port=${text} is not a port (0 to 65535; 0: any free port)`,
+      'dashboard',
+    );
+  }
+  return port;
+}
+
+/** --metrics-server: an http(s) URL. */
+export function parseUrl(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new UsageError(
+      `--metrics-server=${text} is not an http(s) URL (example: --metrics-server=http://127.0.0.1:9090)`,
+      'dashboard',
+    );
+  }
+  return text.trim().replace(/\/+$/, '');
 }
 
 /** "30s", "1m", "0": how long to wait for the controller. */
@@ -111,8 +158,8 @@ function checkFlags(parsed: Parsed, command: Command): void {
 }
 
 function nameOf(command: Command, rest: readonly string[]): string | undefined {
-  const takesName = command !== 'version';
-  const needsName = command !== 'get' && command !== 'help' && command !== 'version';
+  const takesName = command !== 'version' && command !== 'dashboard';
+  const needsName = command !== 'get' && command !== 'help' && takesName;
   if (rest.length > (takesName ? 1 : 0)) {
     throw new UsageError(`too many arguments for "${command}": ${rest.join(' ')}`, command);
   }
@@ -158,5 +205,7 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     allNamespaces: values['all-namespaces'] ?? false,
     request,
     waitMs: values.wait === undefined ? DEFAULT_WAIT_MS : parseWait(values.wait, word),
+    port: word === 'dashboard' ? parsePort(values.port, DEFAULT_DASHBOARD_PORT) : undefined,
+    metricsServer: parseUrl(values['metrics-server']),
   };
 }

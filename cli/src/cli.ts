@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { errorMessage } from '@steerer/common';
 import { isCommand, parseCommandLine } from './args.js';
 import type { Invocation } from './args.js';
+import { clusterAccess, dashboardCommand } from './dashboard.js';
 import { CliError, Interrupted, UsageError } from './errors.js';
 import { helpText, usageHint } from './help.js';
 import type { Io } from './io.js';
@@ -48,7 +49,17 @@ function required(value: string | undefined, command: string): string {
   return value;
 }
 
-async function dispatch(inv: Invocation, { kube, namespace }: Connected, io: Io): Promise<number> {
+function dashboard(inv: Invocation, { cluster, namespace }: Connected, io: Io): Promise<number> {
+  if (!cluster) throw new CliError('the dashboard needs a connection to a cluster');
+  return dashboardCommand(
+    clusterAccess(cluster.client, cluster.target, namespace),
+    { namespace: inv.connect.namespace, port: inv.port ?? 0, metricsServer: inv.metricsServer },
+    io,
+  );
+}
+
+async function dispatch(inv: Invocation, connected: Connected, io: Io): Promise<number> {
+  const { kube, namespace } = connected;
   switch (inv.command) {
     case 'get':
       return getCommand(kube, { namespace, allNamespaces: inv.allNamespaces, name: inv.name }, io);
@@ -65,6 +76,8 @@ async function dispatch(inv: Invocation, { kube, namespace }: Connected, io: Io)
       const request = inv.request ?? inv.command;
       return runRequest(kube, { namespace, name, request, waitMs: inv.waitMs }, io);
     }
+    case 'dashboard':
+      return dashboard(inv, connected, io);
     case 'version':
     case 'help':
       return 0;

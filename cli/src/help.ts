@@ -90,6 +90,30 @@ Examples:
     `  kubectl steerer pause podinfo -n test --wait=1m`,
   ),
   resume: requestPage('resume', REQUEST_HELP.resume, `  kubectl steerer resume podinfo -n test`),
+  dashboard: `kubectl steerer dashboard: the live web dashboard, on this machine.
+
+Serves a page on 127.0.0.1 that shows every Rollout you may see (phase, weight, last
+check, updated live), and for each one its timeline (weight, and every check's value
+against its bound and the primary's, from Prometheus), the current verdict explained,
+conditions and events, with buttons to promote, abort, retry, pause and resume. It acts
+with your kubeconfig: what RBAC refuses you, it refuses (a 403 is shown as such).
+Prometheus is asked by this process, never by the browser. Ctrl-C stops it.
+
+Usage: kubectl steerer dashboard [flags]
+
+Flags:
+  --port=N               port on 127.0.0.1 (default 3100; 0: any free port)
+  --metrics-server=URL   Prometheus for the timeline (default
+                         http://prometheus.istio-system:9090, as the chart's metricsServer;
+                         from a laptop: kubectl -n istio-system port-forward svc/prometheus
+                         9090, then --metrics-server=http://127.0.0.1:9090)
+
+${CONNECTION.replace('namespace of the Rollout (default: the context\'s, else "default")', 'only this namespace (default: every namespace you may list)')}
+
+Examples:
+  kubectl steerer dashboard
+  kubectl steerer dashboard -n test --metrics-server=http://127.0.0.1:9090
+`,
   version: `kubectl steerer version: print the plugin's version.
 
 Usage: kubectl steerer version
@@ -113,6 +137,7 @@ Commands:
   retry NAME      ${REQUEST_HELP.retry}
   pause NAME      ${REQUEST_HELP.pause}
   resume NAME     ${REQUEST_HELP.resume}
+  dashboard       the live web dashboard on 127.0.0.1 (--port, --metrics-server)
   version         print the plugin's version
   help [COMMAND]  explain a command (or: COMMAND --help)
 
@@ -124,6 +149,7 @@ Examples:
   kubectl steerer watch podinfo -n test
   kubectl steerer pause podinfo -n test
   kubectl steerer promote podinfo -n test --force
+  kubectl steerer dashboard --metrics-server=http://127.0.0.1:9090
 `;
 
 export function helpText(topic: Command | undefined): string {

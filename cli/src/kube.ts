@@ -44,13 +44,15 @@ export interface Connected {
   kube: Kube;
   /** The namespace from -n, the context, or "default". */
   namespace: string;
+  /** The client and where it connects (the dashboard works on them; absent in memory). */
+  cluster?: { client: KubeClient; target: Target };
 }
 
 interface List<T> {
   items: T[];
 }
 
-function rolloutsPath(namespace: string | undefined, name?: string): string {
+export function rolloutsPath(namespace: string | undefined, name?: string): string {
   return resourcePath({
     group: ROLLOUT.group,
     version: ROLLOUT.version,
@@ -188,5 +190,9 @@ export class ClusterKube implements Kube {
 export function connect(opts: ConnectOptions, signal: AbortSignal, env = process.env): Connected {
   const loaded = loadKubeConfig(opts, env);
   const client = new KubeClient(loaded.kc, { userAgent: CLI_FIELD_MANAGER, timeoutMs: 20_000 });
-  return { kube: new ClusterKube(client, loaded, signal), namespace: loaded.namespace };
+  return {
+    kube: new ClusterKube(client, loaded, signal),
+    namespace: loaded.namespace,
+    cluster: { client, target: loaded },
+  };
 }
