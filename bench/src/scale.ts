@@ -239,6 +239,32 @@ interface StepRecord {
   lagMs: number;
 }
 
+/**
+ * Deletes Rollouts of the namespace while no controller runs there: their cleanup
+ * finalizers are dropped (nothing would release them), so the deletion cannot hang.
+ */
+async function deleteRollouts(select: string[]): Promise<void> {
+  await kubectl(['delete', 'rollouts', ...select, '-n', NS, '--wait=false']);
+  const left = (
+    await kubectlResult([
+      'get',
+      'rollouts',
+      ...select.filter((a) => a !== '--all'),
+      '-n',
+      NS,
+      '-o',
+      'name',
+    ])
+  ).stdout
+    .split('\n')
+    .filter(Boolean);
+  for (const r of left) {
+    const unfinalize = ['--type=merge', '-p', '{"metadata":{"finalizers":null}}'];
+    await kubectlResult(['patch', r, '-n', NS, ...unfinalize]);
+  }
+  await kubectl(['delete', 'rollouts', ...select, '-n', NS, '--wait=true']);
+}
+
 async function main(): Promise<void> {
   const result = new Result('scale', {
     sizes: SIZES,
@@ -276,7 +302,7 @@ async function main(): Promise<void> {
       2000,
     );
     await applyYaml(`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${NS}\n`);
-    await kubectl(['delete', 'rollouts', '--all', '-n', NS, '--wait=true']);
+    await deleteRollouts(['--all']);
     // The Gateway the HTTPRoutes attach to (the mesh simulators serve them through it).
     if (ROUTERS !== 'VirtualService') await applyYaml(gatewayManifest(NS));
     mesh = await startMeshShards(NS, MESH_SHARDS);
@@ -477,15 +503,7 @@ async function main(): Promise<void> {
       controller = undefined;
 
       // 6. Back to idle for the next size.
-      await kubectl([
-        'delete',
-        'rollouts',
-        '-n',
-        NS,
-        '-l',
-        `${ROLE_LABEL}=progressing`,
-        '--wait=true',
-      ]);
+      await deleteRollouts(['-l', `${ROLE_LABEL}=progressing`]);
       report(result, n, r);
       result.data.sizes = sizes;
       result.write(); // after every size, so a later failure keeps what was measured
@@ -500,7 +518,8 @@ async function main(): Promise<void> {
       progress(
         `deleting namespace ${NS} and node ${BENCH_NODE} (pods go with them in the background)`,
       );
-      await kubectlResult(['delete', 'rollouts,services', '--all', '-n', NS, '--wait=false']);
+      await deleteRollouts(['--all']).catch(() => undefined);
+      await kubectlResult(['delete', 'services', '--all', '-n', NS, '--wait=false']);
       await kubectlResult(['delete', 'namespace', NS, '--wait=false']);
       await kubectlResult(['delete', 'node', BENCH_NODE, '--wait=false']);
     }
