@@ -48,6 +48,9 @@ class MemoryLookup implements Lookup {
   grants(): Promise<readonly unknown[]> {
     return Promise.reject(new Error('not used by this benchmark'));
   }
+  subsetRules(): Promise<readonly unknown[]> {
+    return Promise.reject(new Error('not used by this benchmark'));
+  }
 }
 
 /**

@@ -17,6 +17,7 @@ const PATHS = {
   services: '/api/v1/services',
   hpas: '/apis/autoscaling/v2/horizontalpodautoscalers',
   virtualServices: '/apis/networking.istio.io/v1beta1/virtualservices',
+  destinationRules: '/apis/networking.istio.io/v1beta1/destinationrules',
 } as const;
 const NOT_SERVED =
   'the API server serves no gateway.networking.k8s.io HTTPRoute; install the Gateway API CRDs (standard channel)';
@@ -151,7 +152,7 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   }
 }
 
-/** Starts a Cluster, waits for its caches, and returns it with its five watch streams. */
+/** Starts a Cluster, waits for its caches, and returns it with its watch streams. */
 async function started(
   lists: Partial<Record<keyof typeof PATHS, KubeObject[]>>,
   now?: () => number,
@@ -171,7 +172,7 @@ async function started(
   expect(await cluster.waitForSync(stop.signal)).toBe(true);
   expect(cluster.hasSynced()).toBe(true);
   const byPath = new Map<string, WatchStream>();
-  while (byPath.size < 5) {
+  while (byPath.size < Object.keys(PATHS).length) {
     const w = await api.nextWatch();
     byPath.set(w.request.path, w);
   }
@@ -391,6 +392,77 @@ describe('Cluster', () => {
     expect(api.requests.some((q) => q.path.startsWith('/apis/gateway.networking.k8s.io'))).toBe(
       false,
     );
+  });
+
+  describe('Istio subset routing', () => {
+    const subsetRollout = (name: string, rv: string): RolloutObject => {
+      const r = rollout(name, rv);
+      const spec = r.spec as { primary: Record<string, string>; canary: Record<string, string> };
+      spec.primary.subset = 'primary';
+      spec.canary = { name: 'podinfo-canary', host: 'podinfo', subset: 'canary' };
+      return r;
+    };
+    const rule = (name: string, rv: string, host: string, namespace = 'test'): KubeObject =>
+      ({ metadata: meta(name, rv, namespace), spec: { host } }) as KubeObject;
+
+    it("observes the DestinationRules of the hosts' namespace, only for a Rollout naming subsets", async () => {
+      const r = subsetRollout('podinfo', '1');
+      const { cluster } = await started({
+        rollouts: [r],
+        destinationRules: [
+          rule('podinfo', '2', 'podinfo'),
+          rule('other', '3', 'other'),
+          rule('prod', '4', 'podinfo', 'prod'),
+        ],
+      });
+      const before = api.requests.length;
+      expect(
+        cluster
+          .observe(r)
+          .subsetRules?.map((o) => o.metadata.name)
+          .sort(),
+      ).toEqual(['other', 'podinfo']);
+      expect(api.requests.length).toBe(before);
+      expect(cluster.observe(rollout('plain', '5')).subsetRules).toBeUndefined();
+    });
+
+    it('wakes the Rollouts using the Service a DestinationRule defines subsets of', async () => {
+      const { watch } = await started({ rollouts: [subsetRollout('podinfo', '1')] });
+      enqueued.length = 0;
+      watch.destinationRules.send('ADDED', rule('unrelated', '10', 'elsewhere'));
+      watch.destinationRules.send('ADDED', rule('podinfo', '11', 'podinfo.test.svc.cluster.local'));
+      await until(() => enqueued.length >= 1, 'a wake-up');
+      expect(enqueued).toEqual(['test/podinfo']);
+    });
+
+    it('says why while DestinationRules are not served, without holding up other Rollouts', async () => {
+      serve({});
+      // Istio's group without DestinationRules (a partial install).
+      api.on(
+        (q) =>
+          q.path === '/apis/networking.istio.io/v1beta1' ||
+          q.path === '/apis/networking.istio.io/v1alpha3',
+        (_q, res) =>
+          sendJson(res, 200, {
+            kind: 'APIResourceList',
+            resources: [{ name: 'virtualservices', namespaced: true }],
+          }),
+      );
+      const cluster = new Cluster({
+        client,
+        logger: new MemoryLogger(),
+        namespace: undefined,
+        enqueue: (k) => enqueued.push(k),
+        discovery: { backoff: { initialMs: 2, maxMs: 10 } },
+      });
+      runs = await cluster.start(stop.signal);
+      expect(await cluster.waitForSync(stop.signal)).toBe(true);
+      expect(cluster.observe(subsetRollout('podinfo', '1'))).toMatchObject({
+        subsetRulesUnavailable:
+          "the API server serves no networking.istio.io DestinationRule; install Istio's CRDs (networking.istio.io)",
+      });
+      expect(cluster.observe(rollout('plain', '2')).subsetRulesUnavailable).toBeUndefined();
+    });
   });
 
   it('reads its own Rollout writes too', async () => {

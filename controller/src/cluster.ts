@@ -27,6 +27,7 @@ import type {
   RouteRef,
   Router,
   Service,
+  SubsetKind,
 } from '@steerer/common';
 import type { Observed } from './planner/types.js';
 import { WriteOverlay } from './overlay.js';
@@ -41,11 +42,16 @@ function claimOrder(a: RolloutObject, b: RolloutObject): number {
   return objectKey(a) < objectKey(b) ? -1 : 1;
 }
 
-/** What the caches hold: Steerer's own kinds, and route objects by router kind. */
-export type CacheKind = 'rollout' | 'deployment' | 'service' | 'hpa' | RefKind;
+/**
+ * What the caches hold: Steerer's own kinds, route objects by router kind, and the objects
+ * defining a router's subsets (`subsets:DestinationRule`).
+ */
+export type CacheKind =
+  'rollout' | 'deployment' | 'service' | 'hpa' | RefKind | `subsets:${string}`;
 
 /** A short label for metrics and logs: "deployment", "hpa", or a router kind in lower case. */
 export function kindLabel(kind: CacheKind): string {
+  if (kind.startsWith('subsets:')) return kind.slice('subsets:'.length).toLowerCase();
   return kind.startsWith('route:') ? kind.slice('route:'.length).toLowerCase() : kind;
 }
 
@@ -83,12 +89,22 @@ type RouteCache =
       initial: boolean;
     };
 
+/**
+ * The objects defining a router's subsets (Istio: DestinationRules), looked for and watched
+ * like route objects; only Rollouts naming subsets read them.
+ */
+type SubsetCache =
+  | { kind: SubsetKind; state: 'missing'; message: string }
+  | { kind: SubsetKind; state: 'watching'; informer: Informer<KubeObject>; initial: boolean };
+
 export class Cluster {
   readonly rollouts: Informer<RolloutObject>;
   readonly deployments: Informer<Deployment>;
   readonly services: Informer<Service>;
   readonly hpas: Informer<HorizontalPodAutoscaler>;
   private readonly routes = new Map<string, RouteCache>();
+  /** By router kind. */
+  private readonly subsetCaches = new Map<string, SubsetCache>();
   private readonly index = new RefIndex();
   private readonly overlay: WriteOverlay;
 
@@ -127,7 +143,7 @@ export class Cluster {
 
   /** The informers the first sync waits for: Steerer's own kinds, and routes served at start. */
   private get initial(): Informer<KubeObject>[] {
-    const routes = [...this.routes.values()].flatMap((r) =>
+    const routes = [...this.routes.values(), ...this.subsetCaches.values()].flatMap((r) =>
       r.state === 'watching' && r.initial ? [r.informer] : [],
     );
     return [
@@ -145,9 +161,13 @@ export class Cluster {
    * is looked for in the background and watched as soon as it is, without a restart.
    */
   async start(signal: AbortSignal): Promise<Promise<void>[]> {
-    const routes = await Promise.all(
-      (this.o.routers ?? ROUTERS).map((router) => this.startRouter(router, signal)),
-    );
+    const routers = this.o.routers ?? ROUTERS;
+    const routes = await Promise.all([
+      ...routers.map((router) => this.startRouter(router, signal)),
+      ...routers.flatMap((router) =>
+        router.subsets ? [this.startSubsets(router, router.subsets, signal)] : [],
+      ),
+    ]);
     const own = [
       this.deployments,
       this.services,
@@ -201,6 +221,89 @@ export class Cluster {
     informer.on((ev, obj) => this.touch(kind, ev, obj));
     this.routes.set(router.kind, { router, state: 'watching', version, informer, initial });
     return informer;
+  }
+
+  /**
+   * One look for the resource of the router's subset objects; watches it if served, else
+   * keeps looking (like startRouter). Rollouts naming subsets wait meanwhile.
+   */
+  private async startSubsets(
+    router: Router,
+    kind: SubsetKind,
+    signal: AbortSignal,
+  ): Promise<{ run: Promise<void> }> {
+    const found = await discoverVersion(this.o.client, kind, { signal }).catch((e: unknown) => ({
+      ok: false as const,
+      message: errorMessage(e),
+    }));
+    if (signal.aborted) return { run: Promise.resolve() };
+    if (found.ok) return { run: this.watchSubsets(router, kind, found.version, true).run(signal) };
+    const missing = (message: string): void => {
+      this.subsetCaches.set(router.kind, { kind, state: 'missing', message });
+    };
+    missing(found.message);
+    this.o.logger.warn(`${found.message}; Rollouts naming subsets wait until it is`);
+    const later = async (): Promise<void> => {
+      const version = await waitForVersion(this.o.client, kind, {
+        signal,
+        logger: this.o.logger,
+        onMiss: missing,
+        ...(this.o.discovery?.backoff ? { backoff: this.o.discovery.backoff } : {}),
+        ...(this.o.discovery?.sleep ? { sleep: this.o.discovery.sleep } : {}),
+      });
+      if (version === undefined) return;
+      const informer = this.watchSubsets(router, kind, version, false);
+      const run = informer.run(signal);
+      if (await informer.waitForSync(signal)) {
+        for (const key of this.index.rolloutsWithRouteKind(router.kind)) this.o.enqueue(key);
+      }
+      return run;
+    };
+    return { run: later() };
+  }
+
+  /** Watches subset objects; an event wakes the Rollouts using the Service it defines subsets of. */
+  private watchSubsets(
+    router: Router,
+    kind: SubsetKind,
+    version: string,
+    initial: boolean,
+  ): Informer<KubeObject> {
+    const informer = this.informer<KubeObject>(
+      `subsets:${kind.kind}`,
+      kind.group,
+      version,
+      kind.resource,
+    );
+    informer.on((_ev, obj, old) => {
+      const keys = new Set(
+        [kind.serviceOf(obj), old && kind.serviceOf(old)].flatMap((s) =>
+          s ? [`${s.namespace}/${s.name}`] : [],
+        ),
+      );
+      for (const key of keys) this.wake('service', key);
+    });
+    this.subsetCaches.set(router.kind, { kind, state: 'watching', informer, initial });
+    return informer;
+  }
+
+  /** The subset objects of the namespaces of a Rollout's hosts, or why they cannot be read. */
+  private subsetsOf(refs: RolloutRefs, ns: string): { rules?: KubeObject[]; unavailable?: string } {
+    if (refs.primarySubset === undefined && refs.canarySubset === undefined) return {};
+    const cache = refs.route ? this.subsetCaches.get(refs.route.kind) : undefined;
+    if (!cache) return {};
+    if (cache.state === 'missing') return { unavailable: cache.message };
+    if (!cache.informer.hasSynced()) {
+      return { unavailable: `the ${cache.kind.kind} cache has not synced yet` };
+    }
+    const namespaces = new Set(
+      [refs.primaryHost, refs.canaryHost].flatMap((h) =>
+        h ? [serviceKeyOfHost(h, ns).split('/')[0]] : [],
+      ),
+    );
+    return {
+      rules: cache.informer.list().filter((o) => namespaces.has(o.metadata.namespace ?? '')),
+    };
   }
 
   /** The version a router's resource is read and written at, once it is watched. */
@@ -277,7 +380,10 @@ export class Cluster {
       host ? this.read('service', this.services, serviceKeyOfHost(host, ns)) : undefined;
     const hpaKey = refs.canaryName ? this.index.hpaOf(`${ns}/${refs.canaryName}`) : undefined;
     const route = refs.route ? this.routeOf(refs.route, ns) : {};
+    const subsets = this.subsetsOf(refs, ns);
     return {
+      ...(subsets.rules ? { subsetRules: subsets.rules } : {}),
+      ...(subsets.unavailable !== undefined ? { subsetRulesUnavailable: subsets.unavailable } : {}),
       primary: deployment(refs.primaryName),
       canary: deployment(refs.canaryName),
       primaryService: svc(refs.primaryHost),

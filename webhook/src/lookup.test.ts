@@ -73,7 +73,7 @@ describe('ClusterLookup', () => {
   it('indexes cached Rollouts by namespace and follows watch events', async () => {
     const client = new FakeClient([rollout(), other('a', 'elsewhere')], {
       [ISTIO]: { versions: [{ version: 'v1' }] },
-      [`${ISTIO}/v1`]: { resources: [{ name: 'virtualservices' }] },
+      [`${ISTIO}/v1`]: { resources: [{ name: 'virtualservices' }, { name: 'destinationrules' }] },
     });
     const { lookup, stop } = await started(client);
     expect(lookup.hasSynced()).toBe(true);
@@ -89,8 +89,14 @@ describe('ClusterLookup', () => {
       metadata: { name: 'a', namespace: 'elsewhere', resourceVersion: '12' },
     });
     expect(await lookup.rollouts('elsewhere')).toEqual([]);
-    // Discovery only (the Gateway API group is not served here and is retried).
-    expect(client.gets.filter((g) => g.startsWith(ISTIO))).toEqual([ISTIO, `${ISTIO}/v1`]);
+    // Discovery only, once for VirtualServices and once for DestinationRules (the Gateway
+    // API group is not served here and is retried).
+    expect(client.gets.filter((g) => g.startsWith(ISTIO)).sort()).toEqual([
+      ISTIO,
+      ISTIO,
+      `${ISTIO}/v1`,
+      `${ISTIO}/v1`,
+    ]);
     stop.abort();
   });
 
@@ -111,6 +117,26 @@ describe('ClusterLookup', () => {
     expect((await lookup.service('test', 'podinfo'))?.metadata.name).toBe('podinfo');
     expect((await lookup.route('VirtualService', 'test', 'podinfo'))?.metadata.name).toBe(
       'podinfo',
+    );
+    stop.abort();
+  });
+
+  it('lists the DestinationRules of a namespace once their kind is discovered', async () => {
+    const client = new FakeClient([], {
+      [ISTIO]: { versions: [{ version: 'v1' }] },
+      [`${ISTIO}/v1`]: { resources: [{ name: 'virtualservices' }, { name: 'destinationrules' }] },
+      [`${ISTIO}/v1/namespaces/test/destinationrules`]: {
+        items: [{ metadata: { name: 'podinfo' }, spec: { host: 'podinfo' } }],
+      },
+    });
+    const { lookup, stop } = await started(client);
+    for (let i = 0; i < 10 && !lookup.versionOf('subsets:VirtualService'); i++)
+      await new Promise((r) => setImmediate(r));
+    expect(await lookup.subsetRules('VirtualService', 'test')).toEqual([
+      { metadata: { name: 'podinfo' }, spec: { host: 'podinfo' } },
+    ]);
+    await expect(lookup.subsetRules('HTTPRoute', 'test')).rejects.toThrow(
+      'the API server serves no known subset (yet)',
     );
     stop.abort();
   });

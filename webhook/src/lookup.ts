@@ -1,7 +1,8 @@
 // What the handlers may ask of the cluster, behind one interface so the handlers and the
 // express app are tested without one. The cluster implementation caches Rollouts (read on
-// every admission) with an informer and reads Deployments, Services, route objects and
-// ReferenceGrants with direct GETs, which only Rollout admission needs, and that is rare.
+// every admission) with an informer and reads Deployments, Services, route objects,
+// ReferenceGrants and DestinationRules with direct GETs, which only Rollout admission
+// needs, and that is rare.
 
 import {
   Informer,
@@ -36,10 +37,17 @@ export interface Lookup {
    * objects need them; rejects when they cannot be read (or the kind is not served).
    */
   grants(routerKind: string, namespace: string): Promise<readonly unknown[]>;
+  /**
+   * The objects defining subsets (Istio DestinationRules) of one namespace, for a router
+   * that routes to subsets; rejects when they cannot be read (or the kind is not served).
+   */
+  subsetRules(routerKind: string, namespace: string): Promise<readonly unknown[]>;
 }
 
 /** The versions map's key of a router's grant kind. */
 const grantKey = (routerKind: string): string => `grants:${routerKind}`;
+/** The versions map's key of a router's subset kind. */
+const subsetKey = (routerKind: string): string => `subsets:${routerKind}`;
 
 export interface ClusterLookupOptions {
   client: KubeClient;
@@ -104,6 +112,9 @@ export class ClusterLookup implements Lookup {
       ...ROUTERS.flatMap((router) =>
         router.grants ? [discover(grantKey(router.kind), router.grants)] : [],
       ),
+      ...ROUTERS.flatMap((router) =>
+        router.subsets ? [discover(subsetKey(router.kind), router.subsets)] : [],
+      ),
     ]);
   }
 
@@ -150,12 +161,25 @@ export class ClusterLookup implements Lookup {
     );
   }
 
-  async grants(routerKind: string, namespace: string): Promise<readonly unknown[]> {
-    const kind = routerFor(routerKind)?.grants;
-    const version = this.versions.get(grantKey(routerKind));
+  grants(routerKind: string, namespace: string): Promise<readonly unknown[]> {
+    return this.list(routerFor(routerKind)?.grants, grantKey(routerKind), 'grant', namespace);
+  }
+
+  subsetRules(routerKind: string, namespace: string): Promise<readonly unknown[]> {
+    return this.list(routerFor(routerKind)?.subsets, subsetKey(routerKind), 'subset', namespace);
+  }
+
+  /** The objects of a discovered kind in one namespace. */
+  private async list(
+    kind: { group: string; kind: string; resource: string } | undefined,
+    key: string,
+    what: string,
+    namespace: string,
+  ): Promise<readonly unknown[]> {
+    const version = this.versions.get(key);
     if (!kind || !version) {
       throw new Error(
-        `the API server serves no ${kind?.group ?? 'known'} ${kind?.kind ?? 'grant'} (yet)`,
+        `the API server serves no ${kind?.group ?? 'known'} ${kind?.kind ?? what} (yet)`,
       );
     }
     const list = await this.o.client.get<{ items?: unknown[] }>(

@@ -14,6 +14,7 @@ import {
   inPhases,
   phaseOf,
   rolloutRefs,
+  routeHostsOf,
   validateRolloutSpec,
 } from '@steerer/common';
 import type { JsonPatchOp, RolloutObject, Router, Weights } from '@steerer/common';
@@ -62,11 +63,7 @@ function keepFor(
 ): Kept | undefined {
   const parsed = validateRolloutSpec(r.spec, { namespace: target.namespace });
   if (!parsed.ok) return undefined;
-  const hosts = {
-    primary: parsed.value.primary.host,
-    canary: parsed.value.canary.host,
-    namespace: target.namespace,
-  };
+  const hosts = routeHostsOf(parsed.value, target.namespace);
   const ops = router.keepWeights(req.oldObject, object, hosts);
   if (ops.length === 0) return undefined;
   const was = router.read(req.oldObject, hosts);

@@ -24,6 +24,8 @@ export class StaticLookup implements Lookup {
   readonly routes = new Map<string, KubeObject>();
   /** Grant objects (ReferenceGrants) by namespace. */
   readonly grantMap = new Map<string, unknown[]>();
+  /** Subset objects (DestinationRules) by namespace. */
+  readonly subsetMap = new Map<string, unknown[]>();
   /** Keys ("kind:ns/name") whose reads fail, as an unreachable API server would. */
   readonly failing = new Set<string>();
   readonly calls: string[] = [];
@@ -86,6 +88,11 @@ export class StaticLookup implements Lookup {
     this.calls.push(`grants:${routerKind}:${namespace}`);
     if (this.failing.has(`grants:${namespace}`)) return Promise.reject(new Error('forbidden'));
     return Promise.resolve(this.grantMap.get(namespace) ?? []);
+  }
+  subsetRules(routerKind: string, namespace: string): Promise<readonly unknown[]> {
+    this.calls.push(`subsets:${routerKind}:${namespace}`);
+    if (this.failing.has(`subsets:${namespace}`)) return Promise.reject(new Error('forbidden'));
+    return Promise.resolve(this.subsetMap.get(namespace) ?? []);
   }
   route(kind: string, namespace: string, name: string): Promise<KubeObject | undefined> {
     this.calls.push(`${kind.toLowerCase()}:${key(namespace, name)}`);
@@ -286,3 +293,49 @@ export const KINDS = {
 } as const;
 
 export const SCALED_DOWN = { [ANNOTATIONS.scaledDownFrom]: '3' };
+
+/** The seed's spec routed to two DestinationRule subsets of one Service. */
+export const SUBSET_SPEC = {
+  primary: { name: 'podinfo', host: 'podinfo', subset: 'primary' },
+  canary: { name: 'podinfo-canary', host: 'podinfo', subset: 'canary' },
+};
+
+/** A DestinationRule for host podinfo with the given subsets. */
+export function destinationRule(
+  subsets: { name: string; labels?: Record<string, string> }[] = [
+    { name: 'primary', labels: { version: 'primary' } },
+    { name: 'canary', labels: { version: 'canary' } },
+  ],
+): KubeObject {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: { name: 'podinfo', namespace: NS },
+    spec: { host: 'podinfo', subsets },
+  } as KubeObject;
+}
+
+/** Subset routing: one Service selecting both Deployments' pods, told apart by `version`. */
+export function subsetLookup(): StaticLookup {
+  const dep = (name: string, version: string): Deployment => {
+    const d = deployment(name);
+    const labels = { app: 'podinfo', version };
+    d.spec.selector = { matchLabels: labels };
+    d.spec.template.metadata = { labels };
+    return d;
+  };
+  const svc = service('podinfo');
+  svc.spec.selector = { app: 'podinfo' };
+  const vs = virtualService('podinfo', ['podinfo', 'podinfo']);
+  for (const [i, subset] of ['primary', 'canary'].entries()) {
+    const d = vs.spec.http?.[0]?.route?.[i];
+    if (d) d.destination.subset = subset;
+  }
+  const l = new StaticLookup()
+    .add(dep('podinfo', 'primary'))
+    .add(dep('podinfo-canary', 'canary'))
+    .add(svc)
+    .add(vs);
+  l.subsetMap.set(NS, [destinationRule()]);
+  return l;
+}

@@ -8,13 +8,16 @@ import {
   HTTP_ROUTE_SPEC,
   KINDS,
   NS,
+  SUBSET_SPEC,
   StaticLookup,
   admissionReview,
   deployment,
+  destinationRule,
   httpRoute,
   rollout,
   seedLookup,
   service,
+  subsetLookup,
   virtualService,
 } from './testing.js';
 
@@ -273,6 +276,82 @@ describe('validateRollout', () => {
         spec: { ...service('podinfo-canary').spec, selector: { app: 'podinfo-canary' } },
       });
       expect((await review(rollout(), lookup)).allowed).toBe(true);
+    });
+  });
+
+  describe('Istio subset routing', () => {
+    const withSubsets = (): RolloutObject => rollout({ spec: SUBSET_SPEC });
+
+    it('admits two subsets of one Service that each select their own pods', async () => {
+      const lookup = subsetLookup();
+      expect(await review(withSubsets(), lookup)).toEqual({
+        uid: expect.any(String),
+        allowed: true,
+      });
+      expect(lookup.calls).toContain('subsets:VirtualService:test');
+    });
+
+    it('denies a missing DestinationRule, naming the host and both fields', async () => {
+      const lookup = subsetLookup();
+      lookup.subsetMap.set(NS, []);
+      const res = await review(withSubsets(), lookup);
+      expect(res.allowed).toBe(false);
+      expect(res.status?.message).toBe(
+        'Rollout test/podinfo cannot route to its subsets: no DestinationRule in namespace test has host podinfo (Service test/podinfo) to define the subsets spec.primary.subset "primary" and spec.canary.subset "canary" name. The VirtualService would send that share of traffic to no pods or to the wrong ones (docs/reference.md, "Istio subsets")',
+      );
+    });
+
+    it('denies a missing subset, naming the DestinationRule and the field', async () => {
+      const lookup = subsetLookup();
+      lookup.subsetMap.set(NS, [
+        destinationRule([{ name: 'primary', labels: { version: 'primary' } }]),
+      ]);
+      const res = await review(withSubsets(), lookup);
+      expect(res.status?.message).toContain(
+        'DestinationRule test/podinfo (host podinfo) spec.subsets has no subset "canary" (spec.canary.subset); it defines "primary"',
+      );
+    });
+
+    it("denies a subset whose labels select the other side's pods, naming the labels", async () => {
+      const lookup = subsetLookup();
+      lookup.subsetMap.set(NS, [
+        destinationRule([
+          { name: 'primary', labels: { version: 'primary' } },
+          { name: 'canary', labels: { app: 'podinfo' } },
+        ]),
+      ]);
+      const res = await review(withSubsets(), lookup);
+      expect(res.allowed).toBe(false);
+      expect(res.status?.message).toContain(
+        'DestinationRule test/podinfo spec.subsets[1] (subset "canary", spec.canary.subset) selects the primary\'s pods too: its labels app=podinfo match the pod template labels of Deployment test/podinfo',
+      );
+    });
+
+    it('denies a VirtualService that routes to the two Services instead of the subsets', async () => {
+      const lookup = subsetLookup().add(virtualService());
+      const res = await review(withSubsets(), lookup);
+      expect(res.status?.message).toContain(
+        'VirtualService podinfo.test has no route to podinfo subset primary and podinfo subset canary',
+      );
+    });
+
+    it('admits with a warning when the DestinationRules cannot be read', async () => {
+      const lookup = subsetLookup();
+      lookup.failing.add('subsets:test');
+      const res = await review(withSubsets(), lookup);
+      expect(res.allowed).toBe(true);
+      expect(res.warnings).toEqual([
+        'could not check the DestinationRules defining subsets primary and canary of podinfo (forbidden); the rollout waits if one is missing',
+      ]);
+    });
+
+    it('does not look for DestinationRules while the VirtualService does not exist yet', async () => {
+      const lookup = subsetLookup();
+      lookup.routes.clear();
+      lookup.subsetMap.set(NS, []);
+      const res = await review(withSubsets(), lookup);
+      expect(res.allowed).toBe(true);
+      expect(lookup.calls.some((c) => c.startsWith('subsets:'))).toBe(false);
     });
   });
 

@@ -1,8 +1,9 @@
 // Validating admission of Rollouts: what the CRD schema cannot say. A Rollout that cannot
 // work is refused at `kubectl apply` time with a precise message (every bad field; the other
 // Rollout that already owns a Deployment or Service; the host a route object lacks; a
-// Service that selects the other side's pods; an HTTPRoute backendRef into another
-// namespace that no ReferenceGrant permits), and
+// Service that selects the other side's pods; a DestinationRule subset that is missing or
+// selects the wrong pods; an HTTPRoute backendRef into another namespace that no
+// ReferenceGrant permits), and
 // one that only waits for objects not created yet is admitted with a warning saying so.
 
 import {
@@ -14,6 +15,7 @@ import {
   jsonEqual,
   parseRequest,
   rolloutRefs,
+  routeHostsOf,
   routerFor,
   selectorOverlapMessage,
   selectorOverlaps,
@@ -32,6 +34,7 @@ import type {
   Router,
   SelectorSide,
   Service,
+  SubsetSide,
 } from '@steerer/common';
 import { allow, deny } from './admission.js';
 import type { AdmissionRequest, Reviewed } from './admission.js';
@@ -54,6 +57,11 @@ export interface RolloutFacts {
    * whether a grant there permits it; empty when it makes none (or for Istio).
    */
   grants: GrantCheck[];
+  /**
+   * Istio subset routing (a spec naming subsets, its route object found): the objects that
+   * define subsets (DestinationRules) in the namespaces of the sides' hosts.
+   */
+  subsetRules?: Found<readonly unknown[]>;
 }
 
 export interface GrantCheck {
@@ -137,6 +145,10 @@ export async function rolloutFacts(
     svc(spec.canary.host),
     found(lookup.route(spec.route.kind, ns, spec.route.name)),
   ]);
+  const [grants, subsetRules] = await Promise.all([
+    route.state === 'found' ? grantChecks(ns, spec, route.object, lookup) : [],
+    route.state === 'found' ? subsetObjects(ns, spec, lookup) : undefined,
+  ]);
   return {
     others: all.filter((r) => r.metadata.name !== name),
     primary,
@@ -144,8 +156,27 @@ export async function rolloutFacts(
     primaryService,
     canaryService,
     route,
-    grants: route.state === 'found' ? await grantChecks(ns, spec, route.object, lookup) : [],
+    grants,
+    ...(subsetRules ? { subsetRules } : {}),
   };
+}
+
+/** The subset objects of the namespaces of the hosts, when the spec names subsets. */
+async function subsetObjects(
+  ns: string,
+  spec: RolloutSpec,
+  lookup: Lookup,
+): Promise<Found<readonly unknown[]> | undefined> {
+  if (spec.primary.subset === undefined || !routerFor(spec.route.kind)?.subsets) return undefined;
+  const namespaces = [
+    ...new Set([spec.primary.host, spec.canary.host].map((h) => serviceOfHost(h, ns).namespace)),
+  ];
+  try {
+    const lists = await Promise.all(namespaces.map((n) => lookup.subsetRules(spec.route.kind, n)));
+    return { state: 'found', object: lists.flat() };
+  } catch (e) {
+    return { state: 'unknown', error: errorMessage(e) };
+  }
 }
 
 /** For each reference of the route into another namespace, whether a grant there permits it. */
@@ -157,11 +188,7 @@ async function grantChecks(
 ): Promise<GrantCheck[]> {
   const kind = routerFor(spec.route.kind)?.grants;
   if (!kind) return [];
-  const refs = kind.needed(route, {
-    primary: spec.primary.host,
-    canary: spec.canary.host,
-    namespace: ns,
-  });
+  const refs = kind.needed(route, routeHostsOf(spec, ns));
   const byNamespace = new Map<string, Promise<readonly unknown[]>>();
   const grantsIn = (n: string): Promise<readonly unknown[]> => {
     let p = byNamespace.get(n);
@@ -223,11 +250,7 @@ function routeProblems(
   self: string,
 ): { deny?: string; warn?: string } {
   const where = `${router.kind} ${ns}/${spec.route.name}`;
-  const state = router.read(route, {
-    primary: spec.primary.host,
-    canary: spec.canary.host,
-    namespace: ns,
-  });
+  const state = router.read(route, routeHostsOf(spec, ns));
   if (!state.ok) return { deny: `${self} cannot shift traffic with ${where}: ${state.message}` };
   if (state.consistent) return {};
   return {
@@ -255,6 +278,52 @@ function selectorProblem(ns: string, spec: RolloutSpec, facts: RolloutFacts): st
   return overlaps
     .map((o) => selectorOverlapMessage(o, (name, namespace) => `${namespace}/${name}`))
     .join('; ');
+}
+
+/**
+ * Subsets the route sends traffic to that no DestinationRule defines, or whose labels miss
+ * the side's pods or select the other side's (a refusal), or why they could not be checked.
+ */
+function subsetProblemsOf(
+  router: Router,
+  ns: string,
+  spec: RolloutSpec,
+  facts: RolloutFacts,
+): { deny?: string; warn?: string } {
+  const kind = router.subsets;
+  const { primary, canary } = spec;
+  const rules = facts.subsetRules;
+  if (!kind || !rules || primary.subset === undefined || canary.subset === undefined) return {};
+  if (rules.state !== 'found') {
+    return {
+      warn: `could not check the ${kind.kind}s defining subsets ${primary.subset} and ${canary.subset} of ${primary.host} (${rules.state === 'unknown' ? rules.error : 'missing'}); the rollout waits if one is missing`,
+    };
+  }
+  const side = (
+    role: Role,
+    ref: { name: string; host: string },
+    subset: string,
+    d: Found<Deployment>,
+    svc: Found<Service>,
+  ): SubsetSide => ({
+    role,
+    host: ref.host,
+    subset,
+    deployment: ref.name,
+    podLabels: d.state === 'found' ? d.object.spec?.template?.metadata?.labels : undefined,
+    serviceSelector: svc.state === 'found' ? svc.object.spec?.selector : undefined,
+  });
+  const problems = kind.check(
+    ns,
+    rules.object,
+    [
+      side('primary', primary, primary.subset, facts.primary, facts.primaryService),
+      side('canary', canary, canary.subset, facts.canary, facts.canaryService),
+    ],
+    (name, namespace) => `${namespace}/${name}`,
+  );
+  if (problems.length === 0) return {};
+  return { deny: problems.map((p) => p.message).join('; ') };
 }
 
 /** Cross-namespace references no grant permits (a refusal), and those that could not be checked. */
@@ -334,6 +403,35 @@ function referenceWarnings(
   return warnings;
 }
 
+/** A refusal when a side's share would reach the wrong pods (or none), else a warning. */
+function podProblems(
+  req: AdmissionRequest,
+  router: Router,
+  ns: string,
+  spec: RolloutSpec,
+  facts: RolloutFacts,
+  self: string,
+): Reviewed | { warn?: string } {
+  const subsets = subsetProblemsOf(router, ns, spec, facts);
+  if (subsets.deny) {
+    return {
+      response: deny(
+        req.uid,
+        `${self} cannot route to its subsets: ${subsets.deny}. The VirtualService would send that share of traffic to no pods or to the wrong ones (docs/reference.md, "Istio subsets")`,
+      ),
+      note: 'a subset missing or selecting the wrong pods',
+    };
+  }
+  const selectors = selectorProblem(ns, spec, facts);
+  if (selectors) {
+    return {
+      response: deny(req.uid, `${self} cannot keep its traffic split: ${selectors}`),
+      note: 'a Service selects the other side’s pods',
+    };
+  }
+  return subsets.warn !== undefined ? { warn: subsets.warn } : {};
+}
+
 export function validateRollout(
   req: AdmissionRequest,
   facts: RolloutFacts | undefined,
@@ -371,13 +469,8 @@ export function validateRollout(
       note: `${router.kind} does not route to both hosts`,
     };
   }
-  const selectors = selectorProblem(ns, spec, facts);
-  if (selectors) {
-    return {
-      response: deny(req.uid, `${self} cannot keep its traffic split: ${selectors}`),
-      note: 'a Service selects the other side’s pods',
-    };
-  }
+  const pods = podProblems(req, router, ns, spec, facts, self);
+  if ('response' in pods) return pods;
   const grants = grantProblems(router, ns, spec, facts.grants);
   if (grants.deny) {
     return {
@@ -387,6 +480,7 @@ export function validateRollout(
   }
   const warnings = [
     ...(route.warn ? [route.warn] : []),
+    ...(pods.warn ? [pods.warn] : []),
     ...grants.warn,
     ...referenceWarnings(ns, spec, facts, router),
   ];

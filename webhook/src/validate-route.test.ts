@@ -8,6 +8,7 @@ import type { RouteFacts } from './validate-route.js';
 import {
   HTTP_ROUTE_SPEC,
   KINDS,
+  SUBSET_SPEC,
   admissionReview,
   httpRoute,
   rollout,
@@ -53,6 +54,24 @@ describe('validateVirtualService', () => {
       { rollouts: [rollout({ phase: 'Progressing' })] },
     );
     expect(response.status?.message).toContain('has no route to podinfo');
+  });
+
+  it('denies renaming the canary subset during a release through subsets', () => {
+    const bySubsets = (canarySubset: string): VirtualService => {
+      const v = virtualService('podinfo', ['podinfo', 'podinfo']);
+      for (const [i, subset] of ['primary', canarySubset].entries()) {
+        const d = v.spec.http?.[0]?.route?.[i];
+        if (d) d.destination.subset = subset;
+      }
+      return v;
+    };
+    const { response } = validateVirtualService(request(bySubsets('canary'), bySubsets('v2')), {
+      rollouts: [rollout({ phase: 'Progressing', spec: SUBSET_SPEC })],
+    });
+    expect(response.allowed).toBe(false);
+    expect(response.status?.message).toContain(
+      'VirtualService podinfo.test has no route to podinfo subset canary',
+    );
   });
 
   it("always passes weight edits (Steerer's own)", () => {

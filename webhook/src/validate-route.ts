@@ -11,6 +11,7 @@ import {
   isJsonMap,
   phaseOf,
   rolloutRefs,
+  routeHostsOf,
   validateRolloutSpec,
 } from '@steerer/common';
 import type { RolloutObject, Router } from '@steerer/common';
@@ -49,7 +50,7 @@ function effectOn(
   const parsed = validateRolloutSpec(r.spec);
   if (!parsed.ok) return {};
   const { primary, canary } = parsed.value;
-  const hosts = { primary: primary.host, canary: canary.host, namespace: ns };
+  const hosts = routeHostsOf(parsed.value, ns);
   const after = router.read(req.object, hosts);
   if (after.ok) return {};
   const wasOk = router.read(req.oldObject, hosts).ok;

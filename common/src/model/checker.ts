@@ -77,9 +77,22 @@ export class Checker {
     return v;
   }
 
-  name(parent: Json, key: string, path: string, kind: 'object' | 'host'): string | undefined {
+  name(
+    parent: Json,
+    key: string,
+    path: string,
+    kind: 'object' | 'host' | 'label',
+  ): string | undefined {
     const v = this.string(parent, key, path);
     if (v === undefined) return undefined;
+    if (kind === 'label') {
+      // What Istio accepts as a DestinationRule subset name.
+      if (v.length <= 63 && DNS1123_LABEL.test(v)) return v;
+      return this.fail(
+        path,
+        `${describe(v)} is not a valid subset name (at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit)`,
+      );
+    }
     if (v.length > LIMITS.nameMaxLength) {
       return this.fail(path, `must be at most ${LIMITS.nameMaxLength} characters, got ${v.length}`);
     }

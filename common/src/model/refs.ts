@@ -13,6 +13,9 @@ export interface RolloutRefs {
   canaryName?: string;
   primaryHost?: string;
   canaryHost?: string;
+  /** Istio subset routing: the subsets the sides name (then subset objects are read too). */
+  primarySubset?: string;
+  canarySubset?: string;
   /** The route object, from the first router whose spec field names one. */
   route?: RouteRef;
 }
@@ -35,6 +38,8 @@ export function rolloutRefs(r: {
   set('canaryName', str(spec.canary, 'name'));
   set('primaryHost', str(spec.primary, 'host'));
   set('canaryHost', str(spec.canary, 'host'));
+  set('primarySubset', str(spec.primary, 'subset'));
+  set('canarySubset', str(spec.canary, 'subset'));
   for (const router of ROUTERS) {
     const name = str(spec[router.specField], 'name');
     if (name !== undefined) {

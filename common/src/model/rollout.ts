@@ -11,6 +11,12 @@ export interface DeploymentRef {
   name: string;
   /** ClusterIP Service name, as the route object's destination names it. */
   host: string;
+  /**
+   * Istio subset routing: the DestinationRule subset of `host` that the VirtualService's
+   * destination for this side names. Set on both sides or neither; absent in the seed's
+   * pattern (one Service per side).
+   */
+  subset?: string;
 }
 
 /** A validated spec. Users write `virtualService` and `metric`; they arrive here as `route`, `stepWeight` and `checks`. */

@@ -55,6 +55,8 @@ function selects(
  * Each of the primary's and canary's Services that also selects the other Deployment's
  * pods: then that side's real share of traffic differs from its weight, silently. A
  * Service selects pods of its own namespace only; the Deployments are in `namespace`.
+ * One Service carrying both sides (Istio subset routing) selects both by design: then its
+ * subsets are what must tell the pods apart (routing/destination-rule.ts).
  */
 export function selectorOverlaps(
   namespace: string,
@@ -62,6 +64,8 @@ export function selectorOverlaps(
   canary: SelectorSide,
 ): SelectorOverlap[] {
   const out: SelectorOverlap[] = [];
+  const key = (s: Service): string => `${s.metadata.namespace ?? namespace}/${s.metadata.name}`;
+  if (key(primary.service) === key(canary.service)) return out;
   for (const [role, mine, other] of [
     ['primary', primary, canary],
     ['canary', canary, primary],

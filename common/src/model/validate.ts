@@ -19,7 +19,54 @@ function deploymentRef(
   if (!o) return undefined;
   const name = c.name(o, 'name', `spec.${key}.name`, 'object');
   const host = c.name(o, 'host', `spec.${key}.host`, 'host');
-  return name !== undefined && host !== undefined ? { name, host } : undefined;
+  const subset =
+    o.subset === undefined ? undefined : c.name(o, 'subset', `spec.${key}.subset`, 'label');
+  if (name === undefined || host === undefined) return undefined;
+  if (o.subset !== undefined && subset === undefined) return undefined;
+  return { name, host, ...(subset !== undefined ? { subset } : {}) };
+}
+
+/**
+ * Istio subset routing names a subset on both sides or on neither. One Service may carry
+ * both sides only through two different subsets of it.
+ */
+function sidesProblems(
+  c: Checker,
+  primary: DeploymentRef,
+  canary: DeploymentRef,
+  namespace: string | undefined,
+): void {
+  if (primary.name === canary.name) {
+    c.fail('spec.canary.name', `must differ from spec.primary.name ("${primary.name}")`);
+  }
+  for (const [side, other] of [
+    ['primary', 'canary'],
+    ['canary', 'primary'],
+  ] as const) {
+    const set = { primary, canary }[side].subset;
+    if (set !== undefined && { primary, canary }[other].subset === undefined) {
+      c.fail(
+        `spec.${other}.subset`,
+        `required when spec.${side}.subset is set (Istio subset routing names both subsets)`,
+      );
+    }
+  }
+  if (primary.subset !== undefined && primary.subset === canary.subset) {
+    if (sameService(primary.host, canary.host, namespace)) {
+      c.fail(
+        'spec.canary.subset',
+        `must differ from spec.primary.subset ("${primary.subset}") of the same Service`,
+      );
+    }
+    return;
+  }
+  const bySubsets = primary.subset !== undefined && canary.subset !== undefined;
+  if (!bySubsets && sameService(primary.host, canary.host, namespace)) {
+    c.fail(
+      'spec.canary.host',
+      `must differ from spec.primary.host ("${primary.host}"): both name the same Service (to route to two subsets of one Service, set spec.primary.subset and spec.canary.subset)`,
+    );
+  }
 }
 
 export interface ValidateOptions {
@@ -48,18 +95,9 @@ export function validateRolloutSpec(
   }
   const primary = deploymentRef(c, input, 'primary');
   const canary = deploymentRef(c, input, 'canary');
-  if (primary && canary) {
-    if (primary.name === canary.name) {
-      c.fail('spec.canary.name', `must differ from spec.primary.name ("${primary.name}")`);
-    }
-    if (sameService(primary.host, canary.host, options.namespace)) {
-      c.fail(
-        'spec.canary.host',
-        `must differ from spec.primary.host ("${primary.host}"): both name the same Service`,
-      );
-    }
-  }
+  if (primary && canary) sidesProblems(c, primary, canary, options.namespace);
   const route = routeBlock(c, input);
+  if (route) subsetRouterProblem(c, route.ref, primary, canary);
   const checks = checksOf(c, input, { scrapeIntervalMs: options.scrapeIntervalMs });
   const rollback = rollbackBlock(c, input);
   const progressDeadlineMs = c.optionalDuration(
@@ -87,6 +125,24 @@ export function validateRolloutSpec(
       ...(progressDeadlineMs !== undefined ? { progressDeadlineMs } : {}),
     },
   };
+}
+
+/** Subsets named with a router that does not route to subsets. */
+function subsetRouterProblem(
+  c: Checker,
+  ref: RouteRef,
+  primary: DeploymentRef | undefined,
+  canary: DeploymentRef | undefined,
+): void {
+  const side =
+    primary?.subset !== undefined ? 'primary' : canary?.subset !== undefined ? 'canary' : undefined;
+  const router = ROUTERS.find((r) => r.kind === ref.kind);
+  if (side === undefined || router?.subsets) return;
+  const able = ROUTERS.filter((r) => r.subsets).map((r) => `spec.${r.specField}`);
+  c.fail(
+    `spec.${side}.subset`,
+    `subsets are routed only through ${able.join(' or ')}, not spec.${router?.specField ?? ref.kind}`,
+  );
 }
 
 /** The route object block (spec.virtualService today): its name and the step weight. */

@@ -171,6 +171,43 @@ export const INVALID_ROLLOUT_CASES: readonly InvalidRolloutCase[] = [
     'spec.canary.host',
     'must differ from spec.primary.host',
   ),
+  // Istio subset routing: both subsets or neither; one Service only through two subsets.
+  invalid(
+    'canary.subset without primary.subset',
+    { 'canary.subset': 'canary' },
+    'spec.primary.subset',
+    'required when spec.canary.subset is set',
+  ),
+  invalid(
+    'primary.subset without canary.subset',
+    { 'primary.subset': 'primary' },
+    'spec.canary.subset',
+    'required when spec.primary.subset is set',
+  ),
+  invalid(
+    'the same subset of one Service on both sides',
+    { 'canary.host': 'podinfo', 'primary.subset': 'v1', 'canary.subset': 'v1' },
+    'spec.canary.subset',
+    'must differ from spec.primary.subset',
+  ),
+  invalid(
+    'subset name upper case',
+    { 'canary.host': 'podinfo', 'primary.subset': 'Primary', 'canary.subset': 'canary' },
+    'spec.primary.subset',
+    'not a valid subset name',
+  ),
+  invalid(
+    'subsets with an HTTPRoute',
+    {
+      virtualService: ABSENT,
+      httpRoute: { name: 'podinfo', weight: 10 },
+      'canary.host': 'podinfo',
+      'primary.subset': 'primary',
+      'canary.subset': 'canary',
+    },
+    'spec.primary.subset',
+    'subsets are routed only through spec.virtualService',
+  ),
   invalid(
     'canary.host upper case',
     { 'canary.host': 'Podinfo-Canary' },
@@ -521,6 +558,18 @@ export const VALID_ROLLOUT_CASES: readonly ValidRolloutCase[] = [
   {
     name: 'hosts with the same Service name in different namespaces',
     spec: specWith({ 'primary.host': 'podinfo.prod', 'canary.host': 'podinfo.test' }),
+  },
+  {
+    name: 'two subsets of one Service (Istio subset routing)',
+    spec: specWith({
+      'canary.host': 'podinfo',
+      'primary.subset': 'primary',
+      'canary.subset': 'canary',
+    }),
+  },
+  {
+    name: 'subsets of the same name in two Services',
+    spec: specWith({ 'primary.subset': 'v1', 'canary.subset': 'v1' }),
   },
   { name: 'Deployment names with dots', spec: specWith({ 'canary.name': 'podinfo.v2' }) },
   { name: 'a name of 253 characters', spec: specWith({ 'canary.name': 'a'.repeat(253) }) },

@@ -21,10 +21,13 @@ import {
 import type { AnalysisOutcome, Gate } from './gates.js';
 import {
   SEED_SPEC,
+  SUBSET_SPEC,
   deployment,
+  destinationRule,
   hpa,
   podTemplate,
   seedObserved,
+  subsetObserved,
   virtualService,
 } from './testing.js';
 import type { Observed } from './types.js';
@@ -217,6 +220,97 @@ describe('checkTargets', () => {
     if (!t.ok) throw new Error(`unexpected halt: ${t.message}`);
     expect(t.targets.router.kind).toBe('HTTPRoute');
     expect(t.targets.weights).toEqual({ primary: 75, canary: 25 });
+  });
+
+  describe('Istio subset routing', () => {
+    const subsetSpec = (): RolloutSpec => {
+      const parsed = validateRolloutSpec(SUBSET_SPEC, { namespace: NS });
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+      return parsed.value;
+    };
+
+    it('passes one Service with a DestinationRule subset per Deployment, and reads the split', () => {
+      const t = checkTargets(subsetSpec(), NS, subsetObserved());
+      if (!t.ok) throw new Error(`unexpected halt: ${t.message}`);
+      expect(t.targets.hosts).toEqual({
+        primary: 'podinfo',
+        canary: 'podinfo',
+        namespace: NS,
+        primarySubset: 'primary',
+        canarySubset: 'canary',
+      });
+      expect(t.targets.weights).toEqual({ primary: 100, canary: 0 });
+    });
+
+    it('halts MissingTarget naming the host and both fields without a DestinationRule', () => {
+      const o = { ...subsetObserved(), subsetRules: [] };
+      expect(checkTargets(subsetSpec(), NS, o)).toEqual({
+        ok: false,
+        reason: 'MissingTarget',
+        message:
+          'no DestinationRule in namespace test has host podinfo (Service podinfo.test) to define the subsets spec.primary.subset "primary" and spec.canary.subset "canary" name',
+      });
+    });
+
+    it('halts InvalidTarget naming the DestinationRule and the field for a missing subset', () => {
+      const o = {
+        ...subsetObserved(),
+        subsetRules: [destinationRule([{ name: 'primary', labels: { version: 'primary' } }])],
+      };
+      expect(checkTargets(subsetSpec(), NS, o)).toEqual({
+        ok: false,
+        reason: 'InvalidTarget',
+        message:
+          'DestinationRule podinfo.test (host podinfo) spec.subsets has no subset "canary" (spec.canary.subset); it defines "primary"',
+      });
+    });
+
+    it("halts InvalidTarget when a subset's labels select the other side's pods", () => {
+      const o = {
+        ...subsetObserved(),
+        subsetRules: [
+          destinationRule([
+            { name: 'primary', labels: { app: 'podinfo' } },
+            { name: 'canary', labels: { version: 'canary' } },
+          ]),
+        ],
+      };
+      const t = checkTargets(subsetSpec(), NS, o);
+      expect(t).toMatchObject({ ok: false, reason: 'InvalidTarget' });
+      if (t.ok) return;
+      expect(t.message).toMatch(
+        /^DestinationRule podinfo\.test spec\.subsets\[0\] \(subset "primary", spec\.primary\.subset\) selects the canary's pods too: its labels app=podinfo match the pod template labels of Deployment podinfo-canary\.test/,
+      );
+    });
+
+    it('halts RouterUnavailable while DestinationRules cannot be read', () => {
+      const o = {
+        ...subsetObserved(),
+        subsetRules: undefined,
+        subsetRulesUnavailable: 'the DestinationRule cache has not synced yet',
+      };
+      expect(checkTargets(subsetSpec(), NS, o)).toEqual({
+        ok: false,
+        reason: 'RouterUnavailable',
+        message:
+          'cannot read the DestinationRules of podinfo.test: the DestinationRule cache has not synced yet',
+      });
+    });
+
+    it('halts InvalidTarget when the VirtualService routes to the two Services instead', () => {
+      const o = { ...subsetObserved(), route: seedObserved().route };
+      expect(checkTargets(subsetSpec(), NS, o)).toEqual({
+        ok: false,
+        reason: 'InvalidTarget',
+        message:
+          'VirtualService podinfo.test has no route to podinfo subset primary and podinfo subset canary',
+      });
+    });
+
+    it('does not take the shared Service for a selector overlap', () => {
+      const o = subsetObserved();
+      expect(selectorProblems(subsetSpec(), NS, o.primary, o.canary, o)).toEqual([]);
+    });
   });
 
   describe('Services that select the other side’s pods', () => {

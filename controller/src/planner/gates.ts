@@ -6,6 +6,7 @@ import {
   checkOf,
   formatDuration,
   qualified,
+  routeHostsOf,
   routerFor,
   selectorOverlapMessage,
   selectorOverlaps,
@@ -27,6 +28,8 @@ import type {
   Router,
   SelectorSide,
   Service,
+  SubsetProblem,
+  SubsetSide,
   Weights,
 } from '@steerer/common/model';
 import type { AnalysisSamples, Observed } from './types.js';
@@ -85,6 +88,44 @@ export function selectorProblems(
   ).map((overlap) => selectorOverlapMessage(overlap, qualified));
 }
 
+/**
+ * Istio subset routing: the problems of the subsets the spec names (their DestinationRule
+ * missing, a subset missing, labels that miss the side's pods or select the other side's).
+ */
+export function subsetProblems(
+  spec: RolloutSpec,
+  ns: string,
+  router: Router,
+  o: Pick<Observed, 'primary' | 'canary' | 'primaryService' | 'canaryService' | 'subsetRules'>,
+): SubsetProblem[] {
+  const kind = router.subsets;
+  const { primary, canary } = spec;
+  if (!kind || primary.subset === undefined || canary.subset === undefined) return [];
+  const side = (
+    role: 'primary' | 'canary',
+    ref: { host: string; name: string },
+    subset: string,
+    d: Deployment | undefined,
+    svc: Service | undefined,
+  ): SubsetSide => ({
+    role,
+    host: ref.host,
+    subset,
+    deployment: ref.name,
+    podLabels: d?.spec.template.metadata?.labels,
+    serviceSelector: svc?.spec?.selector,
+  });
+  return kind.check(
+    ns,
+    o.subsetRules ?? [],
+    [
+      side('primary', primary, primary.subset, o.primary, o.primaryService),
+      side('canary', canary, canary.subset, o.canary, o.canaryService),
+    ],
+    qualified,
+  );
+}
+
 /** Gate 2 of the seed: the Deployments, Services and route object exist and fit. */
 export function checkTargets(
   spec: RolloutSpec,
@@ -114,9 +155,21 @@ export function checkTargets(
   }
   if (missing.length > 0) return halt('MissingTarget', `${missing.join(', ')} not found`);
   if (!o.primary || !o.canary || !o.route) return halt('MissingTarget', 'targets not found');
+  if (router.subsets && spec.primary.subset !== undefined) {
+    if (o.subsetRulesUnavailable !== undefined) {
+      return halt(
+        'RouterUnavailable',
+        `cannot read the ${router.subsets.kind}s of ${qualified(spec.primary.host, ns)}: ${o.subsetRulesUnavailable}`,
+      );
+    }
+    const subsets = subsetProblems(spec, ns, router, o);
+    const absent = subsets.filter((p) => p.kind === 'missing').map((p) => p.message);
+    if (absent.length > 0) return halt('MissingTarget', absent.join('; '));
+    problems.push(...subsets.map((p) => p.message));
+  }
   problems.push(...selectorProblems(spec, ns, o.primary, o.canary, o));
   if (problems.length > 0) return halt('InvalidTarget', problems.join('; '));
-  const hosts = { primary: spec.primary.host, canary: spec.canary.host, namespace: ns };
+  const hosts = routeHostsOf(spec, ns);
   const state = router.read(o.route, hosts);
   if (!state.ok) return halt('InvalidTarget', state.message);
   return {
@@ -144,7 +197,7 @@ export function routeViewOf(
 ): Pick<Targets, 'router' | 'route' | 'hosts' | 'weights' | 'routesConsistent'> | undefined {
   const router = routerFor(spec.route.kind);
   if (!router || !o.route) return undefined;
-  const hosts = { primary: spec.primary.host, canary: spec.canary.host, namespace: ns };
+  const hosts = routeHostsOf(spec, ns);
   const state = router.read(o.route, hosts);
   if (!state.ok) return undefined;
   return {

@@ -2,13 +2,16 @@ import { describe, expect, it } from '@jest/globals';
 import { plan } from './plan.js';
 import {
   CONFIG,
+  SUBSET_SPEC,
   World,
   deployment,
+  destinationRule,
   hpa,
   podTemplate,
   samples,
   seedObserved,
   seedRollout,
+  subsetObserved,
 } from './testing.js';
 
 const SEED_EVENTS = [
@@ -84,6 +87,44 @@ describe('the seed rollout', () => {
     ]);
     expect(p.status.phase).toBe('Succeeded');
     expect(p.status.canaryRevision).toBe(rev);
+  });
+});
+
+describe('Istio subset routing', () => {
+  it("releases through two subsets of one Service with the seed's events, keeping each side's labels", () => {
+    const w = new World(subsetObserved(), seedRollout(SUBSET_SPEC));
+    w.runUntil((x) => x.rollout.status?.phase === 'Succeeded');
+    expect(w.events).toEqual(SEED_EVENTS);
+    expect(w.weights()).toEqual([100, 0]);
+    const http = w.observed.route.spec.http?.[0]?.route;
+    expect(http?.map((d) => d.destination.subset)).toEqual(['primary', 'canary']);
+    expect(primaryImage(w)).toBe('quay.io/stefanprodan/podinfo:1.2.0');
+    // The promoted primary keeps its subset's label (its selector has it): no overlap after.
+    expect(w.observed.primary.spec.template.metadata?.labels).toEqual({
+      app: 'podinfo',
+      version: 'primary',
+    });
+    expect(w.rollout.status?.conditions?.find((c) => c.type === 'Stalled')?.status).toBe('False');
+  });
+
+  it('halts a release whose DestinationRule loses the canary subset, and resumes once it is back', () => {
+    const w = new World(subsetObserved(), seedRollout(SUBSET_SPEC));
+    w.runUntil((x) => x.rollout.status?.canaryWeight === 30);
+    const full = w.observed.subsetRules;
+    w.observed.subsetRules = [
+      destinationRule([{ name: 'primary', labels: { version: 'primary' } }]),
+    ];
+    w.now += CONFIG.stepIntervalMs;
+    w.pass();
+    expect(w.rollout.status?.phase).toBe('Halted');
+    expect(w.rollout.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'InvalidTarget',
+      message: expect.stringContaining('has no subset "canary" (spec.canary.subset)'),
+    });
+    w.observed.subsetRules = full;
+    w.runUntil((x) => x.rollout.status?.phase === 'Succeeded');
+    expect(w.weights()).toEqual([100, 0]);
   });
 });
 

@@ -6,6 +6,7 @@ import type {
   AnalysisSample,
   Deployment,
   HorizontalPodAutoscaler,
+  KubeObject,
   PodTemplate,
   RolloutObject,
   Service,
@@ -127,8 +128,9 @@ export function hpa(min = 2, current = 2, desired = 2): HorizontalPodAutoscaler 
 }
 
 /** The seed's objects; the route is the seed's VirtualService. */
-export type SeedObserved = Required<Omit<Observed, 'conflict' | 'routeUnavailable'>> &
-  Pick<Observed, 'conflict' | 'routeUnavailable'> & { route: VirtualService };
+type Optional = 'conflict' | 'routeUnavailable' | 'subsetRules' | 'subsetRulesUnavailable';
+export type SeedObserved = Required<Omit<Observed, Optional>> &
+  Pick<Observed, Optional> & { route: VirtualService };
 
 /** One sample for the seed's only check. */
 export function samples(sample: AnalysisSample): AnalysisSamples {
@@ -326,4 +328,46 @@ export class World {
     if (container) container.image = image;
     c.metadata.generation = (c.metadata.generation ?? 1) + 1;
   }
+}
+
+/** Istio subset routing: one Service, a DestinationRule with a subset per Deployment. */
+export const SUBSET_SPEC = {
+  ...SEED_SPEC,
+  primary: { name: 'podinfo', host: 'podinfo', subset: 'primary' },
+  canary: { name: 'podinfo-canary', host: 'podinfo', subset: 'canary' },
+};
+
+export function destinationRule(
+  subsets: { name: string; labels?: Record<string, string> }[] = [
+    { name: 'primary', labels: { version: 'primary' } },
+    { name: 'canary', labels: { version: 'canary' } },
+  ],
+): KubeObject & { spec: { host: string; subsets: unknown[] } } {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: { name: 'podinfo', namespace: 'test' },
+    spec: { host: 'podinfo', subsets },
+  };
+}
+
+/** The seed's objects rearranged for subset routing (pods told apart by a version label). */
+export function subsetObserved(): SeedObserved {
+  const o = seedObserved();
+  for (const [d, version] of [
+    [o.primary, 'primary'],
+    [o.canary, 'canary'],
+  ] as const) {
+    const labels = { app: 'podinfo', version };
+    d.spec.selector = { matchLabels: labels };
+    d.spec.template.metadata = { ...d.spec.template.metadata, labels };
+  }
+  o.canaryService = o.primaryService;
+  const [route] = o.route.spec.http ?? [];
+  for (const [i, subset] of ['primary', 'canary'].entries()) {
+    const d = route?.route?.[i];
+    if (d) d.destination = { host: 'podinfo', subset, port: { number: 9898 } };
+  }
+  o.subsetRules = [destinationRule()];
+  return o;
 }

@@ -30,6 +30,13 @@ export interface Observed {
    * `route` says nothing about whether the object exists.
    */
   routeUnavailable?: string | undefined;
+  /**
+   * Istio subset routing (a spec naming subsets): the objects that define subsets (the
+   * router's subset kind, DestinationRules) in the namespaces of the sides' hosts.
+   */
+  subsetRules?: readonly KubeObject[] | undefined;
+  /** Why those objects cannot be read (their kind not served, their cache not synced). */
+  subsetRulesUnavailable?: string | undefined;
   /** The HorizontalPodAutoscaler whose scaleTargetRef is the canary, if any. */
   canaryHpa?: HorizontalPodAutoscaler | undefined;
   /**

@@ -366,6 +366,11 @@ describe('least-privilege RBAC', () => {
       verbs: ['list', 'watch', 'patch'],
     },
     {
+      apiGroups: ['networking.istio.io'],
+      resources: ['destinationrules'],
+      verbs: ['list', 'watch'],
+    },
+    {
       apiGroups: ['gateway.networking.k8s.io'],
       resources: ['httproutes'],
       verbs: ['list', 'watch', 'patch'],
@@ -391,6 +396,7 @@ describe('least-privilege RBAC', () => {
     { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
     { apiGroups: [''], resources: ['services'], verbs: ['get'] },
     { apiGroups: ['networking.istio.io'], resources: ['virtualservices'], verbs: ['get'] },
+    { apiGroups: ['networking.istio.io'], resources: ['destinationrules'], verbs: ['list'] },
     { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['get'] },
     { apiGroups: ['gateway.networking.k8s.io'], resources: ['referencegrants'], verbs: ['list'] },
     {

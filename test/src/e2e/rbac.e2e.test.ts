@@ -297,6 +297,7 @@ describe('the controller and the webhook with exactly the chart RBAC', () => {
       [CONTROLLER_SA, ['patch', 'httproutes.gateway.networking.k8s.io', ...app], 'yes'],
       [CONTROLLER_SA, ['watch', 'httproutes.gateway.networking.k8s.io', '-A'], 'yes'],
       [CONTROLLER_SA, ['watch', 'horizontalpodautoscalers.autoscaling', '-A'], 'yes'],
+      [CONTROLLER_SA, ['watch', 'destinationrules.networking.istio.io', '-A'], 'yes'],
       [CONTROLLER_SA, ['create', 'events', ...app], 'yes'],
       [CONTROLLER_SA, ['update', 'leases.coordination.k8s.io/steerer-controller', ...sys], 'yes'],
       // …and what it must not.
@@ -310,6 +311,7 @@ describe('the controller and the webhook with exactly the chart RBAC', () => {
       [CONTROLLER_SA, ['list', 'secrets', '-A'], 'no'],
       [CONTROLLER_SA, ['create', 'pods', ...app], 'no'],
       [CONTROLLER_SA, ['patch', 'services', ...app], 'no'],
+      [CONTROLLER_SA, ['patch', 'destinationrules.networking.istio.io', ...app], 'no'],
       [CONTROLLER_SA, ['delete', 'httproutes.gateway.networking.k8s.io', ...app], 'no'],
       [CONTROLLER_SA, ['list', 'referencegrants.gateway.networking.k8s.io', ...app], 'no'],
       [CONTROLLER_SA, ['patch', 'gateways.gateway.networking.k8s.io', ...app], 'no'],
@@ -329,6 +331,7 @@ describe('the controller and the webhook with exactly the chart RBAC', () => {
       [WEBHOOK_SA, ['get', 'virtualservices.networking.istio.io', ...app], 'yes'],
       [WEBHOOK_SA, ['get', 'httproutes.gateway.networking.k8s.io', ...app], 'yes'],
       [WEBHOOK_SA, ['list', 'referencegrants.gateway.networking.k8s.io', ...app], 'yes'],
+      [WEBHOOK_SA, ['list', 'destinationrules.networking.istio.io', ...app], 'yes'],
       [WEBHOOK_SA, ['patch', `validatingwebhookconfigurations/${CONFIG}`], 'yes'],
       [WEBHOOK_SA, ['patch', `mutatingwebhookconfigurations/${CONFIG}`], 'yes'],
       // …and what it must not.
@@ -349,6 +352,7 @@ describe('the controller and the webhook with exactly the chart RBAC', () => {
       [WEBHOOK_SA, ['patch', 'httproutes.gateway.networking.k8s.io', ...app], 'no'],
       [WEBHOOK_SA, ['patch', 'virtualservices.networking.istio.io', ...app], 'no'],
       [WEBHOOK_SA, ['create', 'referencegrants.gateway.networking.k8s.io', ...app], 'no'],
+      [WEBHOOK_SA, ['patch', 'destinationrules.networking.istio.io', ...app], 'no'],
     ];
     const answers = await Promise.all(
       cases.map(async ([as, args]) => [as, args.join(' '), await canI(as, args)]),

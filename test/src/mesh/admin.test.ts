@@ -41,6 +41,7 @@ function setup(): {
   ]);
   // No Gateway API objects (as when its CRDs are absent): each source reports an empty list.
   for (const r of ['httproutes', 'gateways', 'referencegrants'] as const) store.sink(r).replace([]);
+  store.sink('destinationrules').replace([]);
   const deps: AdminDeps = {
     store,
     overrides: new FaultOverrides(),

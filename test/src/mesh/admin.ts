@@ -11,7 +11,7 @@ import { backendTarget } from './gateway-api.js';
 import { objectKey, type Deployment } from './model.js';
 import { describeHttpRouteRules } from './parse-gateway-api.js';
 import type { RoutingTable } from './routing.js';
-import { serviceKeyForHost } from './routing.js';
+import { destinationWorkloads, serviceKeyForHost } from './routing.js';
 import {
   describeRoutes,
   RESOURCES,
@@ -97,13 +97,17 @@ export function describeState(
       destinations: route.destinations.map((dest) => {
         const key = serviceKeyForHost(dest.host, vs.namespace);
         const service = key === undefined ? undefined : table.services.get(key);
-        const workloads = (key === undefined ? undefined : table.workloadsByService.get(key)) ?? [];
+        // Narrowed to the subset's pods; undefined when no DestinationRule defines it.
+        const subsetWorkloads =
+          key === undefined ? [] : destinationWorkloads(table, key, dest.subset);
+        const workloads = subsetWorkloads ?? [];
         return {
           host: dest.host,
           weight: dest.weight,
           ...(dest.subset !== undefined ? { subset: dest.subset } : {}),
+          ...(subsetWorkloads === undefined ? { subsetDefined: false } : {}),
           service: service ? key : null,
-          healthy: workloads.some((w) => w.readyReplicas > 0) && dest.subset === undefined,
+          healthy: workloads.some((w) => w.readyReplicas > 0),
           workloads: workloads.map((w) => workloadState(w, overrides)),
         };
       }),
@@ -159,7 +163,9 @@ export function describeHttpRoutes(
         return {
           name: ref.name,
           namespace: ref.namespace,
-          ...(ref.kind !== 'Service' || ref.group !== '' ? { group: ref.group, kind: ref.kind } : {}),
+          ...(ref.kind !== 'Service' || ref.group !== ''
+            ? { group: ref.group, kind: ref.kind }
+            : {}),
           weight: ref.weight,
           service: service ? key : null,
           ...(target.ok ? {} : { invalid: target.reason }),

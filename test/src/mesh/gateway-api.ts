@@ -140,7 +140,9 @@ export function attachRoute(
       continue;
     }
     if (!ISTIO_GATEWAY_CLASSES.has(gw.gatewayClassName)) {
-      problems.push(`${at}: Gateway ${key} has class ${gw.gatewayClassName || '(none)'}, not istio`);
+      problems.push(
+        `${at}: Gateway ${key} has class ${gw.gatewayClassName || '(none)'}, not istio`,
+      );
       continue;
     }
     const listeners = gw.listeners.filter(
@@ -162,7 +164,11 @@ export function attachRoute(
       } else if (refusal !== undefined) {
         problems.push(`${at}: listener ${l.name} of ${key}: ${refusal}`);
       } else {
-        attachments.push({ gateway: { namespace: gw.namespace, name: gw.name }, listener: l.name, hostnames });
+        attachments.push({
+          gateway: { namespace: gw.namespace, name: gw.name },
+          listener: l.name,
+          hostnames,
+        });
       }
     }
   }
@@ -184,7 +190,8 @@ export function referenceGranted(
   for (const g of grants) {
     if (g.namespace !== to.namespace) continue;
     const fromOk = g.from.some(
-      (f) => f.group === GATEWAY_API_GROUP && f.kind === 'HTTPRoute' && f.namespace === fromNamespace,
+      (f) =>
+        f.group === GATEWAY_API_GROUP && f.kind === 'HTTPRoute' && f.namespace === fromNamespace,
     );
     const toOk = g.to.some(
       (t) => t.group === '' && t.kind === 'Service' && (t.name === undefined || t.name === to.name),
@@ -204,10 +211,16 @@ export function backendTarget(
   grants: Iterable<ReferenceGrant>,
 ): BackendTarget {
   if (ref.group !== '' || ref.kind !== 'Service') {
-    return { ok: false, reason: `unsupported backendRef kind ${ref.group ? `${ref.group}/` : ''}${ref.kind}` };
+    return {
+      ok: false,
+      reason: `unsupported backendRef kind ${ref.group ? `${ref.group}/` : ''}${ref.kind}`,
+    };
   }
   if (ref.name === '' || ref.name.includes('.')) {
-    return { ok: false, reason: `backendRef name ${JSON.stringify(ref.name)} is not a Service name` };
+    return {
+      ok: false,
+      reason: `backendRef name ${JSON.stringify(ref.name)} is not a Service name`,
+    };
   }
   if (ref.port === undefined) return { ok: false, reason: `backendRef ${ref.name} has no port` };
   if (
@@ -273,7 +286,9 @@ export function olderRouteFirst(a: HTTPRoute, b: HTTPRoute): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-function candidatesOf(routes: readonly { route: HTTPRoute; gateway: GatewayRef }[]): RuleCandidate[] {
+function candidatesOf(
+  routes: readonly { route: HTTPRoute; gateway: GatewayRef }[],
+): RuleCandidate[] {
   const out: RuleCandidate[] = [];
   for (const { route, gateway } of routes) {
     for (const [ruleIndex, rule] of route.rules.entries()) {
@@ -289,7 +304,10 @@ export interface HttpRouteIndex {
   /** Exact hostname → candidates in the order they are tried. */
   readonly exact: ReadonlyMap<string, readonly RuleCandidate[]>;
   /** Wildcard hostnames (`*.example.com` as suffix `.example.com`), longest suffix first. */
-  readonly wildcards: readonly { readonly suffix: string; readonly candidates: readonly RuleCandidate[] }[];
+  readonly wildcards: readonly {
+    readonly suffix: string;
+    readonly candidates: readonly RuleCandidate[];
+  }[];
   /** Routes that accept every host. */
   readonly anyHost: readonly RuleCandidate[];
   /** An accepted route's own candidates (background load pinned to it). */

@@ -127,7 +127,11 @@ export class Gateway {
 
 /** A concrete request host for a (possibly wildcard) configured host. */
 function loadHost(first: string): string {
-  return first === '*' ? 'load.mesh.local' : first.startsWith('*') ? `load${first.slice(1)}` : first;
+  return first === '*'
+    ? 'load.mesh.local'
+    : first.startsWith('*')
+      ? `load${first.slice(1)}`
+      : first;
 }
 
 /**

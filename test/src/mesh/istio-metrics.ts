@@ -139,11 +139,7 @@ export function destinationLabels(decision: RouteDecision): DestinationLabels {
       return { ...serviceLabels(undefined, undefined, ''), ...NO_WORKLOAD };
     case 'unavailable':
       return {
-        ...serviceLabels(
-          decision.service,
-          decision.destination.host,
-          decision.via.namespace,
-        ),
+        ...serviceLabels(decision.service, decision.destination.host, decision.via.namespace),
         ...(decision.workload ? workloadLabels(decision.workload) : NO_WORKLOAD),
       };
     case 'upstream':

@@ -10,7 +10,12 @@ import { chooseVirtualServiceVersion, collectionPath, createKubeSources } from '
 import { MemoryLogger } from './log.js';
 import { runReflector } from './reflector.js';
 import { MeshStore, RESOURCES, type Resource } from './store.js';
-import { rawDeployment, rawService, rawVirtualService } from './test-objects.js';
+import {
+  rawDeployment,
+  rawDestinationRule,
+  rawService,
+  rawVirtualService,
+} from './test-objects.js';
 
 interface FakeApi {
   url: string;
@@ -62,6 +67,12 @@ async function fakeApiServer(options: {
             name: 'virtualservices',
             namespaced: true,
             kind: 'VirtualService',
+            verbs: ['list', 'watch'],
+          },
+          {
+            name: 'destinationrules',
+            namespaced: true,
+            kind: 'DestinationRule',
             verbs: ['list', 'watch'],
           },
         ],
@@ -159,6 +170,9 @@ async function run(istioVersions: string[]) {
       [`/apis/networking.istio.io/${vsVersion}/virtualservices`]: [
         rawVirtualService({ resourceVersion: '5' }),
       ],
+      [`/apis/networking.istio.io/${vsVersion}/destinationrules`]: [
+        rawDestinationRule('podinfo', [{ name: 'canary', labels: { app: 'podinfo-canary' } }]),
+      ],
     },
   });
   const log = new MemoryLogger();
@@ -190,13 +204,16 @@ async function run(istioVersions: string[]) {
 }
 
 describe('kube adapter against a fake API server', () => {
-  it('discovers v1, lists and watches only the three resources, and follows weight changes', async () => {
+  it('discovers v1, lists and watches only the Istio and Kubernetes resources, and follows weight changes', async () => {
     const { api, store, watcher, kube, vsPath } = await run(['v1', 'v1beta1', 'v1alpha3']);
     await watcher.until(() => RESOURCES.every((r) => store.synced(r)));
     expect(kube.virtualServiceVersion()).toBe('v1');
     expect(
       store.routingTable().virtualServices.get('test/podinfo')?.http[0]?.destinations[1]?.weight,
     ).toBe(0);
+    expect(store.routingTable().destinationRules.get('test/podinfo')?.[0]?.subsets).toEqual([
+      { name: 'canary', labels: { app: 'podinfo-canary' } },
+    ]);
 
     await api.watching(vsPath);
     api.push(vsPath, {
@@ -222,6 +239,7 @@ describe('kube adapter against a fake API server', () => {
       '/api/v1/services',
       '/apis/apps/v1/deployments',
       vsPath,
+      '/apis/networking.istio.io/v1/destinationrules',
     ]);
     expect(api.requests.map((r) => r.replace('?watch', '')).filter((p) => !allowed.has(p))).toEqual(
       [],

@@ -1,6 +1,7 @@
 // The only module that talks to the API server (through @kubernetes/client-node 1.4).
-// It provides a ResourceSource per resource the simulator reads — VirtualServices in
-// networking.istio.io (v1, else v1beta1, else v1alpha3: whichever is served), Services,
+// It provides a ResourceSource per resource the simulator reads — VirtualServices and
+// DestinationRules in networking.istio.io (v1, else v1beta1, else v1alpha3: whichever is
+// served), Services,
 // Deployments, and the Gateway API's HTTPRoutes, Gateways and ReferenceGrants in
 // gateway.networking.k8s.io (v1, else v1beta1) — and nothing else: no other custom
 // resource is ever listed or watched.
@@ -27,6 +28,8 @@ import type { Resource } from './store.js';
 
 export const ISTIO_GROUP = 'networking.istio.io';
 export const VIRTUAL_SERVICE_VERSIONS = ['v1', 'v1beta1', 'v1alpha3'] as const;
+/** DestinationRule versions in order of preference (the same as VirtualService's). */
+export const DESTINATION_RULE_VERSIONS = VIRTUAL_SERVICE_VERSIONS;
 export type VirtualServiceVersion = (typeof VIRTUAL_SERVICE_VERSIONS)[number];
 
 export type GatewayApiResource = 'httproutes' | 'gateways' | 'referencegrants';
@@ -60,6 +63,8 @@ export function collectionPath(
       return `/apis/apps/v1${scope}/deployments`;
     case 'virtualservices':
       return `/apis/${ISTIO_GROUP}/${version}${scope}/virtualservices`;
+    case 'destinationrules':
+      return `/apis/${ISTIO_GROUP}/${version}${scope}/destinationrules`;
     case 'httproutes':
     case 'gateways':
     case 'referencegrants':
@@ -148,6 +153,7 @@ export function createKubeSources(
   const custom = kc.makeApiClient(CustomObjectsApi);
   const apis = kc.makeApiClient(ApisApi);
   let vsVersion: VirtualServiceVersion | undefined;
+  let drVersion: string | undefined;
 
   /** The first of `versions` (in order) whose group version serves `plural`, if any. */
   const discoverVersion = async (
@@ -183,6 +189,21 @@ export function createKubeSources(
     return chosen;
   };
 
+  /** Re-run on every DestinationRule list; Istio's CRDs bring them with VirtualServices. */
+  const discoverDestinationRules = async (): Promise<string> => {
+    const found = await discoverVersion(ISTIO_GROUP, 'destinationrules', DESTINATION_RULE_VERSIONS);
+    if (found === undefined) {
+      throw new Error(
+        `${ISTIO_GROUP} does not serve destinationrules (is the Istio CRD installed?)`,
+      );
+    }
+    if (found !== drVersion) {
+      log.info('destinationrule version discovered', { group: ISTIO_GROUP, version: found });
+      drVersion = found;
+    }
+    return found;
+  };
+
   /** Version in use per Gateway API resource: undefined before discovery, null when absent. */
   const gwVersions: Record<GatewayApiResource, string | null | undefined> = {
     httproutes: undefined,
@@ -212,9 +233,16 @@ export function createKubeSources(
 
   const gatewayApiSource = (resource: GatewayApiResource): ResourceSource => {
     const path = (): string =>
-      collectionPath(resource, namespace, gwVersions[resource] ?? GATEWAY_API_VERSIONS[resource][0] ?? 'v1');
+      collectionPath(
+        resource,
+        namespace,
+        gwVersions[resource] ?? GATEWAY_API_VERSIONS[resource][0] ?? 'v1',
+      );
     /** While the resource is not served: check discovery until it is, then relist. */
-    const awaitServed = async (timeoutSeconds: number, signal: AbortSignal): Promise<void | 'relist'> => {
+    const awaitServed = async (
+      timeoutSeconds: number,
+      signal: AbortSignal,
+    ): Promise<void | 'relist'> => {
       const deadline = Date.now() + timeoutSeconds * 1000;
       while (!signal.aborted && Date.now() < deadline) {
         await pause(absentPollMs, signal);
@@ -232,7 +260,12 @@ export function createKubeSources(
         const raw: unknown =
           namespace === undefined
             ? await custom.listClusterCustomObject({ group, version, plural: resource })
-            : await custom.listNamespacedCustomObject({ group, version, namespace, plural: resource });
+            : await custom.listNamespacedCustomObject({
+                group,
+                version,
+                namespace,
+                plural: resource,
+              });
         return asList(raw, resource);
       },
       watch: async (rv, timeoutSeconds, onEvent, signal) => {
@@ -302,6 +335,25 @@ export function createKubeSources(
         return asList(raw, 'virtualservices');
       },
       () => collectionPath('virtualservices', namespace, vsVersion ?? VIRTUAL_SERVICE_VERSIONS[0]),
+    ),
+    destinationrules: source(
+      'destinationrules',
+      async () => {
+        const version = await discoverDestinationRules();
+        const plural = 'destinationrules';
+        const raw: unknown =
+          namespace === undefined
+            ? await custom.listClusterCustomObject({ group: ISTIO_GROUP, version, plural })
+            : await custom.listNamespacedCustomObject({
+                group: ISTIO_GROUP,
+                version,
+                namespace,
+                plural,
+              });
+        return asList(raw, 'destinationrules');
+      },
+      () =>
+        collectionPath('destinationrules', namespace, drVersion ?? DESTINATION_RULE_VERSIONS[0]),
     ),
     httproutes: gatewayApiSource('httproutes'),
     gateways: gatewayApiSource('gateways'),

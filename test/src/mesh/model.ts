@@ -112,6 +112,19 @@ export interface Deployment extends ObjectMeta {
   readonly faultWarnings: readonly string[];
 }
 
+/** A DestinationRule subset: the endpoints of the host whose pod labels carry all of these. */
+export interface Subset {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** An Istio DestinationRule, as far as subset routing needs it. */
+export interface DestinationRule extends ObjectMeta {
+  /** spec.host as written; short names are relative to the rule's namespace. */
+  readonly host: string;
+  readonly subsets: readonly Subset[];
+}
+
 // ---- Gateway API (gateway.networking.k8s.io) --------------------------------------------
 
 /** The identity of the object that routed a request, for logs, metrics and admin state. */
@@ -202,6 +215,10 @@ export interface KubeGateway extends ObjectMeta {
 }
 
 export interface ReferenceGrant extends ObjectMeta {
-  readonly from: readonly { readonly group: string; readonly kind: string; readonly namespace: string }[];
+  readonly from: readonly {
+    readonly group: string;
+    readonly kind: string;
+    readonly namespace: string;
+  }[];
   readonly to: readonly { readonly group: string; readonly kind: string; readonly name?: string }[];
 }

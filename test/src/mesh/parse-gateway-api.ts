@@ -215,7 +215,10 @@ export function describeHttpRouteRules(route: HTTPRoute): string[] {
   return route.rules.map(
     (r, i) =>
       `${r.name ?? `#${i}`}: ${r.backendRefs
-        .map((b) => `${b.namespace === route.namespace ? b.name : `${b.namespace}/${b.name}`}=${b.weight}`)
+        .map(
+          (b) =>
+            `${b.namespace === route.namespace ? b.name : `${b.namespace}/${b.name}`}=${b.weight}`,
+        )
         .join(',')}`,
   );
 }

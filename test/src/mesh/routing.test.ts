@@ -283,7 +283,7 @@ describe('decide', () => {
     });
   });
 
-  it('is unavailable (NC) for subsets, since DestinationRules are not read', () => {
+  it('is unavailable (NC) for a subset without a DestinationRule (destination-rules.test.ts)', () => {
     const table = buildRoutingTable({
       virtualServices: [vs({ destinations: [{ host: 'podinfo', subset: 'v2' }] })],
       services: [svc('podinfo')],

@@ -1,7 +1,7 @@
 // The router, pure: from the cached objects (a RoutingTable) and one request to a
 // decision — which VirtualService or HTTPRoute (gateway-api.ts), which route or rule,
-// which weighted destination, which Service and Deployment, or why none. No I/O, no
-// clocks; randomness comes in as `draw`.
+// which weighted destination, which Service (and DestinationRule subset) and Deployment,
+// or why none. No I/O, no clocks; randomness comes in as `draw`.
 
 import {
   backendTarget,
@@ -13,8 +13,10 @@ import {
   type HttpRouteIndex,
   type RuleCandidate,
 } from './gateway-api.js';
+import { findSubset, indexDestinationRules } from './destination-rules.js';
 import {
   objectKey,
+  type DestinationRule,
   type Deployment,
   type HTTPRoute,
   type HttpMatch,
@@ -41,6 +43,8 @@ export interface RoutingTable {
   readonly deployments: ReadonlyMap<string, Deployment>;
   /** Service key → Deployments in its namespace whose pod labels match its selector. */
   readonly workloadsByService: ReadonlyMap<string, readonly Deployment[]>;
+  /** Service key → the DestinationRules whose host names it, oldest first (subsets). */
+  readonly destinationRules: ReadonlyMap<string, readonly DestinationRule[]>;
   /** Gateway API: HTTPRoutes, what the Gateways made of them, and the host index. */
   readonly httpRoutes: HttpRouteIndex;
   readonly referenceGrants: readonly ReferenceGrant[];
@@ -50,6 +54,8 @@ export interface RoutingInput {
   readonly virtualServices: Iterable<VirtualService>;
   readonly services: Iterable<Service>;
   readonly deployments: Iterable<Deployment>;
+  /** Istio DestinationRules (subset routing); absent: none. */
+  readonly destinationRules?: Iterable<DestinationRule>;
   /** Gateway API objects; absent when their CRDs are not installed. */
   readonly httpRoutes?: Iterable<HTTPRoute>;
   readonly gateways?: Iterable<KubeGateway>;
@@ -132,6 +138,7 @@ export function buildRoutingTable(input: RoutingInput): RoutingTable {
     services,
     deployments,
     workloadsByService,
+    destinationRules: indexDestinationRules(input.destinationRules ?? [], serviceKeyForHost),
     httpRoutes: buildHttpRouteIndex({
       httpRoutes: input.httpRoutes ?? [],
       gateways: input.gateways ?? [],
@@ -305,6 +312,22 @@ export type Resolution =
       workload?: Deployment;
     };
 
+/**
+ * The Deployments behind a Service (by key), narrowed to a DestinationRule subset's labels
+ * when the destination names one; undefined when no rule of the Service defines it.
+ */
+export function destinationWorkloads(
+  table: RoutingTable,
+  key: string,
+  subset: string | undefined,
+): readonly Deployment[] | undefined {
+  const workloads = table.workloadsByService.get(key) ?? [];
+  if (subset === undefined) return workloads;
+  const def = findSubset(table.destinationRules.get(key), subset);
+  if (!def) return undefined;
+  return workloads.filter((d) => selectorMatches(def.labels, d.podLabels));
+}
+
 /** Destination → Service → ready Deployment (weighted by ready replicas) and replica. */
 export function resolveDestination(
   table: RoutingTable,
@@ -317,19 +340,21 @@ export function resolveDestination(
   if (key === undefined || !service) {
     return { kind: 'unavailable', flag: 'UH', reason: `service ${destination.host} not found` };
   }
-  const workloads = table.workloadsByService.get(key) ?? [];
-  if (destination.subset !== undefined) {
-    // Subsets live in DestinationRules, which the simulator does not read.
+  const selected = destinationWorkloads(table, key, destination.subset);
+  if (selected === undefined) {
+    // Envoy has no cluster for a subset that no DestinationRule of the host defines.
     return {
       kind: 'unavailable',
       flag: 'NC',
-      reason: `subset ${destination.subset} is not supported (no DestinationRules)`,
+      reason: `no DestinationRule for ${key} defines subset ${destination.subset ?? ''}`,
       service,
     };
   }
+  const workloads = selected;
   const first = workloads[0];
   if (first === undefined) {
-    return { kind: 'unavailable', flag: 'UH', reason: `no workload selected by ${key}`, service };
+    const what = destination.subset === undefined ? key : `${key} subset ${destination.subset}`;
+    return { kind: 'unavailable', flag: 'UH', reason: `no workload selected by ${what}`, service };
   }
   const ready = workloads.filter((d) => d.readyReplicas > 0);
   if (ready.length === 0) {
@@ -342,7 +367,8 @@ export function resolveDestination(
     };
   }
   const total = ready.reduce((sum, d) => sum + d.readyReplicas, 0);
-  let index = Math.min(total - 1, Math.floor(draw(`svc:${key}`) * total));
+  const stream = destination.subset === undefined ? key : `${key}/${destination.subset}`;
+  let index = Math.min(total - 1, Math.floor(draw(`svc:${stream}`) * total));
   for (const d of ready) {
     if (index < d.readyReplicas) return { kind: 'ok', service, workload: d, replica: index };
     index -= d.readyReplicas;
@@ -478,7 +504,10 @@ export function decide(table: RoutingTable, req: RouteRequest, draw: Draw): Rout
   if (req.httpRoute !== undefined) {
     const own = table.httpRoutes.byRoute.get(req.httpRoute);
     if (!own) {
-      return { kind: 'no-route', reason: `HTTPRoute ${req.httpRoute} is not accepted by a Gateway` };
+      return {
+        kind: 'no-route',
+        reason: `HTTPRoute ${req.httpRoute} is not accepted by a Gateway`,
+      };
     }
     return decideHttpRoute(table, own, req, draw);
   }

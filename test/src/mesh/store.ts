@@ -3,10 +3,12 @@
 // an invalid VirtualService or HTTPRoute once per resourceVersion, an HTTPRoute accepted or
 // refused by its Gateways, a workload's readiness or faults).
 
+import { describeDestination, parseDestinationRule } from './destination-rules.js';
 import type { RouteStatus } from './gateway-api.js';
 import type { Logger } from './log.js';
 import {
   objectKey,
+  type DestinationRule,
   type Deployment,
   type HTTPRoute,
   type KubeGateway,
@@ -32,6 +34,7 @@ import { buildRoutingTable, type RoutingTable } from './routing.js';
 
 export const RESOURCES = [
   'virtualservices',
+  'destinationrules',
   'services',
   'deployments',
   'httproutes',
@@ -63,7 +66,7 @@ export type InvalidHttpRoute = InvalidObject;
 
 /** `podinfo=90,podinfo-canary=10` per http route, for logs and admin state. */
 export function describeRoutes(vs: VirtualService): string[] {
-  return vs.http.map((r) => r.destinations.map((d) => `${d.host}=${d.weight}`).join(','));
+  return vs.http.map((r) => r.destinations.map(describeDestination).join(','));
 }
 
 export class MeshStore {
@@ -71,6 +74,7 @@ export class MeshStore {
   private readonly invalid = new Map<string, InvalidVirtualService>();
   private readonly services = new Map<string, Service>();
   private readonly deployments = new Map<string, Deployment>();
+  private readonly destinationRules = new Map<string, DestinationRule>();
   private readonly httpRoutes = new Map<string, HTTPRoute>();
   private readonly invalidRoutes = new Map<string, InvalidHttpRoute>();
   private readonly gateways = new Map<string, KubeGateway>();
@@ -78,6 +82,8 @@ export class MeshStore {
   /** Last logged attachment state per HTTPRoute, so each change is logged once. */
   private readonly attachmentLogged = new Map<string, string>();
   private readonly syncedResources = new Set<Resource>();
+  /** DestinationRules Istio would reject, so each is logged once. */
+  private readonly invalidRules = new Set<string>();
   private table: RoutingTable | undefined;
 
   constructor(
@@ -92,6 +98,7 @@ export class MeshStore {
         virtualServices: this.virtualServices.values(),
         services: this.services.values(),
         deployments: this.deployments.values(),
+        destinationRules: this.destinationRules.values(),
         httpRoutes: this.httpRoutes.values(),
         gateways: this.gateways.values(),
         referenceGrants: this.grants.values(),
@@ -128,7 +135,11 @@ export class MeshStore {
       if (this.attachmentLogged.get(key) === signature) continue;
       this.attachmentLogged.set(key, signature);
       if (accepted) this.log.info('httproute accepted', { httproute: key, ...fields });
-      else this.log.warn('httproute not accepted by any Gateway; not routed', { httproute: key, ...fields });
+      else
+        this.log.warn('httproute not accepted by any Gateway; not routed', {
+          httproute: key,
+          ...fields,
+        });
     }
   }
 
@@ -171,6 +182,8 @@ export class MeshStore {
         return [...this.services.keys()];
       case 'deployments':
         return [...this.deployments.keys()];
+      case 'destinationrules':
+        return [...this.destinationRules.keys(), ...this.invalidRules];
       case 'httproutes':
         return [...this.httpRoutes.keys(), ...this.invalidRoutes.keys()];
       case 'gateways':
@@ -189,6 +202,8 @@ export class MeshStore {
         return this.upsertService(parseService(obj));
       case 'deployments':
         return this.upsertDeployment(parseDeployment(obj));
+      case 'destinationrules':
+        return this.upsertDestinationRule(parseDestinationRule(obj));
       case 'httproutes':
         return this.upsertHttpRoute(parseHttpRoute(obj));
       case 'gateways':
@@ -233,6 +248,37 @@ export class MeshStore {
     return key;
   }
 
+  /** An invalid rule counts as absent (Istio rejects it): its subsets have no cluster. */
+  private upsertDestinationRule(parsed: Parsed<DestinationRule>): string | undefined {
+    if (!parsed.ok) {
+      if (!parsed.meta) return undefined;
+      const key = objectKey(parsed.meta.namespace, parsed.meta.name);
+      if (this.destinationRules.delete(key) || !this.invalidRules.has(key)) {
+        this.log.warn('destinationrule invalid; treated as absent', { key, error: parsed.error });
+      }
+      this.invalidRules.add(key);
+      return key;
+    }
+    const rule = parsed.value;
+    const key = objectKey(rule.namespace, rule.name);
+    const before = this.destinationRules.get(key);
+    this.invalidRules.delete(key);
+    this.destinationRules.set(key, rule);
+    if (before?.resourceVersion !== rule.resourceVersion) {
+      this.log.info(before ? 'destinationrule updated' : 'destinationrule added', {
+        destinationrule: key,
+        host: rule.host,
+        subsets: rule.subsets.map(
+          (x) =>
+            `${x.name}:${Object.entries(x.labels)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(',')}`,
+        ),
+      });
+    }
+    return key;
+  }
+
   private upsertGateway(parsed: Parsed<KubeGateway>): string | undefined {
     if (!parsed.ok) return undefined;
     const gw = parsed.value;
@@ -243,7 +289,9 @@ export class MeshStore {
       this.log.info(before ? 'gateway updated' : 'gateway added', {
         gateway: key,
         gatewayClassName: gw.gatewayClassName,
-        listeners: gw.listeners.map((l) => `${l.name}:${l.protocol}/${l.port}${l.hostname ? `@${l.hostname}` : ''}`),
+        listeners: gw.listeners.map(
+          (l) => `${l.name}:${l.protocol}/${l.port}${l.hostname ? `@${l.hostname}` : ''}`,
+        ),
       });
     }
     return key;
@@ -348,6 +396,9 @@ export class MeshStore {
         break;
       case 'services':
         removed = this.services.delete(key);
+        break;
+      case 'destinationrules':
+        removed = this.destinationRules.delete(key) || this.invalidRules.delete(key);
         break;
       case 'deployments': {
         const d = this.deployments.get(key);

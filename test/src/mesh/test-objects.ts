@@ -51,6 +51,24 @@ export function rawVirtualService(options: {
   };
 }
 
+export function rawDestinationRule(
+  host: string,
+  subsets: { name: string; labels?: Record<string, string> }[],
+  options: { name?: string; namespace?: string; created?: string } = {},
+): Record<string, unknown> {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: {
+      name: options.name ?? host,
+      namespace: options.namespace ?? 'test',
+      resourceVersion: '1',
+      creationTimestamp: options.created ?? '2026-01-01T00:00:00Z',
+    },
+    spec: { host, subsets },
+  };
+}
+
 export function rawService(
   name: string,
   options: { namespace?: string; selector?: Record<string, string>; resourceVersion?: string } = {},

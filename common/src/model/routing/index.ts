@@ -36,6 +36,16 @@ export function routersNamed(list: string | undefined): readonly Router[] {
 
 export * from './router.js';
 export {
+  DESTINATION_RULE_VERSIONS,
+  destinationRuleSubsets,
+  destinationRuleView,
+  findSubset,
+  rulesForService,
+  serviceOfRule,
+  subsetProblems,
+} from './destination-rule.js';
+export type { DestinationRuleView, Qualify, Subset } from './destination-rule.js';
+export {
   ISTIO_GROUP,
   VIRTUAL_SERVICE_VERSIONS,
   checkRoutes,
@@ -69,6 +79,7 @@ export type {
   HttpRoute,
   HttpRouteDestination,
   RouteCheck,
+  SideSubsets,
   SplitRoute,
   VirtualService,
 } from './istio.js';

@@ -445,3 +445,125 @@ describe('weights annotation', () => {
     expect(weightAnnotationOps(v, { primary: 90, canary: 10 })).toEqual([]);
   });
 });
+
+describe('subset routing (one host, two DestinationRule subsets)', () => {
+  const sub = (subset: string | undefined, weight?: number, host = 'podinfo') => {
+    const d = dest(host, weight);
+    if (subset !== undefined) d.destination.subset = subset;
+    return d;
+  };
+  const SUBSETS = { primary: 'primary', canary: 'canary' };
+  const hosts = {
+    primary: 'podinfo',
+    canary: 'podinfo',
+    namespace: 'test',
+    primarySubset: 'primary',
+    canarySubset: 'canary',
+  };
+
+  it('finds the route whose destinations are the two subsets, in either order', () => {
+    const check = ok(
+      checkRoutes(
+        vs([{ route: [sub('canary', 10), sub('primary', 90)] }]),
+        'podinfo',
+        'podinfo',
+        SUBSETS,
+      ),
+    );
+    expect(check.routes).toEqual([{ index: 0, primaryIndex: 1, canaryIndex: 0 }]);
+    expect(check.weights).toEqual({ primary: 90, canary: 10 });
+  });
+
+  it('names a missing subset destination by host and subset', () => {
+    expect(
+      failure(checkRoutes(vs([{ route: [sub('primary', 100)] }]), 'podinfo', 'podinfo', SUBSETS)),
+    ).toBe('VirtualService podinfo.test has no route to podinfo subset canary');
+  });
+
+  it('refuses a third subset, or a destination of the host without a subset', () => {
+    expect(
+      failure(
+        checkRoutes(
+          vs([{ route: [sub('primary', 80), sub('canary', 10), sub('v3', 10)] }]),
+          'podinfo',
+          'podinfo',
+          SUBSETS,
+        ),
+      ),
+    ).toBe(
+      'VirtualService podinfo.test route 0 also sends traffic to podinfo subset v3; the route must have only the podinfo subset primary and podinfo subset canary destinations',
+    );
+    expect(
+      failure(
+        checkRoutes(
+          vs([{ route: [sub('primary', 80), sub('canary', 10), sub(undefined, 10)] }]),
+          'podinfo',
+          'podinfo',
+          SUBSETS,
+        ),
+      ),
+    ).toContain('also sends traffic to podinfo;');
+  });
+
+  it("refuses the seed's two-host route when the Rollout names subsets", () => {
+    expect(failure(checkRoutes(vs(), 'podinfo', 'podinfo', SUBSETS))).toBe(
+      'VirtualService podinfo.test has no route to podinfo subset primary and podinfo subset canary',
+    );
+  });
+
+  it('refuses one host with the same subset on both sides', () => {
+    expect(
+      failure(checkRoutes(vs(), 'podinfo', 'podinfo.test', { primary: 'v1', canary: 'v1' })),
+    ).toContain('name the same Service podinfo.test.svc.cluster.local');
+  });
+
+  it("keeps matching the seed's hosts by host alone, whatever subsets they name", () => {
+    const check = ok(
+      checkRoutes(
+        vs([{ route: [sub('v1', 70, 'podinfo'), sub('v2', 30, 'podinfo-canary')] }]),
+        'podinfo',
+        'podinfo-canary',
+      ),
+    );
+    expect(check.weights).toEqual({ primary: 70, canary: 30 });
+  });
+
+  it('guards every edit by both subsets as well as both hosts', () => {
+    const v = vs([{ route: [sub('primary', 100), sub('canary', 0)] }]);
+    expect(istioVirtualService.patch(v, hosts, { primary: 90, canary: 10 })).toEqual([
+      { op: 'test', path: '/spec/http/0/route/0/destination/host', value: 'podinfo' },
+      { op: 'test', path: '/spec/http/0/route/0/destination/subset', value: 'primary' },
+      { op: 'test', path: '/spec/http/0/route/1/destination/host', value: 'podinfo' },
+      { op: 'test', path: '/spec/http/0/route/1/destination/subset', value: 'canary' },
+      { op: 'replace', path: '/spec/http/0/route/0/weight', value: 90 },
+      { op: 'replace', path: '/spec/http/0/route/1/weight', value: 10 },
+    ]);
+    // Swapped destinations fail the patch instead of giving the primary's weight to the canary.
+    const swapped = vs([{ route: [sub('canary', 0), sub('primary', 100)] }]);
+    const ops = istioVirtualService.patch(v, hosts, { primary: 90, canary: 10 });
+    expect(() => jsonpatch.apply_patch(swapped, ops)).toThrow();
+  });
+
+  it('reads, patches and keeps weights through the router', () => {
+    const v = vs([{ route: [sub('primary', 100), sub('canary', 0)] }]);
+    expect(istioVirtualService.read(v, hosts)).toEqual({
+      ok: true,
+      weights: { primary: 100, canary: 0 },
+      consistent: true,
+      splits: 1,
+    });
+    const moved: VirtualService = jsonpatch.apply_patch(
+      v,
+      istioVirtualService.patch(v, hosts, { primary: 60, canary: 40 }),
+    );
+    expect(istioVirtualService.read(moved, hosts)).toMatchObject({
+      weights: { primary: 60, canary: 40 },
+    });
+    expect(istioVirtualService.keepWeights(moved, v, hosts)).toContainEqual({
+      op: 'replace',
+      path: '/spec/http/0/route/1/weight',
+      value: 40,
+    });
+    expect(istioVirtualService.subsets?.kind).toBe('DestinationRule');
+  });
+});

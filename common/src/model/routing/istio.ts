@@ -1,11 +1,13 @@
 // The Istio VirtualService router: a VirtualService whose http routes send traffic to
-// exactly the primary and canary hosts (the seed's pattern). Reading and editing the
-// weights of those routes is pure; nothing else in the object is ever touched.
+// exactly the primary and canary hosts (the seed's pattern), or to two subsets of one host
+// defined by a DestinationRule (destination-rule.ts). Reading and editing the weights of
+// those routes is pure; nothing else in the object is ever touched.
 
 import { fqdn } from '../hosts.js';
 import { isJsonMap } from '../json.js';
 import type { JsonPatchOp } from '../json.js';
 import type { JsonValue, KubeObject, ObjectMeta } from '../objects.js';
+import { destinationRuleSubsets } from './destination-rule.js';
 import { keepWeightsWith } from './router.js';
 import type { RouteHosts, RouteState, Router, Weights } from './router.js';
 
@@ -98,23 +100,100 @@ function effectiveWeight(route: HttpRoute, i: number): number {
   return typeof w === 'number' ? w : 0;
 }
 
+/** The subsets the primary's and canary's destinations name (Istio subset routing). */
+export interface SideSubsets {
+  primary?: string | undefined;
+  canary?: string | undefined;
+}
+
+/** A side as messages name it: its host, and its subset when it routes to one. */
+function sideName(host: string, subset: string | undefined): string {
+  return subset === undefined ? host : `${host} subset ${subset}`;
+}
+
+/** The two sides as one route's scan sees them. */
+interface Sides {
+  /** The VirtualService, as messages name it. */
+  name: string;
+  ns: string;
+  primary: { fqdn: string; subset: string | undefined; name: string };
+  canary: { fqdn: string; subset: string | undefined; name: string };
+}
+
+/** Without a subset, a side is matched by its host alone (whatever subset it names). */
+function isSide(d: HttpRouteDestination, side: Sides['primary'], ns: string): boolean {
+  return (
+    fqdn(d.destination.host, ns) === side.fqdn &&
+    (side.subset === undefined || d.destination.subset === side.subset)
+  );
+}
+
+/** One http route: its split (undefined if it lacks a side), or why it cannot split. */
+function scanRoute(
+  route: HttpRoute,
+  index: number,
+  s: Sides,
+): { split?: SplitRoute; sawPrimary: boolean; sawCanary: boolean } | { message: string } {
+  const dests = route.route ?? [];
+  const primaryIndex = dests.findIndex((d) => isSide(d, s.primary, s.ns));
+  const canaryIndex = dests.findIndex((d) => isSide(d, s.canary, s.ns));
+  const seen = { sawPrimary: primaryIndex >= 0, sawCanary: canaryIndex >= 0 };
+  if (primaryIndex < 0 || canaryIndex < 0) return seen;
+  const others = dests
+    .filter((d) => !isSide(d, s.primary, s.ns) && !isSide(d, s.canary, s.ns))
+    .map((d) =>
+      s.primary.subset === undefined
+        ? fqdn(d.destination.host, s.ns)
+        : sideName(d.destination.host, d.destination.subset),
+    );
+  const both = `${s.primary.name} and ${s.canary.name}`;
+  if (others.length > 0) {
+    return {
+      message: `VirtualService ${s.name} route ${index} also sends traffic to ${others.join(', ')}; the route must have only the ${both} destinations`,
+    };
+  }
+  if (dests.length !== 2) {
+    return {
+      message: `VirtualService ${s.name} route ${index} has ${dests.length} destinations; the route must have exactly one ${s.primary.name} and one ${s.canary.name} destination`,
+    };
+  }
+  return { ...seen, split: { index, primaryIndex, canaryIndex } };
+}
+
 /**
- * Finds the http routes whose destinations are exactly the primary and canary hosts.
- * Every such route is edited together, so header-matched and default routes agree.
+ * Finds the http routes whose destinations are exactly the primary and canary hosts (with
+ * subset routing: the two subsets of their hosts). Every such route is edited together, so
+ * header-matched and default routes agree.
  */
 export function checkRoutes(
   vs: VirtualService,
   primaryHost: string,
   canaryHost: string,
+  subsets: SideSubsets = {},
 ): RouteCheck {
   const ns = vs.metadata.namespace ?? 'default';
-  const name = `${vs.metadata.name}.${ns}`;
-  const p = fqdn(primaryHost, ns);
-  const c = fqdn(canaryHost, ns);
-  if (p === c) {
+  const s: Sides = {
+    name: `${vs.metadata.name}.${ns}`,
+    ns,
+    primary: {
+      fqdn: fqdn(primaryHost, ns),
+      subset: subsets.primary,
+      name: sideName(primaryHost, subsets.primary),
+    },
+    canary: {
+      fqdn: fqdn(canaryHost, ns),
+      subset: subsets.canary,
+      name: sideName(canaryHost, subsets.canary),
+    },
+  };
+  const name = s.name;
+  if (
+    s.primary.fqdn === s.canary.fqdn &&
+    (subsets.primary === undefined || subsets.primary === subsets.canary)
+  ) {
     return {
       ok: false,
-      message: `the primary host ${primaryHost} and the canary host ${canaryHost} name the same Service ${p}`,
+      message: `the primary host ${s.primary.name} and the canary host ${s.canary.name} name the same Service ${s.primary.fqdn}`,
     };
   }
   const http = vs.spec.http ?? [];
@@ -123,36 +202,21 @@ export function checkRoutes(
   let sawPrimary = false;
   let sawCanary = false;
   for (const [index, route] of http.entries()) {
-    const hosts = (route.route ?? []).map((d) => fqdn(d.destination.host, ns));
-    const primaryIndex = hosts.indexOf(p);
-    const canaryIndex = hosts.indexOf(c);
-    sawPrimary ||= primaryIndex >= 0;
-    sawCanary ||= canaryIndex >= 0;
-    if (primaryIndex < 0 || canaryIndex < 0) continue;
-    const others = hosts.filter((h) => h !== p && h !== c);
-    if (others.length > 0) {
-      return {
-        ok: false,
-        message: `VirtualService ${name} route ${index} also sends traffic to ${others.join(', ')}; the route must have only the ${primaryHost} and ${canaryHost} destinations`,
-      };
-    }
-    if (hosts.length !== 2) {
-      return {
-        ok: false,
-        message: `VirtualService ${name} route ${index} has ${hosts.length} destinations; the route must have exactly one ${primaryHost} and one ${canaryHost} destination`,
-      };
-    }
-    routes.push({ index, primaryIndex, canaryIndex });
+    const scan = scanRoute(route, index, s);
+    if ('message' in scan) return { ok: false, message: scan.message };
+    sawPrimary ||= scan.sawPrimary;
+    sawCanary ||= scan.sawCanary;
+    if (scan.split) routes.push(scan.split);
   }
   if (routes.length === 0) {
-    const missing = [!sawPrimary && primaryHost, !sawCanary && canaryHost]
+    const missing = [!sawPrimary && s.primary.name, !sawCanary && s.canary.name]
       .filter(Boolean)
       .join(' and ');
     return {
       ok: false,
       message: missing
         ? `VirtualService ${name} has no route to ${missing}`
-        : `VirtualService ${name} has no single http route with both ${primaryHost} and ${canaryHost} as destinations`,
+        : `VirtualService ${name} has no single http route with both ${s.primary.name} and ${s.canary.name} as destinations`,
     };
   }
   const weightsOf = (r: SplitRoute): Weights => {
@@ -180,6 +244,8 @@ export function weightPatch(
   vs: VirtualService,
   routes: readonly SplitRoute[],
   want: Weights,
+  /** Subset routing: guard each edit by the destinations' subsets too (their hosts are one). */
+  guardSubsets = false,
 ): JsonPatchOp[] {
   const http = vs.spec.http ?? [];
   const ops: JsonPatchOp[] = [];
@@ -197,6 +263,13 @@ export function weightPatch(
       [r.canaryIndex, canary],
     ] as const) {
       ops.push({ op: 'test', path: `${base}/${i}/destination/host`, value: d.destination.host });
+      if (guardSubsets && d.destination.subset !== undefined) {
+        ops.push({
+          op: 'test',
+          path: `${base}/${i}/destination/subset`,
+          value: d.destination.subset,
+        });
+      }
     }
     for (const [i, d, weight] of [
       [r.primaryIndex, primary, want.primary],
@@ -213,6 +286,10 @@ export function weightPatch(
   return ops;
 }
 
+function subsetsOf(hosts: RouteHosts): SideSubsets {
+  return { primary: hosts.primarySubset, canary: hosts.canarySubset };
+}
+
 export const istioVirtualService: Router = {
   kind: 'VirtualService',
   group: ISTIO_GROUP,
@@ -220,9 +297,10 @@ export const istioVirtualService: Router = {
   resource: 'virtualservices',
   install: "install Istio's CRDs (networking.istio.io)",
   specField: 'virtualService',
+  subsets: destinationRuleSubsets,
   read(route: unknown, hosts: RouteHosts): RouteState {
     const vs = virtualServiceView(route, hosts.namespace);
-    const check = checkRoutes(vs, hosts.primary, hosts.canary);
+    const check = checkRoutes(vs, hosts.primary, hosts.canary, subsetsOf(hosts));
     if (!check.ok) return check;
     return {
       ok: true,
@@ -233,8 +311,9 @@ export const istioVirtualService: Router = {
   },
   patch(route: unknown, hosts: RouteHosts, want: Weights): JsonPatchOp[] {
     const vs = virtualServiceView(route, hosts.namespace);
-    const check = checkRoutes(vs, hosts.primary, hosts.canary);
-    return check.ok ? weightPatch(vs, check.routes, want) : [];
+    const subsets = subsetsOf(hosts);
+    const check = checkRoutes(vs, hosts.primary, hosts.canary, subsets);
+    return check.ok ? weightPatch(vs, check.routes, want, subsets.primary !== undefined) : [];
   },
   keepWeights(before: unknown, after: unknown, hosts: RouteHosts): JsonPatchOp[] {
     return keepWeightsWith(istioVirtualService, before, after, hosts);

@@ -18,6 +18,26 @@ export interface RouteHosts {
   canary: string;
   /** Short hosts resolve in the route object's namespace; this one when it names none. */
   namespace: string;
+  /**
+   * Istio subset routing: the subsets of the hosts the two destinations name (both or
+   * neither). Absent, a destination is matched by its host alone.
+   */
+  primarySubset?: string;
+  canarySubset?: string;
+}
+
+/** The hosts (and subsets) a Rollout's spec splits traffic between, in its namespace. */
+export function routeHostsOf(
+  spec: { primary: { host: string; subset?: string }; canary: { host: string; subset?: string } },
+  namespace: string,
+): RouteHosts {
+  return {
+    primary: spec.primary.host,
+    canary: spec.canary.host,
+    namespace,
+    ...(spec.primary.subset !== undefined ? { primarySubset: spec.primary.subset } : {}),
+    ...(spec.canary.subset !== undefined ? { canarySubset: spec.canary.subset } : {}),
+  };
 }
 
 export type RouteState =
@@ -69,6 +89,55 @@ export interface Router {
    * whose references need none (Istio).
    */
   readonly grants?: GrantKind;
+  /**
+   * The kind of object that defines the subsets a route's destinations may name (Istio:
+   * DestinationRule), for routers that route to subsets of one Service. Absent for
+   * routers that do not (a Rollout naming subsets with one is invalid).
+   */
+  readonly subsets?: SubsetKind;
+}
+
+/** One side of a Rollout routed to a subset: what the subset must select, and must not. */
+export interface SubsetSide {
+  role: 'primary' | 'canary';
+  /** The Service's host as the Rollout writes it. */
+  host: string;
+  subset: string;
+  /** The side's Deployment, in the Rollout's namespace. */
+  deployment: string;
+  /** The labels of the Deployment's pod template; undefined while it is not there. */
+  podLabels: Record<string, string> | undefined;
+  /** The Service's selector, when the Service is known (a subset only narrows its endpoints). */
+  serviceSelector?: Record<string, string> | undefined;
+}
+
+/** A reason a side's subset cannot carry its traffic, as a sentence naming object and field. */
+export interface SubsetProblem {
+  /** `missing`: no object defines the host's subsets (the rest: it exists but does not fit). */
+  kind: 'missing' | 'invalid';
+  message: string;
+}
+
+/** The kind of object that defines subsets, and how to check the ones a Rollout names. */
+export interface SubsetKind {
+  kind: string;
+  group: string;
+  versions: readonly string[];
+  resource: string;
+  install: string;
+  /**
+   * The problems of the two sides' subsets, given the subset objects (any values) of the
+   * namespaces of the sides' hosts; `namespace` is the Rollout's.
+   */
+  check(
+    namespace: string,
+    objects: readonly unknown[],
+    sides: readonly SubsetSide[],
+    /** Names an object in messages, e.g. "podinfo.test" or "test/podinfo". */
+    q?: (name: string, namespace: string) => string,
+  ): SubsetProblem[];
+  /** The namespace and name of the Service whose subsets an object (any value) defines, if any. */
+  serviceOf(object: unknown): { namespace: string; name: string } | undefined;
 }
 
 /** A reference from a route object to a Service in another namespace. */
