@@ -23,9 +23,7 @@
 
 import { execFile } from 'node:child_process';
 import http from 'node:http';
-import https from 'node:https';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
@@ -44,7 +42,6 @@ import {
   clusterEnv,
   deleteNamespace,
   deploymentOf,
-  freePort,
   gatewayGet,
   installCrd,
   kubectl,
@@ -55,7 +52,7 @@ import {
   rolloutStatus,
   setFault,
   startController,
-  startProcess,
+  startLocalWebhook,
   waitAvailable,
   waitFor,
 } from './harness.js';
@@ -85,20 +82,6 @@ function run(file: string, args: string[]): Promise<string> {
         : resolve(stdout),
     ),
   );
-}
-
-function ready(port: number, ca: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = https.get(
-      { host: '127.0.0.1', port, path: '/readyz', ca, timeout: 2000 },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      },
-    );
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-  });
 }
 
 interface BackendRef {
@@ -235,35 +218,7 @@ beforeAll(async () => {
   await applyYaml(namespaceManifest(NS));
   await applyYaml(namespaceManifest(SHARED_NS));
   await applyYaml(gatewayManifest(NS));
-  certDir = mkdtempSync(join(tmpdir(), 'steerer-gateway-api-'));
-  await run(process.execPath, [
-    'certs/dist/cli.js',
-    'generate',
-    '--out',
-    certDir,
-    '--dns',
-    'localhost',
-    '--ip',
-    '127.0.0.1',
-  ]);
-  const port = await freePort();
-  webhook = startProcess('webhook-gateway-api', 'webhook/dist/main.js', [
-    `--port=${port}`,
-    '--bind-address=127.0.0.1',
-    `--namespace=${NS}`,
-    `--cert-dir=${certDir}`,
-    `--webhook-config-name=${CONFIG}`,
-  ]);
-  const ca = readFileSync(join(certDir, 'ca.crt'), 'utf8');
-  await waitFor('the webhook to be ready', () => ready(port, ca), 60_000, 250);
-  const manifests = await run(process.execPath, [
-    'webhook/dist/manifests-cli.js',
-    `--name=${CONFIG}`,
-    `--url=https://127.0.0.1:${port}`,
-    `--ca-file=${join(certDir, 'ca.crt')}`,
-    `--namespace=${NS}`,
-  ]);
-  await kubectl(['apply', '-f', '-'], manifests);
+  ({ webhook, certDir } = await startLocalWebhook('webhook-gateway-api', NS, CONFIG));
   controller = startController(CONTROLLER_FLAGS);
 }, 300_000);
 

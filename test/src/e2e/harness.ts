@@ -4,8 +4,10 @@
 
 import { execFile, spawn } from 'node:child_process';
 import http from 'node:http';
+import https from 'node:https';
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -505,4 +507,69 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(p));
     });
   });
+}
+
+/** Runs a compiled Node entry point of the repository; its stdout. */
+export function runNode(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, args, { cwd: REPO, env: processEnv() }, (err, stdout, stderr) =>
+      err ? reject(new Error(`node ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout),
+    ),
+  );
+}
+
+function webhookReady(port: number, ca: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = https.get(
+      { host: '127.0.0.1', port, path: '/readyz', ca, timeout: 2000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
+/**
+ * A webhook of a suite's own, on loopback with fresh certificates, admitting for one
+ * namespace, and registered with the API server under `configName` (both webhook
+ * configurations). Delete the configurations in afterAll.
+ */
+export async function startLocalWebhook(
+  name: string,
+  namespace: string,
+  configName: string,
+): Promise<{ webhook: SteererProcess; certDir: string }> {
+  const certDir = mkdtempSync(join(tmpdir(), `steerer-${name}-`));
+  await runNode([
+    'certs/dist/cli.js',
+    'generate',
+    '--out',
+    certDir,
+    '--dns',
+    'localhost',
+    '--ip',
+    '127.0.0.1',
+  ]);
+  const port = await freePort();
+  const webhook = startProcess(name, 'webhook/dist/main.js', [
+    `--port=${port}`,
+    '--bind-address=127.0.0.1',
+    `--namespace=${namespace}`,
+    `--cert-dir=${certDir}`,
+    `--webhook-config-name=${configName}`,
+  ]);
+  const ca = readFileSync(join(certDir, 'ca.crt'), 'utf8');
+  await waitFor('the webhook to be ready', () => webhookReady(port, ca), 60_000, 250);
+  const manifests = await runNode([
+    'webhook/dist/manifests-cli.js',
+    `--name=${configName}`,
+    `--url=https://127.0.0.1:${port}`,
+    `--ca-file=${join(certDir, 'ca.crt')}`,
+    `--namespace=${namespace}`,
+  ]);
+  await kubectl(['apply', '-f', '-'], manifests);
+  return { webhook, certDir };
 }

@@ -7,10 +7,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import https from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import {
   INVALID_ROLLOUT_CASES,
   VALID_ROLLOUT_CASES,
@@ -33,7 +30,7 @@ import {
   rolloutStatus,
   setLoad,
   startController,
-  startProcess,
+  startLocalWebhook,
   vsWeights,
   waitFor,
 } from './harness.js';
@@ -49,20 +46,6 @@ function node(args: string[]): Promise<string> {
       err ? reject(new Error(stderr || err.message)) : resolve(stdout),
     ),
   );
-}
-
-function ready(port: number, ca: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = https.get(
-      { host: '127.0.0.1', port, path: '/readyz', ca, timeout: 2000 },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      },
-    );
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-  });
 }
 
 function rolloutJson(name: string, spec: unknown, namespace = NS): string {
@@ -84,35 +67,7 @@ describe('hostile and broken input', () => {
     await deleteNamespace(NS);
     await installCrd();
     await applyYaml(namespaceManifest(NS));
-    certDir = mkdtempSync(join(tmpdir(), 'steerer-input-'));
-    await node([
-      'certs/dist/cli.js',
-      'generate',
-      '--out',
-      certDir,
-      '--dns',
-      'localhost',
-      '--ip',
-      '127.0.0.1',
-    ]);
-    const port = await freePort();
-    webhook = startProcess('webhook-input', 'webhook/dist/main.js', [
-      `--port=${port}`,
-      '--bind-address=127.0.0.1',
-      `--namespace=${NS}`,
-      `--cert-dir=${certDir}`,
-      `--webhook-config-name=${CONFIG}`,
-    ]);
-    const ca = readFileSync(join(certDir, 'ca.crt'), 'utf8');
-    await waitFor('the webhook to be ready', () => ready(port, ca), 60_000, 250);
-    const manifests = await node([
-      'webhook/dist/manifests-cli.js',
-      `--name=${CONFIG}`,
-      `--url=https://127.0.0.1:${port}`,
-      `--ca-file=${join(certDir, 'ca.crt')}`,
-      `--namespace=${NS}`,
-    ]);
-    await kubectl(['apply', '-f', '-'], manifests);
+    ({ webhook, certDir } = await startLocalWebhook('webhook-input', NS, CONFIG));
   });
 
   afterAll(async () => {

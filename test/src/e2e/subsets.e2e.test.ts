@@ -9,32 +9,25 @@
 //
 // Assumes `npx tsc -b` ran (webhook/dist, controller/dist, certs/dist, test/dist for the mesh).
 
-import { execFile } from 'node:child_process';
 import http from 'node:http';
-import https from 'node:https';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
-  REPO,
   applyYaml,
   clusterEnv,
   deleteNamespace,
   deploymentOf,
-  freePort,
   gatewayGet,
   installCrd,
   kubectl,
   kubectlJson,
   kubectlResult,
-  processEnv,
   promQuery,
   rolloutEvents,
   rolloutStatus,
   setFault,
   startController,
-  startProcess,
+  startLocalWebhook,
   waitAvailable,
   waitFor,
 } from './harness.js';
@@ -45,30 +38,6 @@ const CONFIG = 'steerer-webhook-subsets';
 const HOST = `app.${NS}.example.com`;
 const IMAGE = 'quay.io/stefanprodan/podinfo:1.0.0';
 const CANARY_WORKLOAD = `${NS}/app-canary`;
-
-function run(file: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(file, args, { cwd: REPO, env: processEnv() }, (err, stdout, stderr) =>
-      err
-        ? reject(new Error(`${file} ${args.join(' ')}: ${stderr || err.message}`))
-        : resolve(stdout),
-    ),
-  );
-}
-
-function ready(port: number, ca: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = https.get(
-      { host: '127.0.0.1', port, path: '/readyz', ca, timeout: 2000 },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      },
-    );
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-  });
-}
 
 /** A Deployment whose pods carry app=app and version=<version> (its selector has both). */
 function deployment(name: string, version: string, image: string): string {
@@ -328,35 +297,7 @@ beforeAll(async () => {
   await deleteNamespace(NS);
   await installCrd();
   await applyYaml(`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${NS}\n`);
-  certDir = mkdtempSync(join(tmpdir(), 'steerer-subsets-'));
-  await run(process.execPath, [
-    'certs/dist/cli.js',
-    'generate',
-    '--out',
-    certDir,
-    '--dns',
-    'localhost',
-    '--ip',
-    '127.0.0.1',
-  ]);
-  const port = await freePort();
-  webhook = startProcess('webhook-subsets', 'webhook/dist/main.js', [
-    `--port=${port}`,
-    '--bind-address=127.0.0.1',
-    `--namespace=${NS}`,
-    `--cert-dir=${certDir}`,
-    `--webhook-config-name=${CONFIG}`,
-  ]);
-  const ca = readFileSync(join(certDir, 'ca.crt'), 'utf8');
-  await waitFor('the webhook to be ready', () => ready(port, ca), 60_000, 250);
-  const manifests = await run(process.execPath, [
-    'webhook/dist/manifests-cli.js',
-    `--name=${CONFIG}`,
-    `--url=https://127.0.0.1:${port}`,
-    `--ca-file=${join(certDir, 'ca.crt')}`,
-    `--namespace=${NS}`,
-  ]);
-  await kubectl(['apply', '-f', '-'], manifests);
+  ({ webhook, certDir } = await startLocalWebhook('webhook-subsets', NS, CONFIG));
   await applyYaml(
     [
       deployment('app', 'primary', IMAGE),
