@@ -5,7 +5,7 @@
 // show it is within it, and otherwise wait for more requests.
 
 import { formatDuration } from '../duration.js';
-import type { HaltReason } from '../rollout.js';
+import type { AnalysisStatus, HaltReason } from '../rollout.js';
 import { SERIES_LABEL } from './promql.js';
 import { workloadKey } from './check.js';
 import type { JudgedSample, Measurement, Sample, Stage, Verdict } from './check.js';
@@ -180,4 +180,26 @@ export function countingVerdict(
       ? `waiting for requests to ${words.canary}: none seen over the last ${formatDuration(evidence.windowMs)}`
       : `waiting for ${je.needed} more requests to ${words.canary} (${seen})`;
   return { verdict: { kind: 'wait', message, needed: je.needed, confidence }, judgement: je };
+}
+
+/**
+ * The evidence fields of status.analysis for a counting check: requests and bad ones
+ * judged (over the evidence window), the confidence, and how many more a pass needs.
+ */
+export function evidenceFields(
+  sample: JudgedSample,
+  specWindowMs: number,
+  v: Verdict,
+  defaultConfidence: number,
+): Partial<AnalysisStatus> {
+  const { evidence } = countsOf(sample, specWindowMs);
+  return {
+    samples: Math.round(evidence.total),
+    failures: Math.round(evidence.bad),
+    evidenceWindow: formatDuration(evidence.windowMs),
+    confidence: v.confidence ?? defaultConfidence,
+    ...(v.kind === 'wait' && v.needed !== undefined && Number.isFinite(v.needed)
+      ? { needed: v.needed }
+      : {}),
+  };
 }

@@ -6,7 +6,7 @@
 import { formatDuration, promDuration } from '../duration.js';
 import type { AnalysisStatus } from '../rollout.js';
 import type { CheckSpecBase, JudgedSample, MetricCheck, Stage, Verdict } from './check.js';
-import { countingVerdict, countingWindows, countsOf, readCounts } from './counting.js';
+import { countingVerdict, countingWindows, evidenceFields, readCounts } from './counting.js';
 import {
   METRIC_NAME,
   SERIES_LABEL,
@@ -103,20 +103,12 @@ function statusFields(
   sample: JudgedSample,
   v: Verdict,
 ): Partial<AnalysisStatus> {
-  const { evidence } = countsOf(sample, spec.intervalMs);
-  const out: Partial<AnalysisStatus> = {
-    samples: Math.round(evidence.total),
-    failures: Math.round(evidence.bad),
-    evidenceWindow: formatDuration(evidence.windowMs),
-    confidence: v.confidence ?? LATENCY_PASS_CONFIDENCE,
-  };
+  const out = evidenceFields(sample, spec.intervalMs, v, LATENCY_PASS_CONFIDENCE);
   if (sample.kind === 'ok' && Number.isFinite(sample.value)) {
     out.value = Math.round((100 - sample.value) * 100) / 100;
     out.unit = `% slower than ${formatDuration(bucketAt(spec.maxMs))}`;
     out.requestRate = Math.round(sample.requestRate * 1000) / 1000;
   }
-  if (v.kind === 'wait' && v.needed !== undefined && Number.isFinite(v.needed))
-    out.needed = v.needed;
   return out;
 }
 

@@ -4,7 +4,7 @@
 // errors to be beyond chance, a pass needs enough requests, and otherwise the release waits.
 
 import { ErrorCode, SteererError } from '../errors.js';
-import { formatDuration, promDuration } from '../duration.js';
+import { promDuration } from '../duration.js';
 import type { AnalysisStatus } from '../rollout.js';
 import {
   METRIC_NAME,
@@ -16,7 +16,7 @@ import {
 } from './promql.js';
 import type { Workload } from './promql.js';
 import type { CheckSpecBase, JudgedSample, MetricCheck, Stage, Verdict } from './check.js';
-import { countingVerdict, countingWindows, countsOf, readCounts } from './counting.js';
+import { countingVerdict, countingWindows, evidenceFields, readCounts } from './counting.js';
 import type { JudgementPolicy } from './stats.js';
 
 export interface SuccessRateSpec extends CheckSpecBase {
@@ -126,14 +126,7 @@ function statusFields(
     out.requestRate = Math.round(sample.requestRate * 1000) / 1000;
   }
   if (sample.kind === 'ok' && !sample.counts && !sample.evidence) return out;
-  const { evidence } = countsOf(sample, spec.intervalMs);
-  out.samples = Math.round(evidence.total);
-  out.failures = Math.round(evidence.bad);
-  out.evidenceWindow = formatDuration(evidence.windowMs);
-  out.confidence = v.confidence ?? SUCCESS_RATE_PASS_CONFIDENCE;
-  if (v.kind === 'wait' && v.needed !== undefined && Number.isFinite(v.needed))
-    out.needed = v.needed;
-  return out;
+  return { ...out, ...evidenceFields(sample, spec.intervalMs, v, SUCCESS_RATE_PASS_CONFIDENCE) };
 }
 
 export const successRate: MetricCheck<SuccessRateSpec> = {
