@@ -9,12 +9,14 @@ import {
   LABELS,
   RELEASE_PHASES,
   UNWINDING_PHASES,
+  evidenceGrows,
   formatDuration,
   inPhases,
   parseScaledDownFrom,
   promotedTemplate,
   sameTemplate,
   templateRevision,
+  tryParseDuration,
 } from '@steerer/common/model';
 import type { PodTemplate, RolloutSpec, Role, Stage } from '@steerer/common/model';
 import {
@@ -254,6 +256,13 @@ interface Judgement {
   outcome: AnalysisOutcome;
 }
 
+/** Looks again at the next check, or at the rollback time if that comes first. */
+function requeueUntilDue(pass: Pass, dueInMs: number, backAt: number | undefined): void {
+  pass.requeue(dueInMs);
+  // An overdue rollback waits for the next measured failure, at the next check.
+  if (backAt !== undefined && backAt > pass.now) pass.requeue(backAt - pass.now);
+}
+
 /**
  * A measured failure (or an unhealthy Deployment) halts at once, between steps; checks that
  * keep failing roll back on time; passing checks only advance at the step interval.
@@ -266,11 +275,7 @@ function judge(pass: Pass, spec: RolloutSpec, t: Targets, wanted: PodTemplate, j
   const backAt = rollbackAt(pass, spec);
   const rollbackDue = measuredFailure && backAt !== undefined && pass.now >= backAt;
   const early = (s.phase === 'Progressing' && (!j.health.ok || measuredFailure)) || rollbackDue;
-  if (!j.clock.due && !early) {
-    pass.requeue(j.clock.dueInMs);
-    if (backAt !== undefined) pass.requeue(backAt - pass.now);
-    return;
-  }
+  if (!j.clock.due && !early) return requeueUntilDue(pass, j.clock.dueInMs, backAt);
   s.lastCheckTime = pass.nowIso;
   pass.requeue(pass.input.config.stepIntervalMs);
   if (j.health.ok && j.outcome.kind === 'waiting') return waitForRequests(pass, j.outcome);
@@ -293,16 +298,22 @@ function judge(pass: Pass, spec: RolloutSpec, t: Targets, wanted: PodTemplate, j
 /**
  * Too few requests to judge: neither a step nor a halt, and no failed check. The status
  * says how many more are needed. Requests still arriving count as progress (the deadline
- * waits for them); none arriving does not.
+ * waits for them) while the evidence window still grows; once it is at its cap, only a
+ * new high of its count does (a sliding window's count wobbles from look to look).
  */
 function waitForRequests(pass: Pass, outcome: Extract<AnalysisOutcome, { kind: 'waiting' }>): void {
   const s = pass.status;
-  const seen = outcome.status.samples ?? 0;
+  const a = outcome.status;
+  const seen = a.samples ?? 0;
   const prev = pass.prev.analysis;
-  // A sliding window's count wobbles from look to look: only a new high is progress.
   const peak =
     prev?.result === 'Waiting' ? (prev.peakSamples ?? prev.samples ?? 0) : (prev?.samples ?? 0);
-  if (seen > peak) s.lastProgressTime = pass.nowIso;
+  const windowMs = tryParseDuration(a.window);
+  const arriving =
+    (a.requestRate ?? 0) > 0 &&
+    windowMs !== undefined &&
+    evidenceGrows(windowMs, a.evidenceWindow ? tryParseDuration(a.evidenceWindow) : undefined);
+  if (seen > peak || arriving) s.lastProgressTime = pass.nowIso;
   s.analysis = { ...outcome.status, peakSamples: Math.max(peak, seen), time: pass.nowIso };
   s.phase = 'Progressing';
   // One event when a release starts waiting (the counts in the message change every look).

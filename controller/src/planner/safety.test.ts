@@ -111,6 +111,26 @@ describe('rollback of a canary that keeps failing', () => {
   });
 });
 
+describe('requeue while a rollback is overdue', () => {
+  it('does not spin when the rollback time has passed without a failure measured now', () => {
+    const w = new World();
+    w.runUntil((x) => x.rollout.status?.canaryWeight === 30);
+    const firstFailure = w.now + 1000;
+    w.now = firstFailure;
+    w.successRate = 50;
+    w.runUntil((x) => x.now - firstFailure >= 110_000, 1000, 200);
+    expect(phase(w)).toBe('Halted');
+    // The data stops before the rule's two minutes are up: no failure to roll back on.
+    w.successRate = undefined;
+    w.now = firstFailure + 125_000;
+    w.pass();
+    w.now += 100;
+    const p = w.pass();
+    expect(phase(w)).not.toBe('RollingBack');
+    expect(p.requeueAfterMs).toBeGreaterThanOrEqual(1000);
+  });
+});
+
 describe('the progress deadline', () => {
   it('rolls back a release whose canary never gets ready', () => {
     const w = new World();
@@ -130,7 +150,28 @@ describe('the progress deadline', () => {
 });
 
 describe('waiting for requests', () => {
-  it('counts only a new high of samples as progress, so a wobbling count still meets the deadline', () => {
+  it('counts requests arriving as progress while the evidence window still grows', () => {
+    const w = new World();
+    w.pass(); // starts, and steps to 10
+    // 9 requests a minute, never enough: the release waits, but evidence accumulates.
+    w.sample = () => ({
+      kind: 'ok',
+      value: 100,
+      requestRate: 9 / 60,
+      at: w.now,
+      windowMs: 60_000,
+      counts: { total: 9, bad: 0 },
+    });
+    for (let i = 0; i < 70; i++) {
+      w.now += CONFIG.stepIntervalMs;
+      w.pass();
+    }
+    expect(w.rollout.status?.analysis?.result).toBe('Waiting');
+    expect(phase(w)).toBe('Progressing');
+    expect(Date.parse(w.rollout.status?.lastProgressTime ?? '')).toBe(w.now);
+  });
+
+  it('at the evidence cap, counts only a new high of samples as progress, so a wobbling count still meets the deadline', () => {
     const w = new World();
     w.pass(); // starts, and steps to 10
     const look = (): number =>
@@ -145,6 +186,8 @@ describe('waiting for requests', () => {
         at: w.now,
         windowMs: 60_000,
         counts: { total, bad: 0 },
+        // The release has lived an hour: its evidence window will not grow any more.
+        evidence: { total, bad: 0, windowMs: 3_600_000 },
       };
     };
     w.now += CONFIG.stepIntervalMs; // look 1: 9 requests

@@ -48,6 +48,15 @@ export function evidenceWindow(windowMs: number, ageMs: number | undefined): num
   return best;
 }
 
+/**
+ * Whether the evidence window will still grow as the release ages (it has not reached
+ * its cap): while it does, requests arriving add evidence even if its count looks flat.
+ */
+export function evidenceGrows(windowMs: number, evidenceMs: number | undefined): boolean {
+  if (evidenceMs === undefined) return true;
+  return 2 * evidenceMs <= Math.max(MIN_EVIDENCE_FACTOR * windowMs, MAX_EVIDENCE_MS);
+}
+
 /** The spec's window (or the release's age) first, then the evidence window when there is one. */
 export function countingWindows(windowMs: number, ageMs: number | undefined): number[] {
   const measured = measuredWindow(windowMs, ageMs);
