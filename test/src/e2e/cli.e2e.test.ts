@@ -542,7 +542,23 @@ subjects:
         120_000,
       );
 
-      const promote = await cli(['promote', 'podinfo', '-n', NS]);
+      // A promote is judged as a step to 100%: until enough requests are in, it is refused
+      // as waiting (never as failing); ask again until it is done.
+      const promote = await waitFor(
+        'a promote request to be carried out',
+        async () => {
+          const r = await cli(['promote', 'podinfo', '-n', NS]);
+          if (r.code !== 0) {
+            expect(r.stderr).toMatch(
+              /^podinfo: promote Refused — the checks do not pass \(waiting for/,
+            );
+            return undefined;
+          }
+          return r;
+        },
+        90_000,
+        1000,
+      );
       expect(promote).toMatchObject({ code: 0, stderr: '' });
       expect(promote.stdout).toMatch(/^podinfo: promote Done/);
       await waitPhase('Succeeded');
