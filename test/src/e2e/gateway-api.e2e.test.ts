@@ -22,7 +22,6 @@
 // The controller is scoped to this suite's namespace (--namespace), and so are the webhooks.
 
 import { execFile } from 'node:child_process';
-import http from 'node:http';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -39,7 +38,6 @@ import type { AppOptions } from './apps.js';
 import {
   REPO,
   applyYaml,
-  clusterEnv,
   deleteNamespace,
   deploymentOf,
   gatewayGet,
@@ -56,6 +54,7 @@ import {
   waitAvailable,
   waitFor,
 } from './harness.js';
+import { GatewayTraffic } from './traffic.js';
 import type { SteererProcess } from './harness.js';
 
 const NS = 'gateway-api';
@@ -417,60 +416,9 @@ async function webhookUrl(): Promise<string> {
   return url.replace(/\/validate\/rollouts$/, '');
 }
 
-/** Steady load through the gateway, counting answers; keeps every error the canary did not cause. */
-class Traffic {
-  sent = 0;
-  ok = 0;
-  canaryFaults = 0;
-  readonly bad: { status: number; workload: string; body: string }[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-
-  constructor(
-    private readonly host: string,
-    private readonly canaryWorkload: string,
-  ) {}
-
-  start(rps: number): void {
-    this.timer = setInterval(() => this.fire(), 1000 / rps);
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await waitFor(
-      'in-flight requests to finish',
-      () => this.ok + this.canaryFaults + this.bad.length === this.sent,
-      10_000,
-      50,
-    );
-    this.agent.destroy();
-  }
-
-  private fire(): void {
-    this.sent++;
-    const req = http.get(
-      clusterEnv().MESH_URL,
-      { headers: { host: this.host }, agent: this.agent },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          const workload = String(res.headers['x-mesh-workload'] ?? '');
-          if (status < 500) this.ok++;
-          else if (status === 500 && workload === this.canaryWorkload) this.canaryFaults++;
-          else this.bad.push({ status, workload, body: body.slice(0, 80) });
-        });
-      },
-    );
-    req.on('error', (e) => this.bad.push({ status: 0, workload: '', body: e.message }));
-  }
-}
-
 describe("the seed's scenario through an HTTPRoute, with traffic through the gateway", () => {
   const o = app('shop', { replicas: 2, interval: '10s' });
-  const traffic = new Traffic(appHost(o), `${NS}/shop-canary`);
+  const traffic = new GatewayTraffic(appHost(o), `${NS}/shop-canary`);
   // A route no Rollout names, on the same Gateway and to the same two Services (a preview
   // host at a fixed 70/30): Steerer must never write it.
   const preview = httpRouteManifest(o, [70, 30])

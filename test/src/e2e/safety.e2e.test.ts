@@ -4,7 +4,6 @@
 // canary's own fault profile did not cause. Then a primary deleted mid-release: no traffic
 // to it, and the status says so.
 
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   appHost,
@@ -16,7 +15,6 @@ import {
 import type { AppOptions } from './apps.js';
 import {
   applyYaml,
-  clusterEnv,
   deleteNamespace,
   deploymentOf,
   installCrd,
@@ -31,6 +29,7 @@ import {
   waitAvailable,
   waitFor,
 } from './harness.js';
+import { GatewayTraffic } from './traffic.js';
 import type { SteererProcess } from './harness.js';
 
 const NS = 'safety';
@@ -44,72 +43,6 @@ const APP: AppOptions = {
 };
 const CANARY_WORKLOAD = `${NS}/app-canary`;
 const RPS = 60;
-
-interface Bad {
-  status: number;
-  workload: string;
-  body: string;
-  phase: string;
-}
-
-/** Steady load through the gateway, counting every answer and keeping the bad ones. */
-class Traffic {
-  sent = 0;
-  ok = 0;
-  /** 500s from the canary's own fault profile. */
-  canaryFaults = 0;
-  readonly bad: Bad[] = [];
-  phase = 'start';
-  startedAt = 0;
-  stoppedAt = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
-
-  start(): void {
-    this.startedAt = Date.now();
-    this.timer = setInterval(() => this.fire(), 1000 / RPS);
-  }
-
-  /** Requests per second actually sent. */
-  get rate(): number {
-    return (this.sent * 1000) / Math.max(1, this.stoppedAt - this.startedAt);
-  }
-
-  async stop(): Promise<void> {
-    if (this.stoppedAt === 0) this.stoppedAt = Date.now();
-    clearInterval(this.timer);
-    await waitFor('in-flight requests to finish', () => this.done() === this.sent, 10_000, 50);
-    this.agent.destroy();
-  }
-
-  private done(): number {
-    return this.ok + this.canaryFaults + this.bad.length;
-  }
-
-  private fire(): void {
-    this.sent++;
-    const phase = this.phase;
-    const req = http.get(
-      clusterEnv().MESH_URL,
-      { headers: { host: appHost(APP) }, agent: this.agent },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => this.record(res, body, phase));
-      },
-    );
-    req.on('error', (e) => this.bad.push({ status: 0, workload: '', body: e.message, phase }));
-  }
-
-  private record(res: http.IncomingMessage, body: string, phase: string): void {
-    const status = res.statusCode ?? 0;
-    const workload = String(res.headers['x-mesh-workload'] ?? '');
-    if (status < 500) this.ok++;
-    else if (status === 500 && workload === CANARY_WORKLOAD) this.canaryFaults++;
-    else this.bad.push({ status, workload, body: body.slice(0, 80), phase });
-  }
-}
 
 async function status(): ReturnType<typeof rolloutStatus> {
   return rolloutStatus(NS, 'app');
@@ -148,7 +81,7 @@ async function canaryReplicas(): Promise<number> {
 
 describe('safe by default, under steady traffic', () => {
   let controller: SteererProcess;
-  const traffic = new Traffic();
+  const traffic = new GatewayTraffic(appHost(APP), CANARY_WORKLOAD);
 
   beforeAll(async () => {
     await deleteNamespace(NS);
@@ -164,7 +97,7 @@ describe('safe by default, under steady traffic', () => {
       `--namespace=${NS}`,
     ]);
     await waitPhase('Initialized', 60_000);
-    traffic.start();
+    traffic.start(RPS);
   });
 
   afterAll(async () => {

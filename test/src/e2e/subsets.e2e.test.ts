@@ -9,7 +9,6 @@
 //
 // Assumes `npx tsc -b` ran (webhook/dist, controller/dist, certs/dist, test/dist for the mesh).
 
-import http from 'node:http';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
@@ -31,6 +30,7 @@ import {
   waitAvailable,
   waitFor,
 } from './harness.js';
+import { GatewayTraffic } from './traffic.js';
 import type { SteererProcess } from './harness.js';
 
 const NS = 'subsets';
@@ -236,52 +236,6 @@ async function stalled(): Promise<{ status: string; reason: string; message: str
   return { status: c?.status ?? '', reason: c?.reason ?? '', message: c?.message ?? '' };
 }
 
-/** Steady load through the gateway; keeps every error the canary's fault did not cause. */
-class Traffic {
-  sent = 0;
-  ok = 0;
-  canaryFaults = 0;
-  readonly byWorkload = new Map<string, number>();
-  readonly bad: { status: number; workload: string; body: string }[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-
-  start(rps: number): void {
-    this.timer = setInterval(() => this.fire(), 1000 / rps);
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await waitFor(
-      'in-flight requests to finish',
-      () => this.ok + this.canaryFaults + this.bad.length === this.sent,
-      10_000,
-      50,
-    );
-    this.agent.destroy();
-  }
-
-  private fire(): void {
-    this.sent++;
-    const req = http.get(
-      clusterEnv().MESH_URL,
-      { headers: { host: HOST }, agent: this.agent },
-      (res) => {
-        res.resume();
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          const workload = String(res.headers['x-mesh-workload'] ?? '');
-          this.byWorkload.set(workload, (this.byWorkload.get(workload) ?? 0) + 1);
-          if (status < 500) this.ok++;
-          else if (status === 500 && workload === CANARY_WORKLOAD) this.canaryFaults++;
-          else this.bad.push({ status, workload, body: '' });
-        });
-      },
-    );
-    req.on('error', (e) => this.bad.push({ status: 0, workload: '', body: e.message }));
-  }
-}
-
 let webhook: SteererProcess | undefined;
 let controller: SteererProcess | undefined;
 let certDir = '';
@@ -422,7 +376,7 @@ describe('the controller and a DestinationRule that changes under it', () => {
 });
 
 describe('a release through two subsets of one Service, with traffic through the gateway', () => {
-  const traffic = new Traffic();
+  const traffic = new GatewayTraffic(HOST, CANARY_WORKLOAD);
   let unrelated = '';
   let rule = '';
 
