@@ -85,6 +85,27 @@ export function increase(s: Series, end: number, rangeMs: number): number | unde
   return result * (interval / sampled);
 }
 
+/** Prometheus' lookback for an instant selector (`series offset range`): 5 minutes. */
+export const LOOKBACK_MS = 300_000;
+
+/**
+ * What Steerer's count queries ask for a series (countedIncrease in the checks' PromQL):
+ * `increase()` when the series existed as the window began (a sample within the lookback
+ * at or before its start), else its latest value in the window — a series born inside the
+ * window counted from zero.
+ */
+export function countedIncrease(s: Series, end: number, rangeMs: number): number | undefined {
+  const start = end - rangeMs;
+  const before = lastAtOrBefore(s.times, start);
+  if (before >= 0 && (s.times[before] as number) > start - LOOKBACK_MS) {
+    return increase(s, end, rangeMs);
+  }
+  const i = firstAtOrAfter(s.times, start);
+  const j = lastAtOrBefore(s.times, end);
+  if (j < i) return undefined;
+  return s.values[j];
+}
+
 /**
  * What-if (--exact-counts): the increase without extrapolation, as a query of the last
  * minus the first sample in the window would give (`max_over_time − min_over_time` of a
@@ -252,7 +273,7 @@ function recogniseOnce(q: string): RecognisedQuery {
     return { check: 'success-rate', windowMs, workloads };
   }
   if (q.includes(`increase(${DURATION_METRIC}_bucket{reporter="destination",`)) {
-    const le = [...q.matchAll(/le="([0-9.]+)"/g)].map((m) => Number(m[1]));
+    const le = [...new Set([...q.matchAll(/le="([0-9.]+)"/g)].map((m) => Number(m[1])))];
     if (le.length !== 1 || !q.includes('le="+Inf"'))
       throw new Error(`unrecognised latency query: ${q}`);
     return { check: 'latency', windowMs, workloads, le: le[0] };
@@ -282,6 +303,11 @@ export class FakePrometheus implements PrometheusClient {
   bucketMs = 500;
   /** What-if: exact counts instead of increase()'s extrapolation (see exactIncrease). */
   exact = false;
+  /**
+   * Answer Steerer's count queries as written (a series born in the window counted from
+   * zero); false: plain increase(), as the seed's rate() queries saw them (the OLD rule).
+   */
+  countBorn = true;
 
   constructor(
     private readonly mesh: SyntheticMesh,
@@ -339,6 +365,8 @@ export class FakePrometheus implements PrometheusClient {
     if (!c.series) return undefined;
     return this.exact
       ? exactIncrease(c.series, end, windowMs, this.mesh.scrapeMs)
-      : increase(c.series, end, windowMs);
+      : this.countBorn
+        ? countedIncrease(c.series, end, windowMs)
+        : increase(c.series, end, windowMs);
   }
 }

@@ -16,6 +16,7 @@ import {
   REQUESTS_METRIC,
   Series,
   SyntheticMesh,
+  countedIncrease,
   exactIncrease,
   increase,
 } from './judgment-prom.js';
@@ -69,6 +70,12 @@ function checkIncrease(): void {
   near('exact: no extrapolation', exactIncrease(inner, 67_000, 60_000, 15_000), 45);
   near('exact: a series born in the range', exactIncrease(born, 60_000, 60_000, 15_000), 3);
   near('exact: born before the range', exactIncrease(born, 60_000, 35_000, 15_000), 2);
+  // Steerer's count queries: a series born inside the window counts from zero (its latest
+  // value); one that existed as the window began is increase()'s.
+  near('counted: born in the range', countedIncrease(born, 60_000, 60_000), 3);
+  near('counted: existed before', countedIncrease(steady, 60_000, 45_000), 45);
+  // [35 s, 60 s]: the sample at 30 s shows the series existed; only one sample in range.
+  near('counted: existed, one sample', countedIncrease(born, 60_000, 25_000), undefined);
 }
 
 const successSpec: SuccessRateSpec = {
@@ -132,15 +139,15 @@ function checkRead(): void {
       let wantTotal: number | undefined;
       let wantBad: number | undefined;
       if (kind === 'errors') {
-        const g = good.series ? increase(good.series, now, windowMs) : undefined;
-        const b = bad.series ? increase(bad.series, now, windowMs) : undefined;
+        const g = good.series ? countedIncrease(good.series, now, windowMs) : undefined;
+        const b = bad.series ? countedIncrease(bad.series, now, windowMs) : undefined;
         if (g !== undefined || b !== undefined) {
           wantTotal = (g ?? 0) + (b ?? 0);
           wantBad = b ?? 0;
         }
       } else {
-        const all = bad.series ? increase(bad.series, now, windowMs) : undefined;
-        const fast = good.series ? increase(good.series, now, windowMs) : undefined;
+        const all = bad.series ? countedIncrease(bad.series, now, windowMs) : undefined;
+        const fast = good.series ? countedIncrease(good.series, now, windowMs) : undefined;
         if (all !== undefined) {
           wantTotal = all;
           wantBad = Math.min(all, Math.max(0, all - (fast ?? 0)));
@@ -187,16 +194,17 @@ async function checkHub(): Promise<void> {
   const s = got[0];
   if (!s || s.kind !== 'ok') throw new Error(`self-check: hub sample ${JSON.stringify(s)}`);
   const total = (w: number): number =>
-    (increase(mesh.ok.series as Series, now, w) ?? 0) +
-    (increase(mesh.errors.series as Series, now, w) ?? 0);
+    (countedIncrease(mesh.ok.series as Series, now, w) ?? 0) +
+    (countedIncrease(mesh.errors.series as Series, now, w) ?? 0);
   near('hub: recent window', s.windowMs, 60_000);
   near('hub: recent total', s.counts?.total, total(60_000));
-  near('hub: evidence window', s.evidence?.windowMs, 120_000);
-  near('hub: evidence total', s.evidence?.total, total(120_000));
+  // 150 s old: the longest evidence size it has lived through is 2^(1/4) × 2 × 60 s.
+  near('hub: evidence window', s.evidence?.windowMs, 143_000);
+  near('hub: evidence total', s.evidence?.total, total(143_000));
   near(
     'hub: evidence errors',
     s.evidence?.bad,
-    increase(mesh.errors.series as Series, now, 120_000),
+    countedIncrease(mesh.errors.series as Series, now, 143_000),
   );
 }
 

@@ -26,11 +26,11 @@ import {
   SUCCESS_RATE_FAIL_ALPHA,
   SUCCESS_RATE_PASS_CONFIDENCE,
   applyJsonPatch,
+  PROMOTION_ALPHA,
   countsOf,
-  judge,
+  sequentialTest,
   jsonEqual,
   silentLogger,
-  stagePolicy,
 } from '@steerer/common';
 import type {
   AnalysisSample,
@@ -273,8 +273,9 @@ export function oldRuleSample(check: CheckSpec, s: AnalysisSample): AnalysisSamp
 }
 
 /**
- * Whether the evidence window alone would pass the promotion for this sample (the verdict
- * passes when the evidence or the recent window does; counting.ts, `countingVerdict`).
+ * Whether the evidence window alone would pass the promotion for this sample (counting.ts,
+ * `countingVerdict`: the sequential test on the evidence; a promotion on the recent window
+ * alone would be a defect).
  */
 export function evidencePassesPromotion(check: CheckSpec, s: AnalysisSample): boolean {
   if (s.kind !== 'ok' || (!s.counts && !s.evidence)) return true;
@@ -294,7 +295,7 @@ export function evidencePassesPromotion(check: CheckSpec, s: AnalysisSample): bo
         : undefined;
   if (!base) return true;
   const { evidence } = countsOf(s, check.intervalMs);
-  return judge(evidence, stagePolicy(base, { kind: 'promotion' })).better;
+  return sequentialTest(evidence, base.bound, PROMOTION_ALPHA).pass;
 }
 
 /** The ORACLE: every sample passes at once (the ideal release, for durations). */
@@ -330,6 +331,7 @@ export async function simulateRelease(setup: ReleaseSetup): Promise<ReleaseRecor
   const prometheus = new FakePrometheus(mesh, () => now);
   prometheus.bucketMs = LATENCY_BOUND_MS;
   prometheus.exact = setup.exactCounts === true;
+  prometheus.countBorn = rule !== 'old';
   const view = (check: CheckSpec, s: AnalysisSample): AnalysisSample =>
     rule === 'old' ? oldRuleSample(check, s) : rule === 'oracle' ? oracleSample(s) : s;
   let urgent = false;

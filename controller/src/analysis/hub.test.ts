@@ -215,8 +215,9 @@ describe('AnalysisHub', () => {
         ['d', '60s', true],
         ['e', '5s', false],
         ['f', '4s', false],
-        // g's release is 10 minutes old: its evidence window is 8 × 60s.
-        ['g', '480s', false],
+        // g's release is 10 minutes old: its evidence window is the longest size it has
+        // lived through, 2^(13/4) × 60s (four sizes per doubling).
+        ['g', '571s', false],
       ].sort(),
     );
     expect(h.queriesIssued).toBe(6);
@@ -249,6 +250,26 @@ describe('AnalysisHub', () => {
         ['c', '10s'],
       ].sort(),
     );
+  });
+
+  it('scales counts back by (window − scrape) / window: never more requests than were seen', async () => {
+    const scrape = {
+      minWindowMs: () => 90_000,
+      intervalMs: () => 30_000,
+      refresh: () => Promise.resolve(),
+    };
+    const { h, prometheus } = hub({ scrape });
+    // increase() extrapolated 4 errors in 67 requests over 60 s of samples to a 90 s window.
+    prometheus.answer = () => [series('test', 'a', 'total', 100.5), series('test', 'a', 'bad', 6)];
+    h.want('r1', sub('a', { windowMs: 90_000 }));
+    await h.refresh();
+    expect(latest(h, 'r1')).toMatchObject({ kind: 'ok', counts: { total: 67, bad: 4 } });
+    // Without a known scrape interval, the counts are Prometheus' answer as it is.
+    const plain = hub();
+    plain.prometheus.answer = prometheus.answer;
+    plain.h.want('r1', sub('a', { windowMs: 90_000 }));
+    await plain.h.refresh();
+    expect(latest(plain.h, 'r1')).toMatchObject({ counts: { total: 100.5, bad: 6 } });
   });
 
   it('reports a release younger than the floor as no data, without a query', async () => {
@@ -471,7 +492,7 @@ describe('AnalysisHub', () => {
 });
 
 describe('evidence', () => {
-  it('measures an older release over the longest 2^k × window it has lived through, batched', async () => {
+  it('measures an older release over the longest evidence size it has lived through, batched', async () => {
     const { h, prometheus, delivered } = hub();
     prometheus.answer = (q) => {
       const w = /\[(\d+)s\]/.exec(q)?.[1];
@@ -480,10 +501,10 @@ describe('evidence', () => {
         series('test', x, 'bad', w === '60' ? 0 : 1),
       ]);
     };
-    h.want('test/a', sub('a', { sinceMs: NOW - 250_000 }));
-    h.want('test/b', sub('b', { sinceMs: NOW - 290_000 }));
+    h.want('test/a', sub('a', { sinceMs: NOW - 245_000 }));
+    h.want('test/b', sub('b', { sinceMs: NOW - 280_000 }));
     await h.refresh();
-    // Both are between 4 and 8 windows old: one query for 60s, one for 240s.
+    // Both are between the sizes 4 × and 4.75 × the window: one query for 60s, one for 240s.
     expect(prometheus.queries.map((q) => /\[(\d+s)\]/.exec(q)?.[1]).sort()).toEqual([
       '240s',
       '60s',

@@ -58,11 +58,39 @@ export interface AnalysisHubOptions {
    */
   scrape?: {
     minWindowMs(series: string | undefined): number;
+    /** The scrape interval of the series (counts read over a window are deflated by it). */
+    intervalMs?(series: string | undefined): number;
     refresh(series: Iterable<string | undefined>): Promise<void>;
   };
   /** At most this many workloads per query. */
   batchSize?: number;
   now?: () => number;
+}
+
+/**
+ * A measurement's counts scaled back to the requests Prometheus actually saw. increase()
+ * extrapolates the growth between a series' first and last samples in the window (at
+ * least W − S apart, S the scrape interval) to the whole window W: up to W / (W − S) times
+ * what was seen, 1.5 times for a 90 s window at 30 s scrapes. The tests on counts take
+ * each request as one observation, so extrapolated requests would be evidence no request
+ * gave; scaled by (W − S) / W, a check never judges on more requests than were seen.
+ */
+export function deflated(
+  m: Measurement,
+  windowMs: number,
+  scrapeMs: number | undefined,
+): Measurement {
+  if (scrapeMs === undefined || !(scrapeMs > 0) || !m.counts) return m;
+  const f = Math.max(0, windowMs - scrapeMs) / windowMs;
+  const scale = (c: { total: number; bad: number }): { total: number; bad: number } => ({
+    total: c.total * f,
+    bad: c.bad * f,
+  });
+  return {
+    ...m,
+    counts: scale(m.counts),
+    ...(m.baseline ? { baseline: scale(m.baseline) } : {}),
+  };
 }
 
 /** One check of one subscribed rollout, to measure in this poll. */
@@ -260,9 +288,11 @@ export class AnalysisHub {
       for (const entry of batch.entries) entry.error ??= message;
       return;
     }
+    const scrapeMs = this.o.scrape?.intervalMs?.(check.scraped(first.check));
     for (const [i, entry] of batch.entries.entries()) {
       const w = workloads[i];
-      entry.readings.set(batch.windowMs, w ? readings.get(workloadKey(w)) : undefined);
+      const m = w ? readings.get(workloadKey(w)) : undefined;
+      entry.readings.set(batch.windowMs, m && deflated(m, batch.windowMs, scrapeMs));
     }
   }
 

@@ -850,10 +850,41 @@ describe('checkAnalysis', () => {
       expect(to(50)).toMatchObject({ kind: 'judged', gate: { ok: true } });
       expect(to(100)).toMatchObject({ kind: 'waiting', status: { needed: 11, confidence: 0.8 } });
       const promotion = judge(sample, { kind: 'promotion' });
-      expect(promotion).toMatchObject({ kind: 'waiting', status: { confidence: 0.95 } });
-      expect(promotion.kind === 'waiting' && promotion.status.needed).toBeGreaterThan(200);
+      // The promotion's sequential test: 607 requests without an error at alpha 1e-4.
+      expect(promotion).toMatchObject({
+        kind: 'waiting',
+        status: { confidence: 0.9999, needed: 607 - 60 },
+      });
       // Without a stage: judged as a promotion.
       expect(judge(sample)).toEqual(promotion);
+    });
+
+    it('promotes only on the evidence, never on a clean recent window alone', () => {
+      // A clean minute, but over 4 minutes 15 errors in 1,290 requests (1.16%, over the bound).
+      const lucky = counted(300, 0, { total: 1290, bad: 15, windowMs: 240_000 });
+      expect(judge(lucky, { kind: 'step', nextWeight: 60 })).toMatchObject({ kind: 'judged' });
+      expect(judge(lucky, { kind: 'promotion' })).toMatchObject({
+        kind: 'waiting',
+        message: expect.stringMatching(
+          /^waiting for \d+ more requests to podinfo-canary\.test \(15 errors in 1290 requests over 4m\)$/,
+        ) as unknown,
+      });
+      // Enough clean evidence passes.
+      const clean = counted(300, 1, { total: 1500, bad: 2, windowMs: 480_000 });
+      expect(judge(clean, { kind: 'promotion' })).toMatchObject({
+        kind: 'judged',
+        gate: { ok: true },
+        status: { result: 'Pass', confidence: 0.9999 },
+      });
+    });
+
+    it('does not promote while the recent window is above the bound, whatever the evidence', () => {
+      const sample = counted(100, 2, { total: 5000, bad: 10, windowMs: 480_000 });
+      const o = judge(sample, { kind: 'promotion' });
+      expect(o).toMatchObject({ kind: 'waiting', status: { needed: 0 } });
+      expect(o.kind === 'waiting' && o.message).toMatch(
+        /^waiting for the last 1m to come back within the bound before promoting podinfo-canary\.test \(2 errors in 100 requests over 1m\)$/,
+      );
     });
   });
 

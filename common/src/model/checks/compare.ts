@@ -15,7 +15,6 @@ import type {
   Stage,
   Verdict,
 } from './check.js';
-import { PROMOTION_CONFIDENCE } from './counting.js';
 import { workloadKey } from './check.js';
 import { countingWindows, readCounts } from './counting.js';
 import {
@@ -23,6 +22,7 @@ import {
   SERIES_LABEL,
   assertSafe,
   assertSafeWorkload,
+  countedIncrease,
   promString,
   regexAlternatives,
 } from './promql.js';
@@ -40,6 +40,8 @@ export interface PrimaryComparisonSpec extends CheckSpecBase {
 
 export const COMPARISON_FAIL_CONFIDENCE = 0.999;
 export const COMPARISON_PASS_CONFIDENCE = 0.8;
+/** The promotion's confidence that the difference is within the margin (one look's). */
+export const COMPARISON_PROMOTION_CONFIDENCE = 0.95;
 
 /** Requests and errors of canaries and their primaries, in one query. */
 export function comparisonQuery(
@@ -55,9 +57,9 @@ export function comparisonQuery(
   );
   const selector = `reporter="destination",destination_workload_namespace=~${promString(namespaces)},destination_workload=~${promString(names)}`;
   const by = 'sum by (destination_workload_namespace, destination_workload)';
-  const range = `[${promDuration(windowMs)}]`;
-  const total = `${by} (increase(${metric}{${selector}}${range}))`;
-  const bad = `${by} (increase(${metric}{${selector},response_code=~"5.."}${range}))`;
+  const range = promDuration(windowMs);
+  const total = `${by} ${countedIncrease(`${metric}{${selector}}`, range)}`;
+  const bad = `${by} ${countedIncrease(`${metric}{${selector},response_code=~"5.."}`, range)}`;
   return (
     `label_replace(${total}, "${SERIES_LABEL}", "total", "", "")` +
     ` or label_replace((${bad} or (0 * ${total})), "${SERIES_LABEL}", "bad", "", "")`
@@ -136,7 +138,8 @@ function verdict(
   canary: string,
   stage?: Stage,
 ): Verdict {
-  const confidence = stage?.kind === 'step' ? COMPARISON_PASS_CONFIDENCE : PROMOTION_CONFIDENCE;
+  const confidence =
+    stage?.kind === 'step' ? COMPARISON_PASS_CONFIDENCE : COMPARISON_PROMOTION_CONFIDENCE;
   const pair = pairOf(sample, spec.intervalMs);
   const over = formatDuration(sample.evidence?.windowMs ?? sample.windowMs ?? spec.intervalMs);
   if (!pair) {

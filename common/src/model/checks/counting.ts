@@ -9,18 +9,34 @@ import type { AnalysisStatus, HaltReason } from '../rollout.js';
 import { SERIES_LABEL } from './promql.js';
 import { workloadKey } from './check.js';
 import type { JudgedSample, Measurement, Sample, Stage, Verdict } from './check.js';
-import { judge } from './stats.js';
+import { judge, sequentialTest } from './stats.js';
 import type { Counts, Judgement, JudgementPolicy } from './stats.js';
 
 /** The shortest window measured; below two scrapes rate() has nothing to say anyway. */
 export const MIN_WINDOW_MS = 2000;
 /**
- * The evidence window grows to at least this many times the spec's window, and further,
- * in powers of two, up to MAX_EVIDENCE_MS: at low traffic a release needs its whole life
- * to gather the requests a promotion needs (some hundreds at a 1% bound).
+ * The evidence window grows to at least this many times the spec's window, and further
+ * up to MAX_EVIDENCE_MS: at low traffic a release needs its whole life to gather the
+ * requests a promotion needs (some hundreds at a 1% bound).
  */
 export const MIN_EVIDENCE_FACTOR = 16;
 export const MAX_EVIDENCE_MS = 3_600_000;
+/**
+ * Evidence windows come in EVIDENCE_STEPS_PER_DOUBLING sizes per doubling (2, 2.4, 2.8,
+ * 3.4, 4, … times the spec's window, in whole seconds): the window a release is measured
+ * over covers at least 84% of its life, and releases of similar ages share one query (a
+ * handful of sizes are in use at any time, whatever the number of releases).
+ */
+export const EVIDENCE_STEPS_PER_DOUBLING = 4;
+
+function evidenceCap(windowMs: number): number {
+  return Math.max(MIN_EVIDENCE_FACTOR * windowMs, MAX_EVIDENCE_MS);
+}
+
+/** The j-th evidence window size for a spec window, in whole seconds. */
+function evidenceSize(windowMs: number, j: number): number {
+  return Math.round((2 * windowMs * 2 ** (j / EVIDENCE_STEPS_PER_DOUBLING)) / 1000) * 1000;
+}
 
 /**
  * The window to measure now: the spec's, cut back to the whole seconds the release has
@@ -35,16 +51,19 @@ export function measuredWindow(windowMs: number, ageMs: number | undefined): num
 }
 
 /**
- * The evidence window: the longest of 2, 4, 8, … times the spec's window that the release
- * has lived through (up to 16 times the window, or an hour when that is longer), or
- * undefined while it is younger than twice the window. Powers of two, so releases of
- * similar ages share one query.
+ * The evidence window: the longest of the evidence sizes (from twice the spec's window up
+ * to 16 times it, or an hour when that is longer) that the release has lived through, or
+ * undefined while it is younger than twice the window.
  */
 export function evidenceWindow(windowMs: number, ageMs: number | undefined): number | undefined {
   if (ageMs === undefined) return undefined;
-  const cap = Math.max(MIN_EVIDENCE_FACTOR * windowMs, MAX_EVIDENCE_MS);
+  const cap = evidenceCap(windowMs);
   let best: number | undefined;
-  for (let w = 2 * windowMs; w <= cap && w <= ageMs; w *= 2) best = w;
+  for (let j = 0; ; j++) {
+    const w = evidenceSize(windowMs, j);
+    if (w > cap || w > ageMs) break;
+    best = w;
+  }
   return best;
 }
 
@@ -54,7 +73,12 @@ export function evidenceWindow(windowMs: number, ageMs: number | undefined): num
  */
 export function evidenceGrows(windowMs: number, evidenceMs: number | undefined): boolean {
   if (evidenceMs === undefined) return true;
-  return 2 * evidenceMs <= Math.max(MIN_EVIDENCE_FACTOR * windowMs, MAX_EVIDENCE_MS);
+  const cap = evidenceCap(windowMs);
+  for (let j = 0; ; j++) {
+    const w = evidenceSize(windowMs, j);
+    if (w > cap) return false;
+    if (w > evidenceMs) return true;
+  }
 }
 
 /** The spec's window (or the release's age) first, then the evidence window when there is one. */
@@ -128,8 +152,13 @@ export function countsOf(
   return { recent, evidence: sample.evidence ?? recent };
 }
 
-/** A promotion is for good and for all traffic: its pass needs this confidence. */
-export const PROMOTION_CONFIDENCE = 0.95;
+/**
+ * A promotion is for good and for all traffic: its pass is a sequential test (stats.ts,
+ * `sequentialTest`) that a canary bad at twice the bound passes with probability at most
+ * PROMOTION_ALPHA, however often it is looked at.
+ */
+export const PROMOTION_ALPHA = 1e-4;
+export const PROMOTION_CONFIDENCE = 1 - PROMOTION_ALPHA;
 
 /**
  * The policy for a stage. A step to weight w may pass with the bad fraction's upper bound
@@ -148,9 +177,10 @@ export function stagePolicy(policy: JudgementPolicy, stage: Stage | undefined): 
 /**
  * The three-way verdict on a sample: fail when the recent window shows the canary worse
  * than the bound beyond reasonable doubt (or the evidence does, while the recent window is
- * above the bound too); pass when the evidence (or the recent window alone) shows it
- * within the bound the stage allows; otherwise wait, saying how many more requests would
- * be enough.
+ * above the bound too). A step passes when the evidence (or the recent window alone) shows
+ * the canary within the bound the step allows; the promotion only when the sequential test
+ * passes on the evidence and the recent window is not above the bound. Otherwise wait,
+ * saying how many more requests would be enough.
  */
 export function countingVerdict(
   sample: JudgedSample,
@@ -180,10 +210,24 @@ export function countingVerdict(
       judgement: je,
     };
   }
+  const seen = describeCounts(evidence, evidence.windowMs, words.bad);
+  if (stage?.kind !== 'step') {
+    const sq = sequentialTest(evidence, policy.bound, PROMOTION_ALPHA);
+    if (sq.pass && !recentAbove) {
+      return { verdict: { kind: 'pass', confidence }, judgement: je };
+    }
+    const message =
+      evidence.total <= 0
+        ? `waiting for requests to ${words.canary}: none seen over the last ${formatDuration(evidence.windowMs)}`
+        : sq.pass
+          ? `waiting for the last ${formatDuration(recent.windowMs)} to come back within the bound before promoting ${words.canary} (${describeCounts(recent, recent.windowMs, words.bad)})`
+          : `waiting for ${sq.needed} more requests to ${words.canary} (${seen})`;
+    const needed = sq.pass ? 0 : sq.needed;
+    return { verdict: { kind: 'wait', message, needed, confidence }, judgement: je };
+  }
   if (je.better || jr.better) {
     return { verdict: { kind: 'pass', confidence }, judgement: je.better ? je : jr };
   }
-  const seen = describeCounts(evidence, evidence.windowMs, words.bad);
   const message =
     evidence.total <= 0
       ? `waiting for requests to ${words.canary}: none seen over the last ${formatDuration(evidence.windowMs)}`

@@ -12,6 +12,7 @@ import {
   SERIES_LABEL,
   assertSafe,
   assertSafeWorkload,
+  countedIncrease,
   promString,
   regexAlternatives,
 } from './promql.js';
@@ -57,9 +58,9 @@ export function latencyQuery(
   const names = regexAlternatives(workloads.map((w) => w.name));
   const selector = `reporter="destination",destination_workload_namespace=~${promString(namespaces)},destination_workload=~${promString(names)}`;
   const by = 'sum by (destination_workload_namespace, destination_workload)';
-  const range = `[${promDuration(windowMs)}]`;
-  const total = `${by} (increase(${metric}_bucket{${selector},le="+Inf"}${range}))`;
-  const fast = `${by} (increase(${metric}_bucket{${selector},le="${bucketAt(maxMs)}"}${range}))`;
+  const range = promDuration(windowMs);
+  const total = `${by} ${countedIncrease(`${metric}_bucket{${selector},le="+Inf"}`, range)}`;
+  const fast = `${by} ${countedIncrease(`${metric}_bucket{${selector},le="${bucketAt(maxMs)}"}`, range)}`;
   return (
     `label_replace(${total}, "${SERIES_LABEL}", "total", "", "")` +
     ` or label_replace((${total} - (${fast} or (0 * ${total}))), "${SERIES_LABEL}", "bad", "", "")`

@@ -64,8 +64,10 @@ describe('successRateQuery', () => {
     const sel =
       'reporter="destination",destination_workload_namespace=~"test",destination_workload=~"podinfo-canary"';
     const by = 'sum by (destination_workload_namespace, destination_workload)';
-    const total = `${by} (increase(istio_requests_total{${sel}}[60s]))`;
-    const bad = `${by} (increase(istio_requests_total{${sel},response_code=~"5.."}[60s]))`;
+    const counted = (s: string): string =>
+      `((increase(${s}[60s]) and ${s} offset 60s) or (last_over_time(${s}[60s]) unless ${s} offset 60s))`;
+    const total = `${by} ${counted(`istio_requests_total{${sel}}`)}`;
+    const bad = `${by} ${counted(`istio_requests_total{${sel},response_code=~"5.."}`)}`;
     expect(q).toBe(
       `label_replace(${total}, "${SERIES_LABEL}", "total", "", "")` +
         ` or label_replace((${bad} or (0 * ${total})), "${SERIES_LABEL}", "bad", "", "")`,

@@ -43,3 +43,20 @@ export function regexAlternatives(values: readonly string[]): string {
 }
 
 export const SERIES_LABEL = 'steerer_series';
+
+/**
+ * How much a counter grew over a window, per series, with a series born inside the window
+ * counted from zero. Prometheus' increase() alone misses such a series' first value (an
+ * Istio counter is created at 1 by its first request: a canary's first 5xx) and answers
+ * nothing for it until it has two samples in the window, which would read as zero errors.
+ * So: increase() for series that existed when the window began, and the latest value for
+ * series that did not (their whole count happened inside the window). `selector` is a
+ * complete series selector, `metric{…}`; `range` a PromQL duration.
+ */
+export function countedIncrease(selector: string, range: string): string {
+  const before = `${selector} offset ${range}`;
+  return (
+    `((increase(${selector}[${range}]) and ${before})` +
+    ` or (last_over_time(${selector}[${range}]) unless ${before}))`
+  );
+}

@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { binomialTailAtLeast, judge, normalQuantile, regularizedBeta, wilson } from './stats.js';
+import {
+  binomialTailAtLeast,
+  judge,
+  normalQuantile,
+  regularizedBeta,
+  sequentialTest,
+  wilson,
+} from './stats.js';
 
 /** P(X ≥ k) by summing the binomial distribution directly (small n only). */
 function tailBySum(n: number, k: number, p: number): number {
@@ -128,5 +135,63 @@ describe('judge', () => {
     expect(judge({ total: 20, bad: 0 }, step).better).toBe(true);
     expect(judge({ total: 20, bad: 0 }, policy).better).toBe(false);
     expect(judge({ total: 10, bad: 3 }, step)).toMatchObject({ better: false, worse: true });
+  });
+});
+
+describe('sequentialTest (the promotion)', () => {
+  const ALPHA = 1e-4;
+
+  it('needs 607 requests without an error at bound 1%, and about 91 more per error', () => {
+    expect(sequentialTest({ total: 606, bad: 0 }, 0.01, ALPHA)).toMatchObject({
+      pass: false,
+      needed: 1,
+    });
+    expect(sequentialTest({ total: 607, bad: 0 }, 0.01, ALPHA).pass).toBe(true);
+    const one = sequentialTest({ total: 607, bad: 1 }, 0.01, ALPHA);
+    expect(one.pass).toBe(false);
+    expect(one.needed).toBeGreaterThanOrEqual(91);
+    expect(one.needed).toBeLessThanOrEqual(93);
+    expect(sequentialTest({ total: 607 + one.needed, bad: 1 }, 0.01, ALPHA).pass).toBe(true);
+  });
+
+  it('lets a canary at twice the bound pass with probability at most alpha, looked at after every request', () => {
+    // Exact: the probability mass over (requests, errors) that has not crossed yet.
+    const p = 0.02;
+    let alive = new Float64Array(2);
+    alive[0] = 1;
+    let crossed = 0;
+    for (let n = 1; n <= 4000; n++) {
+      const next = new Float64Array(n + 2);
+      for (let k = 0; k < n; k++) {
+        const m = alive[k] ?? 0;
+        if (m === 0) continue;
+        next[k] = (next[k] ?? 0) + m * (1 - p);
+        next[k + 1] = (next[k + 1] ?? 0) + m * p;
+      }
+      for (let k = 0; k <= n; k++) {
+        const m = next[k] ?? 0;
+        if (m > 0 && sequentialTest({ total: n, bad: k }, 0.01, ALPHA).pass) {
+          crossed += m;
+          next[k] = 0;
+        }
+      }
+      alive = next;
+    }
+    expect(crossed).toBeLessThanOrEqual(ALPHA);
+    expect(crossed).toBeGreaterThan(ALPHA / 3);
+  });
+
+  it('never passes while the observed fraction is at twice the bound', () => {
+    expect(sequentialTest({ total: 100_000, bad: 2000 }, 0.01, ALPHA).pass).toBe(false);
+  });
+
+  it('with a bound of zero passes any requests without a bad one; with a bound of one, any requests', () => {
+    expect(sequentialTest({ total: 1, bad: 0 }, 0, ALPHA).pass).toBe(true);
+    expect(sequentialTest({ total: 1000, bad: 1 }, 0, ALPHA).pass).toBe(false);
+    expect(sequentialTest({ total: 0, bad: 0 }, 0, ALPHA)).toMatchObject({
+      pass: false,
+      needed: 1,
+    });
+    expect(sequentialTest({ total: 3, bad: 3 }, 1, ALPHA).pass).toBe(true);
   });
 });

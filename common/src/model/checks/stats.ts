@@ -184,3 +184,50 @@ export function judge(c: Counts, policy: JudgementPolicy): Judgement {
     needed: better || passBound <= 0 ? 0 : neededRequests(counts, z, passBound),
   };
 }
+
+/** What the promotion's sequential test says about counts. */
+export interface SequentialJudgement {
+  /** The evidence is strong enough to promote. */
+  pass: boolean;
+  /** The log likelihood ratio of "good" (half the bound) against "bad" (twice the bound). */
+  llr: number;
+  /** The log likelihood ratio a pass needs: ln(1 / alpha). */
+  threshold: number;
+  /** More requests needed, with no more bad ones, before the test could pass. */
+  needed: number;
+}
+
+/**
+ * The promotion's test: a sequential probability ratio test between a canary that is bad
+ * at half the bound (`good`) and one bad at twice the bound (`bad`), with no lower
+ * boundary. Each good request adds ln((1 − good) / (1 − bad)) to the log likelihood ratio,
+ * each bad one subtracts ln(bad / good) = ln 4; the test passes once the ratio reaches
+ * ln(1 / alpha). Whatever the times at which it is looked at, a canary bad at twice the
+ * bound or more passes with probability at most `alpha` (Wald): the release may look at
+ * every reconcile without the repeated looks adding up. At bound 1% (threshold 99) and
+ * alpha 1e-4 a pass needs 607 requests without an error, about 91 more per error, and a
+ * canary at 0.5% errors passes after about 1,100 requests on average.
+ */
+export function sequentialTest(c: Counts, bound: number, alpha: number): SequentialJudgement {
+  const n = Math.max(0, c.total);
+  const k = Math.min(n, Math.max(0, c.bad));
+  const threshold = Math.log(1 / alpha);
+  // A bound of zero allows no bad request at all: any requests without one pass.
+  if (bound <= 0) {
+    const pass = n >= 1 && k === 0;
+    return { pass, llr: pass ? threshold : 0, threshold, needed: pass || k > 0 ? 0 : 1 };
+  }
+  if (bound >= 1) return { pass: n >= 1, llr: threshold, threshold, needed: n >= 1 ? 0 : 1 };
+  const good = bound / 2;
+  const bad = Math.min(2 * bound, (1 + bound) / 2);
+  const perGood = Math.log((1 - good) / (1 - bad));
+  const perBad = Math.log(bad / good);
+  const llr = (n - k) * perGood - k * perBad;
+  const pass = n > 0 && llr >= threshold;
+  return {
+    pass,
+    llr,
+    threshold,
+    needed: pass ? 0 : Math.max(1, Math.ceil((threshold - llr) / perGood)),
+  };
+}

@@ -11,6 +11,7 @@ import {
   SERIES_LABEL,
   assertSafe,
   assertSafeWorkload,
+  countedIncrease,
   promString,
   regexAlternatives,
 } from './promql.js';
@@ -46,9 +47,9 @@ export function successRateQuery(
   const names = regexAlternatives(workloads.map((w) => w.name));
   const selector = `reporter="destination",destination_workload_namespace=~${promString(namespaces)},destination_workload=~${promString(names)}`;
   const by = 'sum by (destination_workload_namespace, destination_workload)';
-  const range = `[${promDuration(windowMs)}]`;
-  const total = `${by} (increase(${metric}{${selector}}${range}))`;
-  const bad = `${by} (increase(${metric}{${selector},response_code=~"5.."}${range}))`;
+  const range = promDuration(windowMs);
+  const total = `${by} ${countedIncrease(`${metric}{${selector}}`, range)}`;
+  const bad = `${by} ${countedIncrease(`${metric}{${selector},response_code=~"5.."}`, range)}`;
   return (
     `label_replace(${total}, "${SERIES_LABEL}", "total", "", "")` +
     ` or label_replace((${bad} or (0 * ${total})), "${SERIES_LABEL}", "bad", "", "")`
