@@ -14,7 +14,13 @@
 //   5. the progressing Rollouts are deleted, so the next size starts idle again.
 //
 //   npm run bench -- scale [--sizes=100,500,1000] [--idle-window=30] [--window=60] [--keep]
-//                          [--routers=VirtualService|HTTPRoute|mixed]
+//                          [--routers=VirtualService|HTTPRoute|mixed] [--build=../baseline]
+//                          [--progressing=K] [--no-pods] [--no-webhook]
+//
+// At 10,000 (`--sizes=10000 --progressing=100 --no-pods`): idle apps have no pods (their
+// Deployments are scaled to zero, as the local cluster cannot run 20,000 pods beside the
+// other suites), only K apps release. A webhook process runs beside each controller, caching
+// every Rollout of the cluster as in production, to weigh it too.
 
 import {
   applyYaml,
@@ -28,7 +34,8 @@ import {
 import { gatewayManifest } from '@steerer/test/e2e/apps';
 import { rolloutsPath, testClient, watch } from '@steerer/test/e2e/watch';
 import type { RolloutObject, Watched } from '@steerer/test/e2e/watch';
-import type { Deployment } from '@steerer/common';
+import type { Deployment, KubeObject } from '@steerer/common';
+import { parseAllDocuments } from 'yaml';
 import { numberList, numberOption, parseOptions } from './lib/args.js';
 import { startController } from './lib/controller.js';
 import type { BenchController } from './lib/controller.js';
@@ -38,6 +45,8 @@ import type { PromSample } from './lib/prom-text.js';
 import { Result, progress, sleep } from './lib/results.js';
 import { growthExponent, round, rounded, summarize } from './lib/stats.js';
 import { startMeshShards } from './lib/mesh-shards.js';
+import { startWebhook } from './lib/webhook-process.js';
+import type { BenchWebhook } from './lib/webhook-process.js';
 import type { MeshShards } from './lib/mesh-shards.js';
 import { BENCH_NODE, ROLE_LABEL, appRollout, appWorkloads, benchNode } from './lib/scale-apps.js';
 import type { ScaleApp } from './lib/scale-apps.js';
@@ -52,7 +61,16 @@ const opts = parseOptions(process.argv.slice(2), {
   workers: "the controller's --workers (default: the controller's default)",
   routers:
     'route objects of the apps: VirtualService (default), HTTPRoute, or mixed (alternate pairs of apps, so idle and progressing ones have both)',
+  build:
+    'the build of Steerer to run, relative to the repository (default .; e.g. ../baseline17, a worktree of another commit, built)',
+  progressing: 'progressing apps per size (default half of them; 0: idle only)',
+  'no-pods': 'idle apps without pods (Deployments scaled to zero): for 10,000',
+  'no-webhook': 'do not run a webhook process beside the controller',
 });
+const BUILD = typeof opts.build === 'string' ? opts.build : '.';
+const PROGRESSING = opts.progressing === undefined ? undefined : numberOption(opts.progressing, 0);
+const NO_PODS = opts['no-pods'] === true;
+const WEBHOOK = opts['no-webhook'] !== true;
 const ROUTERS = typeof opts.routers === 'string' ? opts.routers : 'VirtualService';
 if (!['VirtualService', 'HTTPRoute', 'mixed'].includes(ROUTERS)) {
   throw new Error(`--routers: ${ROUTERS} is not VirtualService, HTTPRoute or mixed`);
@@ -70,10 +88,14 @@ const MESH_SHARDS = 3;
 const TARGETS = { stepLagP99S: 1, rssBytes: 300 * 1024 * 1024, cores: 0.5 };
 
 const appName = (i: number): string => `a${String(i).padStart(4, '0')}`;
+/** Odd apps progress (the first PROGRESSING of them, when given), even ones are idle. */
+const roleOf = (i: number): ScaleApp['role'] =>
+  i % 2 === 1 && (PROGRESSING === undefined || (i - 1) / 2 < PROGRESSING) ? 'progressing' : 'idle';
 const appOf = (i: number): ScaleApp => ({
   namespace: NS,
   name: appName(i),
-  role: i % 2 === 0 ? 'idle' : 'progressing',
+  role: roleOf(i),
+  ...(NO_PODS && roleOf(i) === 'idle' ? { pods: false } : {}),
   router:
     ROUTERS === 'mixed'
       ? Math.floor(i / 2) % 2 === 0
@@ -192,7 +214,35 @@ function histogramQuantiles(
   return { p50: q(0.5), p99: q(0.99), count: total };
 }
 
+/**
+ * Server-side applies of every object of the manifests, 32 at a time through one client:
+ * at 10,000 apps, three kubectl processes of 50 objects each applied ~10 objects/s on this
+ * machine (each object a sequential PATCH), an hour for 60,000.
+ */
+async function applyMany(manifests: string[]): Promise<void> {
+  const objects = manifests.flatMap((m) =>
+    parseAllDocuments(m)
+      .map((d) => d.toJSON() as KubeObject | null)
+      .filter((o): o is KubeObject => o !== null),
+  );
+  const client = testClient();
+  try {
+    for (let i = 0; i < objects.length; i += 32)
+      await Promise.all(
+        objects.slice(i, i + 32).map((o) => {
+          const api = o.apiVersion === 'v1' ? '/api/v1' : `/apis/${o.apiVersion ?? ''}`;
+          const plural = `${(o.kind ?? '').toLowerCase()}s`;
+          const path = `${api}/namespaces/${o.metadata.namespace ?? NS}/${plural}/${o.metadata.name}`;
+          return client.patch(path, 'apply', o, { query: { fieldManager: 'steerer-bench' } });
+        }),
+      );
+  } finally {
+    client.close();
+  }
+}
+
 async function applyBatches(docs: string[], batch: number): Promise<void> {
+  if (docs.length > 2000) return applyMany(docs);
   const chunks: string[] = [];
   for (let i = 0; i < docs.length; i += batch) chunks.push(docs.slice(i, i + batch).join('---\n'));
   // Three kubectl processes at a time: enough to keep the API server busy.
@@ -245,22 +295,26 @@ interface StepRecord {
  */
 async function deleteRollouts(select: string[]): Promise<void> {
   await kubectl(['delete', 'rollouts', ...select, '-n', NS, '--wait=false']);
-  const left = (
-    await kubectlResult([
-      'get',
-      'rollouts',
-      ...select.filter((a) => a !== '--all'),
-      '-n',
-      NS,
-      '-o',
-      'name',
-    ])
-  ).stdout
-    .split('\n')
-    .filter(Boolean);
-  for (const r of left) {
-    const unfinalize = ['--type=merge', '-p', '{"metadata":{"finalizers":null}}'];
-    await kubectlResult(['patch', r, '-n', NS, ...unfinalize]);
+  const label = select[0] === '-l' ? select[1] : undefined;
+  const client = testClient();
+  try {
+    const left = await client.list<{ items: RolloutObject[] }>(rolloutsPath(NS), {
+      query: { labelSelector: label },
+    });
+    const finalized = left.items.filter((r) => (r.metadata.finalizers ?? []).length > 0);
+    // Many at a time: at 10,000 one kubectl process per Rollout took longer than the run.
+    for (let i = 0; i < finalized.length; i += 32)
+      await Promise.all(
+        finalized.slice(i, i + 32).map((r) =>
+          client
+            .patch(`${rolloutsPath(NS)}/${r.metadata.name}`, 'merge', {
+              metadata: { finalizers: null },
+            })
+            .catch(() => undefined),
+        ),
+      );
+  } finally {
+    client.close();
   }
   await kubectl(['delete', 'rollouts', ...select, '-n', NS, '--wait=true']);
 }
@@ -276,6 +330,10 @@ async function main(): Promise<void> {
     warmupSeconds: WARMUP_S,
     stepWeight: STEP_WEIGHT,
     controllerWorkers: opts.workers ? numberOption(opts.workers, 8) : 'default',
+    build: BUILD,
+    progressingPerSize: PROGRESSING ?? 'half',
+    idleAppsWithoutPods: NO_PODS,
+    webhook: WEBHOOK,
     loadRps: RPS,
     traffic: `${MESH_SHARDS} mesh simulators of the benchmark's own (destination reporter only), apps spread over them, scraped every 5 s`,
     apps: 'primary + canary Deployments (1 replica; idle canaries scaled to 0), 2 Services, 1 route object, 1 Rollout each; half idle, half progressing',
@@ -288,6 +346,7 @@ async function main(): Promise<void> {
   let deployments: Watched<Deployment> | undefined;
   let rollouts: Watched<RolloutObject> | undefined;
   let controller: BenchController | undefined;
+  let webhook: BenchWebhook | undefined;
   let mesh: MeshShards | undefined;
   const sizes: Record<string, unknown>[] = [];
   let have = 0;
@@ -318,10 +377,11 @@ async function main(): Promise<void> {
     });
 
     for (const n of SIZES) {
+      const roles = Array.from({ length: n }, (_, i) => roleOf(i));
       const r: Record<string, unknown> = {
         rollouts: n,
-        idle: Math.ceil(n / 2),
-        progressing: Math.floor(n / 2),
+        idle: roles.filter((x) => x === 'idle').length,
+        progressing: roles.filter((x) => x === 'progressing').length,
       };
       sizes.push(r);
       // 1. The apps of this size (all of them on the first size: reuses a kept namespace).
@@ -333,7 +393,7 @@ async function main(): Promise<void> {
       progress(`size ${n}: applying ${fresh.length} apps (${fresh.length * 6} objects)`);
       await applyBatches(
         fresh.map((i) => appWorkloads(appOf(i))),
-        50,
+        n >= 5000 ? 100 : 50,
       );
       const applied = performance.now();
       const expected = 2 * n;
@@ -358,7 +418,8 @@ async function main(): Promise<void> {
         ),
       };
       progress(`size ${n}: apps ready in ${(r.setup as { readySeconds: number }).readySeconds}s`);
-      for (const i of fresh) await mesh.setLoad(i, NS, appName(i), RPS[appOf(i).role]);
+      for (const i of fresh)
+        if (appOf(i).pods !== false) await mesh.setLoad(i, NS, appName(i), RPS[appOf(i).role]);
       have = n;
 
       // 2. Idle rollouts and a fresh controller.
@@ -371,12 +432,19 @@ async function main(): Promise<void> {
         200,
       );
       await controller?.stop();
+      await webhook?.stop();
+      webhook = undefined;
       const started = performance.now();
-      controller = await startController(`bench-scale-${n}`, [
-        `--namespace=${NS}`,
-        `--control-loop-interval=${LOOP_S}s`,
-        ...(opts.workers ? [`--workers=${numberOption(opts.workers, 8)}`] : []),
-      ]);
+      controller = await startController(
+        `bench-scale-${n}`,
+        [
+          `--namespace=${NS}`,
+          `--control-loop-interval=${LOOP_S}s`,
+          ...(opts.workers ? [`--workers=${numberOption(opts.workers, 8)}`] : []),
+        ],
+        {},
+        BUILD,
+      );
       const c = controller;
       const phase = (name: string): string | undefined =>
         (rollouts as Watched<RolloutObject>).informer.get(`${NS}/${name}`)?.status?.phase;
@@ -398,14 +466,48 @@ async function main(): Promise<void> {
       r.startup = {
         syncAndInitialiseSeconds: round((initialised - started) / 1000, 1),
         requests: requestDelta({ ...last, metrics: [] }, last),
+        controllerCpuSeconds: round(c.cpuSeconds(), 1),
+        peakRssBytes: c.memory().peak,
       };
+      // The webhook caches every Rollout of the cluster (the other suites' too: a few).
+      if (WEBHOOK) {
+        const ws = performance.now();
+        webhook = await startWebhook(`bench-scale-webhook-${n}`, BUILD);
+        r.webhook = { syncSeconds: round((performance.now() - ws) / 1000, 1) };
+      }
 
       // 3. Idle window.
       progress(`size ${n}: idle window ${IDLE_S}s`);
       const i0 = await snapshot(c);
       await sleep(IDLE_S * 1000);
       const i1 = await snapshot(c);
-      r.idleWindow = { ...windowFigures(i0, i1), rssBytes: c.memory().rss };
+      r.idleWindow = {
+        ...windowFigures(i0, i1),
+        rssBytes: c.memory().rss,
+        heapUsedBytes: sum(i1.metrics, 'steerer_controller_nodejs_heap_size_used_bytes'),
+        heapTotalBytes: sum(i1.metrics, 'steerer_controller_nodejs_heap_size_total_bytes'),
+      };
+      if (webhook) {
+        r.webhook = {
+          ...(r.webhook as object),
+          idleRssBytes: webhook.memory().rss,
+          peakRssBytes: webhook.memory().peak,
+          cpuSeconds: round(webhook.cpuSeconds(), 2),
+        };
+      }
+      result.data.sizes = sizes;
+      result.write(); // the idle figures, in case a later phase fails
+      if (progressing.length === 0) {
+        r.peakRssBytes = c.memory().peak;
+        await c.stop();
+        controller = undefined;
+        await webhook?.stop();
+        webhook = undefined;
+        report(result, n, r);
+        result.data.sizes = sizes;
+        result.write();
+        continue;
+      }
 
       // 4. Releases start.
       progress(`size ${n}: creating ${progressing.length} progressing rollouts`);
@@ -501,6 +603,11 @@ async function main(): Promise<void> {
       r.peakRssBytes = c.memory().peak;
       await c.stop();
       controller = undefined;
+      if (webhook) {
+        r.webhook = { ...(r.webhook as object), peakRssBytes: webhook.memory().peak };
+        await webhook.stop();
+        webhook = undefined;
+      }
 
       // 6. Back to idle for the next size.
       await deleteRollouts(['-l', `${ROLE_LABEL}=progressing`]);
@@ -510,6 +617,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await controller?.stop();
+    await webhook?.stop();
     await mesh?.stop();
     rollouts?.stop();
     deployments?.stop();
@@ -531,7 +639,7 @@ async function main(): Promise<void> {
 
 function report(result: Result, n: number, r: Record<string, unknown>): void {
   const idle = r.idleWindow as ReturnType<typeof windowFigures> & { rssBytes: number };
-  const prog = r.progressingWindow as ReturnType<typeof windowFigures>;
+  const prog = r.progressingWindow as ReturnType<typeof windowFigures> | undefined;
   const start = r.releaseStart as Record<string, unknown>;
   const total = (o: unknown): number =>
     Object.values((o ?? {}) as Record<string, number>).reduce((a, b) => a + b, 0);
@@ -555,11 +663,37 @@ function report(result: Result, n: number, r: Record<string, unknown>): void {
     'target 0',
   );
   result.figure(`${p}.idle.controller_cpu`, idle.controllerCores as number, 'cores');
+  const mib = (b: number | undefined): number | null =>
+    b === undefined || !Number.isFinite(b) ? null : round(b / 1024 / 1024, 1);
+  const startup = r.startup as { syncAndInitialiseSeconds: number; controllerCpuSeconds: number };
+  result.figure(
+    `${p}.start.seconds_until_all_initialised`,
+    startup.syncAndInitialiseSeconds,
+    's',
+    'controller start to every idle Rollout Initialized',
+  );
+  result.figure(`${p}.start.controller_cpu_seconds`, startup.controllerCpuSeconds, 's');
+  result.figure(`${p}.idle.controller_rss`, mib(idle.rssBytes), 'MiB');
+  result.figure(
+    `${p}.idle.controller_heap_used`,
+    mib((idle as { heapUsedBytes?: number }).heapUsedBytes),
+    'MiB',
+  );
+  const wh = r.webhook as { idleRssBytes?: number; peakRssBytes?: number } | undefined;
+  if (wh) {
+    result.figure(`${p}.idle.webhook_rss`, mib(wh.idleRssBytes), 'MiB', 'caches every Rollout');
+    result.figure(`${p}.webhook_peak_rss`, mib(wh.peakRssBytes), 'MiB');
+  }
+  if (!prog) {
+    result.figure(`${p}.peak_rss`, mib(r.peakRssBytes as number), 'MiB');
+    return;
+  }
+  result.figure(`${p}.progressing.controller_rss`, mib(prog.rssBytes as number), 'MiB');
   result.figure(
     `${p}.start.seconds_until_all_stepped`,
     start.secondsUntilAllStepped as number,
     's',
-    `${Math.floor(n / 2)} releases created at once`,
+    `${r.progressing as number} releases created at once`,
   );
   result.figure(`${p}.start.writes_per_second`, start.writesPerSecond as number, '/s');
   result.figure(
@@ -621,7 +755,8 @@ function report(result: Result, n: number, r: Record<string, unknown>): void {
   );
 }
 
-function growth(result: Result, sizes: Record<string, unknown>[]): void {
+function growth(result: Result, all: Record<string, unknown>[]): void {
+  const sizes = all.filter((r) => r.progressingWindow !== undefined);
   if (sizes.length < 2) return;
   const pts = (f: (r: Record<string, unknown>) => number): { n: number; cost: number }[] =>
     sizes.map((r) => ({ n: r.rollouts as number, cost: f(r) }));

@@ -206,7 +206,8 @@ describe('Cluster', () => {
       virtualServices: [{ metadata: meta('podinfo', '7') }],
       hpas: [hpa('canary-hpa', '8', 'podinfo-canary')],
     });
-    expect(enqueued).toEqual(['test/podinfo']);
+    // The Rollouts are listed first, so each named object's arrival wakes it too.
+    expect(new Set(enqueued)).toEqual(new Set(['test/podinfo']));
     const requestsBefore = api.requests.length;
     const o = cluster.observe(r);
     expect(api.requests.length).toBe(requestsBefore);
@@ -239,6 +240,75 @@ describe('Cluster', () => {
     );
     // Streams are separate connections, so only the count per rollout is certain.
     expect(enqueued.sort()).toEqual(['test/a', 'test/a', 'test/b', 'test/b']);
+  });
+
+  it('keeps objects no Rollout names as skeletons, and fetches them once when one does', async () => {
+    const full = (d: Deployment): Deployment => ({
+      ...d,
+      metadata: {
+        ...d.metadata,
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"big":1}', a: 'b' },
+      },
+      status: { availableReplicas: 1, conditions: [{ type: 'Available', status: 'True' }] },
+    });
+    const objects: Record<string, KubeObject> = {
+      '/apis/apps/v1/namespaces/test/deployments/podinfo': full(deployment('podinfo', '2')),
+      '/apis/apps/v1/namespaces/test/deployments/podinfo-canary': full(
+        deployment('podinfo-canary', '3'),
+      ),
+      '/api/v1/namespaces/test/services/podinfo': service('podinfo', '5'),
+      '/api/v1/namespaces/test/services/podinfo-canary': service('podinfo-canary', '6'),
+      '/apis/networking.istio.io/v1beta1/namespaces/test/virtualservices/podinfo': {
+        metadata: meta('podinfo', '7'),
+      },
+    };
+    const { cluster, watch } = await started({
+      deployments: [objects['/apis/apps/v1/namespaces/test/deployments/podinfo'] as Deployment],
+      services: [service('podinfo', '5')],
+    });
+    // Nobody names them: only their keys are kept.
+    expect(cluster.deployments.get('test/podinfo')).toEqual({ metadata: meta('podinfo', '2') });
+    expect(cluster.services.get('test/podinfo')).toEqual({ metadata: meta('podinfo', '5') });
+    for (const [path, obj] of Object.entries(objects))
+      api.on(
+        (r) => r.method === 'GET' && r.path === path,
+        (_r, res) => sendJson(res, 200, obj),
+      );
+    // Arriving after the Rollout that names them, the others are kept whole (slimmed).
+    const r = rollout('podinfo', '1');
+    watch.rollouts.send('ADDED', r);
+    await until(() => enqueued.includes('test/podinfo'), 'the new Rollout');
+    watch.deployments.send('ADDED', deployment('podinfo-canary', '3'));
+    await until(() => cluster.deployments.get('test/podinfo-canary') !== undefined, 'the canary');
+    expect(cluster.deployments.get('test/podinfo-canary')?.spec.selector).toBeDefined();
+    const before = api.requests.length;
+    enqueued.length = 0;
+    // The named skeletons are fetched before the Rollout is planned, then it is enqueued.
+    expect(cluster.pending('test/podinfo')).toBe(true);
+    expect(cluster.pending('test/podinfo')).toBe(true);
+    await until(() => enqueued.includes('test/podinfo'), 'the fetch');
+    expect(cluster.pending('test/podinfo')).toBe(false);
+    // (Discovery of the Gateway API, not served here, goes on in the background.)
+    const objectRequests = (): string[] =>
+      api.requests
+        .slice(before)
+        .filter((q) => q.path.includes('/namespaces/'))
+        .map((q) => `${q.method} ${q.path}`);
+    const fetched = objectRequests();
+    expect(fetched.sort()).toEqual([
+      'GET /api/v1/namespaces/test/services/podinfo',
+      'GET /apis/apps/v1/namespaces/test/deployments/podinfo',
+    ]);
+    const o = cluster.observe(r);
+    expect(o.primary).toEqual({
+      metadata: { ...meta('podinfo', '2'), annotations: { a: 'b' } },
+      spec: { replicas: 1, selector: { matchLabels: { app: 'podinfo' } }, template: {} },
+      status: { availableReplicas: 1, conditions: [{ type: 'Available', status: 'True' }] },
+    });
+    expect(o.primaryService?.spec.selector).toEqual({ app: 'podinfo' });
+    // Nothing more is asked of the API server.
+    expect(cluster.pending('test/podinfo')).toBe(false);
+    expect(objectRequests()).toHaveLength(2);
   });
 
   it('stops waking a deleted Rollout', async () => {

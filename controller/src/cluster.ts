@@ -2,17 +2,30 @@
 // for route objects), an index from each referenced object to the Rollouts that refer to
 // it (ref-index.ts), and an overlay of the controller's own recent writes (overlay.ts) so
 // a pass never acts on a cache older than what it wrote itself.
+//
+// The caches keep only what is read (model/slim.ts). A Deployment, Service or route object
+// no Rollout names is kept as a skeleton (its key and resourceVersion): the Rollouts are
+// listed first, so at start every named object arrives whole, and one named later (a new
+// Rollout, a changed spec) is fetched once with a GET before its Rollout is planned.
 
 import {
+  Backoff,
   Informer,
   ROLLOUT,
   ROUTERS,
+  abortableSleep,
   discoverVersion,
   errorMessage,
+  isApiError,
   objectKey,
   resourcePath,
   rolloutRefs,
   serviceKeyOfHost,
+  skeletonOf,
+  slimDeployment,
+  slimHpa,
+  slimObject,
+  slimService,
   waitForVersion,
 } from '@steerer/common';
 import type {
@@ -107,12 +120,27 @@ export class Cluster {
   private readonly subsetCaches = new Map<string, SubsetCache>();
   private readonly index = new RefIndex();
   private readonly overlay: WriteOverlay;
+  /** The cached objects that are skeletons (no Rollout named them when they arrived). */
+  private readonly skeletons = new WeakSet<object>();
+  /** Rollouts waiting for a named object to be fetched whole. */
+  private readonly filling = new Set<string>();
+  private signal: AbortSignal | undefined;
 
   constructor(private readonly o: ClusterOptions) {
-    this.rollouts = this.informer('rollout', ROLLOUT.group, ROLLOUT.version, ROLLOUT.plural);
-    this.deployments = this.informer('deployment', 'apps', 'v1', 'deployments');
-    this.services = this.informer('service', '', 'v1', 'services');
-    this.hpas = this.informer('hpa', 'autoscaling', 'v2', 'horizontalpodautoscalers');
+    this.rollouts = this.informer(
+      'rollout',
+      ROLLOUT.group,
+      ROLLOUT.version,
+      ROLLOUT.plural,
+      slimObject,
+    );
+    this.deployments = this.informer('deployment', 'apps', 'v1', 'deployments', (d) =>
+      this.keep('deployment', d, slimDeployment),
+    );
+    this.services = this.informer('service', '', 'v1', 'services', (s) =>
+      this.keep('service', s, slimService),
+    );
+    this.hpas = this.informer('hpa', 'autoscaling', 'v2', 'horizontalpodautoscalers', slimHpa);
     this.overlay = new WriteOverlay(undefined, o.now);
     this.rollouts.on((ev, r) => {
       const key = objectKey(r);
@@ -133,12 +161,26 @@ export class Cluster {
     group: string,
     version: string,
     plural: string,
+    transform: (obj: T) => T,
   ): Informer<T> {
     return new Informer<T>(this.o.client, {
       path: resourcePath({ group, version, plural, namespace: this.o.namespace }),
       logger: this.o.logger.child({ informer: kindLabel(kind) }),
       onRestart: (reason) => this.o.onInformerRestart?.(kindLabel(kind), reason),
+      transform,
     });
+  }
+
+  /** What the cache keeps of an object: its slim projection if a Rollout names it, else a skeleton. */
+  private keep<T extends KubeObject>(kind: RefKind, obj: T, slim: (o: T) => T): T {
+    if (this.index.referenced(kind, objectKey(obj))) return slim(obj);
+    const skeleton = skeletonOf(obj);
+    this.skeletons.add(skeleton);
+    return skeleton;
+  }
+
+  private isSkeleton(obj: KubeObject | undefined): boolean {
+    return obj !== undefined && this.skeletons.has(obj);
   }
 
   /** The informers the first sync waits for: Steerer's own kinds, and routes served at start. */
@@ -161,6 +203,11 @@ export class Cluster {
    * is looked for in the background and watched as soon as it is, without a restart.
    */
   async start(signal: AbortSignal): Promise<Promise<void>[]> {
+    this.signal = signal;
+    // The Rollouts first: what they name is then known as the other kinds arrive, so those
+    // are cached whole (slimmed) at once and only the objects nobody names as skeletons.
+    const rollouts = this.rollouts.run(signal);
+    await this.rollouts.waitForSync(signal);
     const routers = this.o.routers ?? ROUTERS;
     const routes = await Promise.all([
       ...routers.map((router) => this.startRouter(router, signal)),
@@ -168,13 +215,8 @@ export class Cluster {
         router.subsets ? [this.startSubsets(router, router.subsets, signal)] : [],
       ),
     ]);
-    const own = [
-      this.deployments,
-      this.services,
-      this.hpas,
-      this.rollouts,
-    ] as Informer<KubeObject>[];
-    return [...own.map((i) => i.run(signal)), ...routes.map((r) => r.run)];
+    const own = [this.deployments, this.services, this.hpas] as Informer<KubeObject>[];
+    return [rollouts, ...own.map((i) => i.run(signal)), ...routes.map((r) => r.run)];
   }
 
   /**
@@ -217,7 +259,9 @@ export class Cluster {
 
   private watchRoutes(router: Router, version: string, initial: boolean): Informer<KubeObject> {
     const kind = routeRefKind(router.kind);
-    const informer = this.informer<KubeObject>(kind, router.group, version, router.resource);
+    const informer = this.informer<KubeObject>(kind, router.group, version, router.resource, (o) =>
+      this.keep(kind, o, slimObject),
+    );
     informer.on((ev, obj) => this.touch(kind, ev, obj));
     this.routes.set(router.kind, { router, state: 'watching', version, informer, initial });
     return informer;
@@ -274,6 +318,7 @@ export class Cluster {
       kind.group,
       version,
       kind.resource,
+      slimObject,
     );
     informer.on((_ev, obj, old) => {
       const keys = new Set(
@@ -356,6 +401,123 @@ export class Cluster {
   /** Remembers an object the controller just wrote, until the informer catches up. */
   recordWrite(kind: CacheKind, obj: KubeObject): void {
     this.overlay.record(`${kind}:${objectKey(obj)}`, obj);
+  }
+
+  /**
+   * True while an object the Rollout names is cached only as a skeleton: it is being
+   * fetched whole, and the Rollout is enqueued again once it is. A reconcile plans nothing
+   * meanwhile (the planner would take a skeleton for a missing or empty object).
+   */
+  pending(rolloutKey: string): boolean {
+    if (this.filling.has(rolloutKey)) return true;
+    const r = this.rollouts.get(rolloutKey);
+    if (!r) return false;
+    const missing = this.skeletonRefs(r);
+    if (missing.length === 0) return false;
+    this.filling.add(rolloutKey);
+    void this.fill(rolloutKey, missing).finally(() => {
+      this.filling.delete(rolloutKey);
+      this.o.enqueue(rolloutKey);
+    });
+    return true;
+  }
+
+  /** The objects a Rollout names that are cached as skeletons, with where to GET them. */
+  private skeletonRefs(
+    r: RolloutObject,
+  ): { key: string; informer: Informer<KubeObject>; path: string }[] {
+    const ns = r.metadata.namespace;
+    const refs = this.index.refs(objectKey(r)) ?? rolloutRefs(r);
+    const out: { key: string; informer: Informer<KubeObject>; path: string }[] = [];
+    const look = (
+      kind: CacheKind,
+      informer: Informer<KubeObject>,
+      key: string,
+      path: (namespace: string, name: string) => string,
+    ): void => {
+      if (!this.isSkeleton(this.read(kind, informer, key))) return;
+      const [namespace = '', name = ''] = key.split('/');
+      out.push({ key, informer, path: path(namespace, name) });
+    };
+    for (const n of [refs.primaryName, refs.canaryName])
+      if (n)
+        look('deployment', this.deployments as Informer<KubeObject>, `${ns}/${n}`, (ns2, name) =>
+          resourcePath({
+            group: 'apps',
+            version: 'v1',
+            plural: 'deployments',
+            namespace: ns2,
+            name,
+          }),
+        );
+    for (const host of [refs.primaryHost, refs.canaryHost])
+      if (host)
+        look(
+          'service',
+          this.services as Informer<KubeObject>,
+          serviceKeyOfHost(host, ns),
+          (ns2, name) =>
+            resourcePath({ group: '', version: 'v1', plural: 'services', namespace: ns2, name }),
+        );
+    const route = refs.route ? this.routes.get(refs.route.kind) : undefined;
+    if (refs.route && route?.state === 'watching') {
+      const router = route.router;
+      const version = route.version;
+      look(routeRefKind(refs.route.kind), route.informer, `${ns}/${refs.route.name}`, (ns2, name) =>
+        resourcePath({
+          group: router.group,
+          version,
+          plural: router.resource,
+          namespace: ns2,
+          name,
+        }),
+      );
+    }
+    return out;
+  }
+
+  /** The slim projection the informer's cache holds of a named object. */
+  private slimmed(informer: Informer<KubeObject>, obj: KubeObject): KubeObject {
+    if (informer === (this.deployments as Informer<KubeObject>)) {
+      return slimDeployment(obj as Deployment);
+    }
+    if (informer === (this.services as Informer<KubeObject>)) return slimService(obj as Service);
+    return slimObject(obj);
+  }
+
+  /** Fetches skeletons whole (retrying with backoff until they are, or are gone). */
+  private async fill(
+    rolloutKey: string,
+    missing: { key: string; informer: Informer<KubeObject>; path: string }[],
+  ): Promise<void> {
+    const signal = this.signal;
+    await Promise.all(
+      missing.map(async (m) => {
+        const backoff = new Backoff({ initialMs: 200, maxMs: 10_000 });
+        while (!signal?.aborted) {
+          try {
+            const got = await this.o.client.get<KubeObject>(m.path, { signal });
+            m.informer.fill(m.key, this.slimmed(m.informer, got), (c) => this.isSkeleton(c));
+            return;
+          } catch (e) {
+            if (isApiError(e, 404)) {
+              // Gone: the watch removes its skeleton. A pause, so a watch lagging behind
+              // does not turn the next look into a tight loop of GETs.
+              if (signal) await abortableSleep(200, signal);
+              return;
+            }
+            const delay = backoff.next();
+            this.o.logger.warn('cannot fetch an object a Rollout names; retrying', {
+              rollout: rolloutKey,
+              object: m.key,
+              error: errorMessage(e),
+              retryInMs: delay,
+            });
+            if (signal) await abortableSleep(delay, signal);
+          }
+        }
+      }),
+    );
   }
 
   private read<T extends KubeObject>(

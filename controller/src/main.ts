@@ -1,9 +1,8 @@
 // The controller process: flags → logger → kubeconfig → startController, and signals.
 
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
-import { createLogger, errorMessage, flagsHelp } from '@steerer/common';
-import type { LogLevel } from '@steerer/common';
+import { createLogger, errorMessage, flagsHelp, loadKubeCredentials } from '@steerer/common';
+import type { KubeCredentials, LogLevel } from '@steerer/common';
 import { CONTROLLER_FLAGS, loadConfig } from './config.js';
 import type { ControllerConfig } from './config.js';
 import { startController } from './controller.js';
@@ -21,10 +20,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const logger = createLogger({ level: config['log-level'] as LogLevel, component: 'controller' });
-  const kubeConfig = new KubeConfig();
+  let kubeConfig: KubeCredentials;
   try {
-    if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
-    else kubeConfig.loadFromDefault();
+    kubeConfig = await loadKubeCredentials({ file: config.kubeconfig || undefined });
   } catch (e) {
     logger.error('cannot load Kubernetes configuration', { error: errorMessage(e) });
     return 2;

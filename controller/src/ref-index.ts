@@ -68,6 +68,11 @@ export class RefIndex {
     return keys;
   }
 
+  /** Whether any Rollout refers to the object. */
+  referenced(kind: RefKind, key: string): boolean {
+    return this.byObject.has(`${kind}:${key}`);
+  }
+
   /** Keys of the Rollouts referring to the object. */
   rolloutsReferring(kind: RefKind, key: string): string[] {
     return [...(this.byObject.get(`${kind}:${key}`) ?? [])];

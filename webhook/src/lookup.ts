@@ -2,7 +2,8 @@
 // express app are tested without one. The cluster implementation caches Rollouts (read on
 // every admission) with an informer and reads Deployments, Services, route objects,
 // ReferenceGrants and DestinationRules with direct GETs, which only Rollout admission
-// needs, and that is rare.
+// needs, and that is rare. The cache keeps of each Rollout only what the handlers read
+// (`webhookRollout`): its metadata, its spec and its phase.
 
 import {
   Informer,
@@ -11,6 +12,7 @@ import {
   isApiError,
   resourcePath,
   routerFor,
+  slimMetadata,
   waitForVersion,
 } from '@steerer/common';
 import type {
@@ -44,6 +46,22 @@ export interface Lookup {
   subsetRules(routerKind: string, namespace: string): Promise<readonly unknown[]>;
 }
 
+/**
+ * What the webhook's cache keeps of a Rollout: metadata (kubectl's last-applied copy
+ * dropped), the spec, and of the status only the phase, the one status field a handler
+ * reads (conditions, analysis, history and messages are most of a busy Rollout's status).
+ */
+export function webhookRollout(r: RolloutObject): RolloutObject {
+  const phase = r.status?.phase;
+  return {
+    ...(r.apiVersion !== undefined ? { apiVersion: r.apiVersion } : {}),
+    ...(r.kind !== undefined ? { kind: r.kind } : {}),
+    metadata: slimMetadata(r.metadata),
+    spec: r.spec,
+    ...(r.status ? { status: phase !== undefined ? { phase } : {} } : {}),
+  };
+}
+
 /** The versions map's key of a router's grant kind. */
 const grantKey = (routerKind: string): string => `grants:${routerKind}`;
 /** The versions map's key of a router's subset kind. */
@@ -73,6 +91,7 @@ export class ClusterLookup implements Lookup {
         plural: ROLLOUT.plural,
       }),
       logger: o.logger.child({ informer: 'rollout' }),
+      transform: webhookRollout,
       ...(o.onInformerRestart ? { onRestart: o.onInformerRestart } : {}),
       ...(o.sleep ? { sleep: o.sleep } : {}),
     });

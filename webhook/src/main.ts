@@ -2,8 +2,8 @@
 // SIGTERM/SIGINT shut down cleanly; SIGHUP rotates the serving certificate (or re-reads
 // --cert-dir); SIGUSR2 rotates the CA as well.
 
-import { KubeConfig } from '@kubernetes/client-node';
-import { createLogger, errorMessage, flagsHelp } from '@steerer/common';
+import { createLogger, errorMessage, flagsHelp, loadKubeCredentials } from '@steerer/common';
+import type { KubeCredentials } from '@steerer/common';
 import { WEBHOOK_FLAGS, loadConfig } from './config.js';
 import type { WebhookConfig } from './config.js';
 import { startWebhook } from './webhook.js';
@@ -21,10 +21,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const logger = createLogger({ level: config['log-level'], component: 'webhook' });
-  const kubeConfig = new KubeConfig();
+  let kubeConfig: KubeCredentials;
   try {
-    if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
-    else kubeConfig.loadFromDefault();
+    kubeConfig = await loadKubeCredentials({ file: config.kubeconfig || undefined });
   } catch (e) {
     logger.error('cannot load Kubernetes configuration', { error: errorMessage(e) });
     return 2;

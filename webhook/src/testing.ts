@@ -12,6 +12,7 @@ import type {
   VirtualService,
 } from '@steerer/common';
 import type { JsonMap, Operation } from './admission.js';
+import { webhookRollout } from './lookup.js';
 import type { Lookup } from './lookup.js';
 
 const key = (ns: string, name: string): string => `${ns}/${name}`;
@@ -69,14 +70,19 @@ export class StaticLookup implements Lookup {
     return Promise.resolve(map.get(key(ns, name)));
   }
 
+  // Rollouts are read as the webhook's cache keeps them (webhookRollout), so every handler
+  // test also pins that the handlers read nothing the cache drops.
   rollouts(namespace: string): Promise<readonly RolloutObject[]> {
     this.calls.push(`rollouts:${namespace}`);
     return Promise.resolve(
-      [...this.rolloutMap.values()].filter((r) => r.metadata.namespace === namespace),
+      [...this.rolloutMap.values()]
+        .filter((r) => r.metadata.namespace === namespace)
+        .map(webhookRollout),
     );
   }
-  rollout(namespace: string, name: string): Promise<RolloutObject | undefined> {
-    return this.read('rollout', this.rolloutMap, namespace, name);
+  async rollout(namespace: string, name: string): Promise<RolloutObject | undefined> {
+    const r = await this.read('rollout', this.rolloutMap, namespace, name);
+    return r && webhookRollout(r);
   }
   deployment(namespace: string, name: string): Promise<Deployment | undefined> {
     return this.read('deployment', this.deployments, namespace, name);

@@ -4,11 +4,10 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { tlsContextOptions } from '@steerer/certs';
 import { kubeSecretClient, kubeWebhookConfigClient } from '@steerer/certs/kube';
 import { KubeClient, errorMessage, parseListenAddress } from '@steerer/common';
-import type { Logger } from '@steerer/common';
+import type { KubeCredentials, Logger } from '@steerer/common';
 import { createApp } from './app.js';
 import type { AppDeps } from './app.js';
 import type { WebhookConfig } from './config.js';
@@ -18,7 +17,7 @@ import { ServingCertificate } from './serving-certificate.js';
 import type { CertificateSourceOptions, RotationScope } from './serving-certificate.js';
 
 export interface WebhookDeps {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeCredentials;
   logger: Logger;
   /** Aborted to shut down (by the process, or by the webhook when it cannot start). */
   stop: AbortController;

@@ -21,10 +21,12 @@ export async function startController(
   name: string,
   flags: string[],
   env: Record<string, string> = {},
+  /** The build to run, relative to the repository (e.g. a baseline worktree: ../base). */
+  build = '.',
 ): Promise<BenchController> {
   const proc = startProcess(
     name,
-    'controller/dist/main.js',
+    `${build}/controller/dist/main.js`,
     [
       `--metrics-server=${clusterEnv().PROMETHEUS_URL}`,
       '--listen-address=127.0.0.1:0',

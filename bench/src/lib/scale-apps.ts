@@ -44,6 +44,11 @@ export interface ScaleApp {
   role: Role;
   /** The route object the Rollout names (default VirtualService). */
   router?: 'VirtualService' | 'HTTPRoute';
+  /**
+   * false: an idle app without pods (its primary scaled to zero too), for sizes the local
+   * cluster cannot run pods for; Steerer caches and initialises it the same way.
+   */
+  pods?: boolean;
 }
 
 const IMAGE = 'quay.io/stefanprodan/podinfo';
@@ -55,7 +60,7 @@ function options(a: ScaleApp, stepWeight = 10): AppOptions {
     name: a.name,
     image: `${IMAGE}:1.0.0`,
     canaryImage: `${IMAGE}:${progressing ? '2.0.0' : '1.0.0'}`,
-    replicas: 1,
+    replicas: a.pods === false && !progressing ? 0 : 1,
     canaryReplicas: progressing ? 1 : 0,
     pinTo: { key: 'steerer.io/bench', value: 'true' },
     headless: true,

@@ -1,5 +1,5 @@
-// A thin Kubernetes REST client on top of client-node's KubeConfig (which handles
-// kubeconfig files, in-cluster service accounts and auth plugins).
+// A thin Kubernetes REST client over KubeCredentials (kubeconfig.ts: kubeconfig files and
+// in-cluster service accounts read directly, client-node's KubeConfig for auth plugins).
 //
 // Why not client-node's generated APIs: they build a new HTTPS agent for every call (a
 // TLS handshake per request), and we want one keep-alive connection pool, typed errors
@@ -9,9 +9,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
-import type { Cluster, KubeConfig } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../model/names.js';
 import { ErrorCode, SteererError, errorMessage, toError } from '../model/errors.js';
+import type { KubeCredentials } from './kubeconfig.js';
 
 export const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] as const;
 export type Verb = (typeof VERBS)[number];
@@ -113,10 +113,13 @@ function parseStatus(text: string): StatusBody | undefined {
  * such a server credentials are read through a view of the kubeconfig whose current
  * cluster says so; all else (users, auth plugins and their token caches) is the original.
  */
-function credentialSource(kc: KubeConfig, cluster: Cluster): KubeConfig {
+function credentialSource(
+  kc: KubeCredentials,
+  cluster: { readonly server: string },
+): KubeCredentials {
   if (new URL(cluster.server).protocol !== 'http:') return kc;
-  const plain: Cluster = { ...cluster, skipTLSVerify: true };
-  return Object.create(kc, { getCurrentCluster: { value: () => plain } }) as KubeConfig;
+  const plain = { ...cluster, skipTLSVerify: true };
+  return Object.create(kc, { getCurrentCluster: { value: () => plain } }) as KubeCredentials;
 }
 
 interface AbortFanOut {
@@ -179,7 +182,7 @@ export class KubeClient {
   private refreshing: Promise<Connection> | undefined;
 
   constructor(
-    private readonly kc: KubeConfig,
+    private readonly kc: KubeCredentials,
     private readonly options: KubeClientOptions = {},
   ) {}
 

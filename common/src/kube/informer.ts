@@ -2,7 +2,7 @@
 // resourceVersion with bookmarks; on "410 Gone" it relists and reports the difference as
 // events; on any other failure it retries with capped, jittered backoff. Handlers run
 // synchronously and should only enqueue work. managedFields are dropped on arrival: they
-// are large and never read.
+// are large and never read; `transform` keeps only what the cache's readers use.
 
 import { whenAborted } from './client.js';
 import type { KubeClient } from './client.js';
@@ -14,7 +14,7 @@ import { Backoff } from '../backoff.js';
 export type InformerEvent = 'add' | 'update' | 'delete';
 export type InformerHandler<T> = (event: InformerEvent, obj: T, old: T | undefined) => void;
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   /** Collection path, e.g. /apis/apps/v1/deployments or /api/v1/namespaces/x/services. */
   path: string;
   labelSelector?: string;
@@ -25,6 +25,11 @@ export interface InformerOptions {
   logger: Logger;
   /** Called when the informer (re)lists or its watch fails, for metrics. */
   onRestart?: (reason: 'relist' | 'error') => void;
+  /**
+   * What the cache keeps of each object as it arrives (a projection of the fields read, or
+   * a skeleton), applied to every listed and watched object before handlers see it.
+   */
+  transform?: (obj: T) => T;
   /** Injected for tests. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
@@ -74,7 +79,7 @@ export class Informer<T extends KubeObject> {
 
   constructor(
     private readonly client: KubeClient,
-    private readonly options: InformerOptions,
+    private readonly options: InformerOptions<T>,
   ) {}
 
   on(handler: InformerHandler<T>): void {
@@ -83,6 +88,18 @@ export class Informer<T extends KubeObject> {
 
   get(key: string): T | undefined {
     return this.store.get(key);
+  }
+
+  /**
+   * Replaces a cached object with a fuller copy fetched on the side (a skeleton whose
+   * object a Rollout now names), without an event: only while `still(cached)` holds, so a
+   * newer object the watch delivered meanwhile is never overwritten. True if replaced.
+   */
+  fill(key: string, obj: T, still: (cached: T) => boolean): boolean {
+    const cached = this.store.get(key);
+    if (cached === undefined || !still(cached)) return false;
+    this.store.set(key, obj);
+    return true;
   }
 
   list(): T[] {
@@ -162,7 +179,7 @@ export class Informer<T extends KubeObject> {
         signal,
       });
       for (const item of page.items) {
-        const obj = strip(item);
+        const obj = this.keep(strip(item));
         fresh.set(objectKey(obj), obj);
       }
       cont = page.metadata.continue || undefined;
@@ -238,9 +255,12 @@ export class Informer<T extends KubeObject> {
       if (status.code === 410) throw new GoneError(status.message ?? 'resource version too old');
       throw new Error(`watch error ${status.code ?? '?'}: ${status.message ?? 'unknown'}`);
     }
-    const obj = strip(raw as T);
-    if (obj.metadata?.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
+    const stripped = strip(raw as T);
+    if (stripped.metadata?.resourceVersion) {
+      this.resourceVersion = stripped.metadata.resourceVersion;
+    }
     if (type === 'BOOKMARK') return;
+    const obj = this.keep(stripped);
     const key = objectKey(obj);
     const old = this.store.get(key);
     if (type === 'DELETED') {
@@ -250,6 +270,10 @@ export class Informer<T extends KubeObject> {
       this.store.set(key, obj);
       this.emit(old ? 'update' : 'add', obj, old);
     }
+  }
+
+  private keep(obj: T): T {
+    return this.options.transform ? this.options.transform(obj) : obj;
   }
 
   private emit(event: InformerEvent, obj: T, old: T | undefined): void {
