@@ -13,6 +13,8 @@ usage: npm run bench -- NAME [options]
   detection   how fast a failing canary is halted (local cluster; ~6 min)
   scale       controller cost at 100, 500 and 1,000 rollouts (local cluster; ~21 min, --sizes=1000 ~13 min)
   webhook     admission latency and throughput over HTTPS (no cluster; ~2 min)
+  cache-memory  the controller's caches per Rollout and per unrelated object, 100 to 10,000 apps (no cluster; ~2 min; --baseline=DIR)
+  hooks       step lag of 50 Rollouts with and without a hanging lifecycle webhook (local cluster; ~5 min)
   judgment    false halts, false promotions, durations: OLD vs NEW rule, Monte Carlo (no cluster; one thread: ~30 min, --quick ~3 min)
 USAGE
   exit 2
@@ -20,8 +22,8 @@ USAGE
 [ $# -ge 1 ] || usage
 name="$1"; shift
 case "$name" in
-  detection|scale) needs_cluster=true ;;
-  webhook|judgment) needs_cluster=false ;;
+  detection|scale|hooks) needs_cluster=true ;;
+  webhook|judgment|cache-memory) needs_cluster=false ;;
   *) usage ;;
 esac
 

@@ -100,6 +100,28 @@ describe('validateRollout', () => {
     expect(lookup.calls).toEqual([]);
   });
 
+  it('denies a hook with a bad URL or timeout, naming the field (spec.hooks)', async () => {
+    const base = rollout();
+    const bad = rollout({
+      spec: {
+        ...(base.spec as Record<string, unknown>),
+        hooks: [
+          { name: 'smoke', type: 'pre-rollout', url: 'https://user:pw@tester/smoke' },
+          { name: 'gate', type: 'confirm-promotion', url: 'http://gate/', timeout: '10m' },
+        ],
+      },
+    });
+    const res = await review(bad, seedLookup());
+    expect(res.allowed).toBe(false);
+    expect(res.status?.details?.causes.map((c) => c.field)).toEqual([
+      'spec.hooks[0].url',
+      'spec.hooks[1].timeout',
+    ]);
+    // The URL's user information is refused, and the message does not repeat the password.
+    expect(res.status?.message).toContain('spec.hooks[0].url: must not carry a user or password');
+    expect(res.status?.message).not.toContain('pw@');
+  });
+
   it('denies a missing spec', async () => {
     const res = await review(
       {

@@ -2,8 +2,8 @@
 // status being decided, the actions and events it leads to, and when to look again.
 
 import { qualified } from '@steerer/common/model';
-import type { RolloutStatus } from '@steerer/common/model';
-import type { Action, PlanInput, PlannedEvent } from './types.js';
+import type { HookSpec, RolloutStatus } from '@steerer/common/model';
+import type { Action, HookCall, PlanInput, PlannedEvent } from './types.js';
 
 /** The shortest requeue, so a due check is never scheduled in the past. */
 export const MIN_REQUEUE_MS = 100;
@@ -22,6 +22,9 @@ export class Pass {
   readonly status: RolloutStatus;
   readonly actions: Action[] = [];
   readonly events: PlannedEvent[] = [];
+  /** The valid spec's lifecycle webhooks, and the calls this pass wants made. */
+  hookSpecs: readonly HookSpec[] = [];
+  readonly hookCalls: HookCall[] = [];
   requeueAfterMs: number | undefined;
   /** Why the Rollout cannot carry on (the Stalled condition's reason), when it cannot. */
   stalledReason: string | undefined;

@@ -4,6 +4,7 @@
 
 import { formatDuration } from '@steerer/common/model';
 import type { Deployment, FailureReason, RolloutSpec } from '@steerer/common/model';
+import { reportDue } from './hooks.js';
 import type { Pass } from './pass.js';
 import { WAIT_REQUEUE_MS } from './pass.js';
 import { routedBack } from './routing.js';
@@ -44,6 +45,7 @@ export function startRollback(pass: Pass, reason: FailureReason, why: string): v
   s.failureReason = reason;
   s.canaryWeight = 0;
   delete s.failingSince;
+  reportDue(pass, 'rollback');
   pass.say(`Rolling back ${pass.name}: ${why}`);
   pass.warning(`Rolling back ${pass.name}: ${why}`);
   pass.requeue(WAIT_REQUEUE_MS);

@@ -4,6 +4,8 @@ import type {
   AnalysisSample,
   CheckSpec,
   Deployment,
+  HookPayload,
+  HookSpec,
   HorizontalPodAutoscaler,
   JsonPatchOp,
   KubeObject,
@@ -77,10 +79,41 @@ export interface PlannerConfig {
   routeSettleMs: number;
 }
 
+/** One lifecycle webhook call the planner wants made (the hook runner makes it). */
+export interface HookCall {
+  /** What the call is about: the revision, and for rollout hooks the weight ("abc@20"). */
+  id: string;
+  hook: HookSpec;
+  payload: HookPayload;
+  /** Attempts already made (from status), so a bound holds across restarts. */
+  priorAttempts: number;
+  /** Give up after this many attempts in all; undefined: keep trying while wanted. */
+  maxAttempts?: number;
+}
+
+/** What the hook runner last saw of a call. */
+export interface HookResult {
+  id: string;
+  phase: 'Running' | 'Succeeded' | 'Failed';
+  attempts: number;
+  /** When the last attempt ended (or the first began, while Running), ms since the epoch. */
+  at: number;
+  code?: number;
+  message?: string;
+}
+
+/**
+ * The runner's results by hook name: one per call it still holds (a call a pass no longer
+ * wanted is kept a while, so a pass planned from a stale cache does not make it twice).
+ */
+export type HookResults = ReadonlyMap<string, readonly HookResult[]>;
+
 export interface PlanInput {
   rollout: RolloutObject;
   observed: Observed;
   analysis: AnalysisSamples | undefined;
+  /** The hook runner's latest results for this Rollout, by hook name. */
+  hooks?: HookResults | undefined;
   now: number;
   config: PlannerConfig;
 }
@@ -123,4 +156,6 @@ export interface Plan {
   requeueAfterMs: number | undefined;
   /** What to measure for this rollout from now on; undefined: nothing. */
   measure: Subscription | undefined;
+  /** The lifecycle webhook calls wanted now (the runner cancels any others). */
+  hooks: HookCall[];
 }
