@@ -717,6 +717,10 @@ describe('values', () => {
     ['image.repository=registry.example.com/steerer:1.0', 'image/repository'],
     ['image.repository=Registry.example.com/Steerer', 'image/repository'],
     ['image.tag=1.0 beta', 'image/tag'],
+    ['notifications.url=https://hooks.slack.com/services/x', 'notifications'],
+    ['notifications.secretName=Not_A_Secret', 'notifications/secretName'],
+    ['notifications.timeout=soon', 'notifications/timeout'],
+    ['notifications.queueSize=0', 'notifications/queueSize'],
   ])('reject %s with a message naming %s', async (set, field) => {
     const r = await helm([
       'template',
@@ -1148,5 +1152,100 @@ describe('the Rollout CRD validation', () => {
     walk(root, '');
     expect(rules.length).toBeGreaterThanOrEqual(8);
     for (const r of rules) expect([r.path, r.message]).toEqual([r.path, expect.any(String)]);
+  });
+});
+
+describe('notifications', () => {
+  const SECRET = 'steerer-notifications';
+  const DIR = '/etc/steerer/notifications';
+  interface Volume {
+    name: string;
+    secret?: { secretName: string; defaultMode?: number; optional?: boolean };
+  }
+  interface Mount {
+    name: string;
+    mountPath: string;
+    readOnly?: boolean;
+  }
+  type NotifyPod = PodSpec & {
+    volumes?: Volume[];
+    containers: (Container & { volumeMounts?: Mount[] })[];
+  };
+  function pod(objects: Rendered[]): NotifyPod {
+    const spec: PodSpec = workload(objects, 'steerer-controller').spec.template.spec;
+    return spec;
+  }
+  function env(objects: Rendered[]): Record<string, string | undefined> {
+    return Object.fromEntries(
+      (container(objects, 'steerer-controller').env ?? []).map((e) => [e.name, e.value]),
+    );
+  }
+
+  it('are off by default: no Secret mounted, no receivers directory', () => {
+    expect(env(seed).NOTIFICATIONS_DIR).toBeUndefined();
+    expect(pod(seed).volumes?.some((v) => v.secret)).toBe(false);
+  });
+
+  it("mount the named Secret read-only as the controller's receivers directory", async () => {
+    const objects = await renderChart(
+      [
+        ...INSTALL,
+        '--set',
+        `notifications.secretName=${SECRET}`,
+        '--set',
+        'notifications.dashboardURL=https://steerer.example.com/',
+        '--set',
+        'notifications.steps=true',
+      ],
+      NS,
+    );
+    const p = pod(objects);
+    const volume = p.volumes?.find((v) => v.secret?.secretName === SECRET);
+    expect(volume?.secret).toEqual({ secretName: SECRET, defaultMode: 0o440 });
+    // The pod's fsGroup reads the 0440 files; the container is not root.
+    expect(p.securityContext?.fsGroup).toBeDefined();
+    const mount = p.containers[0]?.volumeMounts?.find((m) => m.name === volume?.name);
+    expect(mount).toEqual({ name: volume?.name, mountPath: DIR, readOnly: true });
+    expect(env(objects)).toMatchObject({
+      NOTIFICATIONS_DIR: DIR,
+      NOTIFY_BY_DEFAULT: 'true',
+      NOTIFY_STEPS: 'true',
+      DASHBOARD_URL: 'https://steerer.example.com/',
+      NOTIFY_TIMEOUT: '5s',
+      NOTIFY_ATTEMPTS: '5',
+      NOTIFY_QUEUE_SIZE: '100',
+    });
+    // No receiver URL anywhere in the rendered objects: only the Secret's name.
+    const rendered = JSON.stringify(objects);
+    expect(rendered).not.toMatch(/hooks\.slack\.com|powerautomate|webhook\.office/);
+    expect(objects.some((o) => o.kind === 'Secret' && o.metadata.name === SECRET)).toBe(false);
+  });
+
+  it('reach the controller under flags it knows, with the types it reads', async () => {
+    const { CONTROLLER_FLAGS } = await load<{ CONTROLLER_FLAGS: FlagModule }>(
+      '@steerer/controller/config',
+    );
+    const byEnv = new Map(
+      Object.values(CONTROLLER_FLAGS).flatMap((f) =>
+        typeof f.env === 'string' ? [[f.env, f] as const] : [],
+      ),
+    );
+    const objects = await renderChart(
+      [...INSTALL, '--set', `notifications.secretName=${SECRET}`],
+      NS,
+    );
+    const types: Record<string, string> = {
+      NOTIFICATIONS_DIR: 'string',
+      NOTIFY_BY_DEFAULT: 'bool',
+      NOTIFY_STEPS: 'bool',
+      NOTIFY_TIMEOUT: 'duration',
+      NOTIFY_ATTEMPTS: 'int',
+      NOTIFY_QUEUE_SIZE: 'int',
+    };
+    for (const [name, type] of Object.entries(types)) {
+      expect([name, byEnv.get(name)?.type]).toEqual([name, type]);
+      expect([name, env(objects)[name] !== undefined]).toEqual([name, true]);
+    }
+    expect(byEnv.get('DASHBOARD_URL')?.type).toBe('url');
   });
 });
