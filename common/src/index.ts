@@ -10,5 +10,6 @@ export * from './json-patch.js';
 export * from './logger.js';
 export * from './prometheus.js';
 export * from './kube/client.js';
+export * from './kube/kubeconfig.js';
 export * from './kube/discovery.js';
 export * from './kube/informer.js';

@@ -3,7 +3,6 @@
 // arguments, so the order of start-up is readable in one place.
 
 import type http from 'node:http';
-import type { KubeConfig } from '@kubernetes/client-node';
 import {
   HttpPrometheusClient,
   KubeClient,
@@ -11,21 +10,24 @@ import {
   parseListenAddress,
   routersNamed,
 } from '@steerer/common';
-import type { Logger } from '@steerer/common';
+import type { KubeCredentials, Logger } from '@steerer/common';
 import { Actuator } from './actuator.js';
 import { AnalysisHub, measuredFailure } from './analysis/hub.js';
 import { ScrapeIntervals } from './analysis/scrape.js';
 import { Cluster } from './cluster.js';
 import type { ControllerConfig } from './config.js';
 import { EventRecorder } from './events.js';
+import { HookRunner } from './hooks/runner.js';
 import { LeaderElector } from './leader.js';
 import { ControllerMetrics } from './metrics.js';
+import { notifierFromFlags } from './notify/notifier.js';
+import type { Notifier } from './notify/notifier.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler } from './reconciler.js';
 import { createProbeServer } from './server.js';
 
 export interface ControllerDeps {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeCredentials;
   logger: Logger;
   /** This replica's name in the leader Lease. */
   identity: string;
@@ -67,6 +69,8 @@ interface Parts {
   hub: AnalysisHub;
   queue: WorkQueue;
   intake: Intake;
+  notifier: Notifier;
+  hooks: HookRunner;
 }
 
 function createClients(config: ControllerConfig, deps: ControllerDeps): Clients {
@@ -110,7 +114,22 @@ function createParts(config: ControllerConfig, c: Clients, logger: Logger): Part
       if (first || measuredFailure(check, sample)) enqueue(key);
     },
   });
+  const notifier = notifierFromFlags(config, logger.child({ part: 'notify' }), {
+    result: (receiver, kind, result) => c.metrics.notifications.inc({ receiver, kind, result }),
+    request: (receiver, code) => c.metrics.notificationRequests.inc({ receiver, code }),
+    depth: (receiver, depth) => c.metrics.notificationQueueDepth.set({ receiver }, depth),
+  });
+  // Lifecycle webhooks run off the loop; an attempt that ends wakes its Rollout.
+  // A failing call is retried like a check: at most one step interval apart.
+  const hooks = new HookRunner({
+    onSettled: enqueue,
+    logger: logger.child({ part: 'hooks' }),
+    metrics: c.metrics,
+    backoff: { initialMs: 1000, maxMs: Math.min(30_000, config['control-loop-interval']) },
+  });
   const reconciler = new Reconciler({
+    notifier,
+    hooks,
     cluster,
     actuator: new Actuator({
       client: c.kube,
@@ -139,7 +158,7 @@ function createParts(config: ControllerConfig, c: Clients, logger: Logger): Part
         retryInMs,
       }),
   });
-  return { cluster, hub, queue, intake };
+  return { cluster, hub, queue, intake, notifier, hooks };
 }
 
 async function serveProbes(
@@ -225,6 +244,8 @@ export async function startController(
   clearInterval(depthTimer);
   p.queue.stop();
   await p.queue.drained();
+  p.hooks.stop();
+  await p.notifier.close(2000);
   if (elector) await elector.release();
   await new Promise((resolve) => probes.server.close(resolve));
   c.kube.close();

@@ -114,6 +114,37 @@ export class ControllerMetrics {
     'Rollouts whose canary is being measured',
   );
   readonly leader = this.gauge('steerer_leader', '1 while this replica is the leader');
+  readonly hookCalls = this.counter(
+    'steerer_hook_calls_total',
+    'Lifecycle webhook attempts (spec.hooks) by hook type and result (success, failure, timeout, error)',
+    ['type', 'result'],
+  );
+  readonly hookCallDuration = new Histogram({
+    name: 'steerer_hook_call_duration_seconds',
+    help: 'Lifecycle webhook attempt latency, by hook type (timeouts included)',
+    labelNames: ['type'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: this.registers,
+  });
+  readonly hooksInFlight = this.gauge(
+    'steerer_hook_calls_in_flight',
+    'Lifecycle webhook attempts under way',
+  );
+  readonly notifications = this.counter(
+    'steerer_notifications_total',
+    'Notifications by receiver, kind and result (delivered, failed after retries, dropped unsent)',
+    ['receiver', 'kind', 'result'],
+  );
+  readonly notificationRequests = this.counter(
+    'steerer_notification_requests_total',
+    'Notification requests (attempts) by receiver and HTTP code, timeout or network',
+    ['receiver', 'code'],
+  );
+  readonly notificationQueueDepth = this.gauge(
+    'steerer_notification_queue_depth',
+    'Notifications waiting to be sent, by receiver',
+    ['receiver'],
+  );
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'steerer_controller_' });

@@ -8,9 +8,12 @@ import type { Logger, RolloutObject } from '@steerer/common';
 import type { Actuator } from './actuator.js';
 import type { EventSink } from './events.js';
 import type { ControllerMetrics } from './metrics.js';
+import type { NotificationSink } from './notify/notifier.js';
 import { plan } from './planner/plan.js';
 import type {
   AnalysisSamples,
+  HookCall,
+  HookResults,
   Observed,
   Plan,
   PlannerConfig,
@@ -21,6 +24,17 @@ import type {
 export interface ClusterView {
   rollout(key: string): RolloutObject | undefined;
   observe(r: RolloutObject): Observed;
+  /**
+   * True while an object the Rollout names is still being fetched into the caches; the
+   * Rollout is enqueued again once it is, and nothing is planned meanwhile.
+   */
+  pending?(key: string): boolean;
+}
+
+/** The lifecycle webhook runner, as a reconcile uses it. */
+export interface HookCalls {
+  want(rolloutKey: string, calls: readonly HookCall[]): void;
+  latest(rolloutKey: string): HookResults | undefined;
 }
 
 /** The analysis hub, as a reconcile uses it. */
@@ -34,7 +48,11 @@ export interface ReconcilerOptions {
   cluster: ClusterView;
   actuator: Pick<Actuator, 'writeStatus' | 'apply'>;
   events: EventSink;
+  /** Chat and webhook notifications of the decisions written (optional). */
+  notifier?: NotificationSink | undefined;
   hub: Measurements;
+  /** Makes the lifecycle webhook calls plans want (optional: without it none are made). */
+  hooks?: HookCalls | undefined;
   metrics: Pick<
     ControllerMetrics,
     'forgetRollout' | 'observeRollout' | 'stepLag' | 'reconcileDuration' | 'analysisSubscriptions'
@@ -58,11 +76,13 @@ export class Reconciler {
     const r = cluster.rollout(key);
     if (!r) {
       hub.want(key, undefined);
+      this.o.hooks?.want(key, []);
       metrics.analysisSubscriptions.set(hub.subscriptions);
       const [ns, name] = key.split('/');
       if (ns && name) metrics.forgetRollout(ns, name);
       return undefined;
     }
+    if (cluster.pending?.(key)) return undefined;
     let result = 'success';
     try {
       const now = this.now();
@@ -70,10 +90,11 @@ export class Reconciler {
         rollout: r,
         observed: cluster.observe(r),
         analysis: hub.latest(key),
+        hooks: this.o.hooks?.latest(key),
         now,
         config: this.o.config,
       });
-      await this.carryOut(key, r, p);
+      await this.carryOut(key, r, p, now);
       this.observeStepLag(r, p, now);
       return p.requeueAfterMs;
     } catch (e) {
@@ -95,11 +116,14 @@ export class Reconciler {
    * tell of it (an action that fails is redone by the next pass, which would not repeat
    * them), what to measure, and the actions.
    */
-  private async carryOut(key: string, r: RolloutObject, p: Plan): Promise<void> {
+  private async carryOut(key: string, r: RolloutObject, p: Plan, now: number): Promise<void> {
     const ns = r.metadata.namespace;
     const updated = await this.o.actuator.writeStatus(r, p.status);
     for (const e of p.events) await this.o.events.record(updated ?? r, e.type, e.message);
+    // Only a decision that was written: a pass whose write failed is planned again.
+    if (updated) this.o.notifier?.notify(r, p.status, p.spec, now);
     this.o.hub.want(key, p.measure);
+    this.o.hooks?.want(key, p.hooks);
     const ref = { namespace: ns, name: r.metadata.name };
     for (const a of p.actions) await this.o.actuator.apply(a, ref);
     if (updated) {

@@ -92,7 +92,7 @@ export const LOOKBACK_MS = 300_000;
  * What Steerer's count queries ask for a series (countedIncrease in the checks' PromQL):
  * `increase()` when the series existed as the window began (a sample within the lookback
  * at or before its start), else its latest value in the window — a series born inside the
- * window counted from zero.
+ * window counted from zero (with two samples in the window, as increase() needs).
  */
 export function countedIncrease(s: Series, end: number, rangeMs: number): number | undefined {
   const start = end - rangeMs;
@@ -102,7 +102,7 @@ export function countedIncrease(s: Series, end: number, rangeMs: number): number
   }
   const i = firstAtOrAfter(s.times, start);
   const j = lastAtOrBefore(s.times, end);
-  if (j < i) return undefined;
+  if (j - i < 1) return undefined;
   return s.values[j];
 }
 

@@ -74,6 +74,7 @@ function checkIncrease(): void {
   // value); one that existed as the window began is increase()'s.
   near('counted: born in the range', countedIncrease(born, 60_000, 60_000), 3);
   near('counted: existed before', countedIncrease(steady, 60_000, 45_000), 45);
+  near('counted: born, one sample', countedIncrease(series([[50, 2]]), 60_000, 60_000), undefined);
   // [35 s, 60 s]: the sample at 30 s shows the series existed; only one sample in range.
   near('counted: existed, one sample', countedIncrease(born, 60_000, 25_000), undefined);
 }

@@ -117,6 +117,7 @@ describe('validateRolloutSpec: valid specs', () => {
           },
         ],
         rollback: {},
+        hooks: [],
       },
     });
   });

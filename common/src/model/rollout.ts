@@ -2,6 +2,8 @@
 // once validated (validate.ts), and the status Steerer maintains.
 
 import type { CheckSpec } from './checks/index.js';
+import type { HookSpec, HookStatus } from './hooks.js';
+import type { NotificationsSpec } from './notifications.js';
 import type { ObjectMeta } from './objects.js';
 import type { Phase } from './phases.js';
 import type { RouteRef } from './routing/router.js';
@@ -34,6 +36,10 @@ export interface RolloutSpec {
   rollback: RollbackSpec;
   /** A release that makes no progress for this long is rolled back (default: the controller's). */
   progressDeadlineMs?: number;
+  /** Lifecycle webhooks (spec.hooks); empty when none. */
+  hooks: HookSpec[];
+  /** The Rollout's notification settings (spec.notifications); absent: the controller's. */
+  notifications?: NotificationsSpec;
 }
 
 export interface RollbackSpec {
@@ -59,6 +65,8 @@ export const HALT_REASONS = [
   'BadQueryResult',
   'NoMetricData',
   'MetricsUnavailable',
+  /** A pre-rollout or rollout hook failed (spec.hooks). */
+  'HookFailed',
 ] as const;
 export type HaltReason = (typeof HALT_REASONS)[number];
 
@@ -136,6 +144,12 @@ export interface RolloutStatus {
   analysis?: AnalysisStatus;
   /** When the checks started failing without a pass since (the rollback rule's clock). */
   failingSince?: string;
+  /**
+   * Since when requests count as evidence for the promotion: set when checks that failed
+   * pass again (the canary re-earns its promotion on requests served after it recovered).
+   * Absent: since the release's start.
+   */
+  evidenceSince?: string;
   /** When the release last made progress: started, stepped, resumed (the deadline's clock). */
   lastProgressTime?: string;
   /** When Steerer last changed the route object's split (the settle time's clock). */
@@ -147,6 +161,8 @@ export interface RolloutStatus {
   /** One sentence on what Steerer is doing or waiting for. */
   message?: string;
   conditions?: Condition[];
+  /** The latest result of each lifecycle webhook (spec.hooks) of the current release. */
+  hooks?: HookStatus[];
 }
 
 /** Why a release was rolled back. */

@@ -6,6 +6,8 @@ import { isJsonMap as isObject } from './json.js';
 import type { Json } from './checker.js';
 import { checksOf } from './checks/parse.js';
 import { sameService } from './hosts.js';
+import { hooksOf } from './hooks.js';
+import { notificationsBlock } from './notifications.js';
 import type { DeploymentRef, RollbackSpec, RolloutSpec, ValidationResult } from './rollout.js';
 import { ROUTERS } from './routing/index.js';
 import type { RouteRef } from './routing/router.js';
@@ -109,6 +111,8 @@ export function validateRolloutSpec(
       maxMs: LIMITS.intervalMaxMs,
     },
   );
+  const notifications = notificationsBlock(c, input);
+  const hooks = hooksOf(c, input);
   if (c.errors.length > 0 || !primary || !canary || !route || !checks) {
     return { ok: false, errors: c.errors };
   }
@@ -122,7 +126,9 @@ export function validateRolloutSpec(
       stepWeight: route.weight,
       checks,
       rollback,
+      hooks,
       ...(progressDeadlineMs !== undefined ? { progressDeadlineMs } : {}),
+      ...(notifications !== undefined ? { notifications } : {}),
     },
   };
 }

@@ -542,6 +542,74 @@ export const INVALID_ROLLOUT_CASES: readonly InvalidRolloutCase[] = [
     'spec.metrics[0].marginPercent',
     'between 0 and 100',
   ),
+  // spec.hooks.
+  invalid(
+    'hook url ftp',
+    { hooks: [{ name: 'x', type: 'rollout', url: 'ftp://example.com/' }] },
+    'spec.hooks[0].url',
+    'http:// or https://',
+  ),
+  invalid(
+    'hook url with a user',
+    { hooks: [{ name: 'x', type: 'rollout', url: 'https://me:secret@example.com/' }] },
+    'spec.hooks[0].url',
+    'user',
+  ),
+  invalid(
+    'hook url relative',
+    { hooks: [{ name: 'x', type: 'rollout', url: '/hooks/x' }] },
+    'spec.hooks[0].url',
+    'http:// or https://',
+  ),
+  invalid(
+    'hook timeout 1h',
+    { hooks: [{ name: 'x', type: 'rollout', url: 'http://h/', timeout: '1h' }] },
+    'spec.hooks[0].timeout',
+    'between 1s and 5m',
+  ),
+  invalid(
+    'hook type unknown',
+    { hooks: [{ name: 'x', type: 'confirm-rollout', url: 'http://h/' }] },
+    'spec.hooks[0].type',
+    'must be one of',
+  ),
+  // spec.notifications.
+  invalid(
+    'notifications is a list',
+    { notifications: ['slack'] },
+    'spec.notifications',
+    'must be an object',
+  ),
+  invalid(
+    'notifications enabled "yes"',
+    { notifications: { enabled: 'yes' } },
+    'spec.notifications.enabled',
+    'true or false',
+  ),
+  invalid(
+    'notifications steps 1',
+    { notifications: { steps: 1 } },
+    'spec.notifications.steps',
+    'true or false',
+  ),
+  invalid(
+    'notifications receiver email',
+    { notifications: { receivers: ['slack', 'email'] } },
+    'spec.notifications.receivers[1]',
+    'must be one of slack, teams, webhook',
+  ),
+  invalid(
+    'notifications receiver listed twice',
+    { notifications: { receivers: ['slack', 'slack'] } },
+    'spec.notifications.receivers[1]',
+    'listed twice',
+  ),
+  invalid(
+    'notifications receivers a string',
+    { notifications: { receivers: 'slack' } },
+    'spec.notifications.receivers',
+    'must be a list',
+  ),
 ];
 
 export const VALID_ROLLOUT_CASES: readonly ValidRolloutCase[] = [
@@ -618,4 +686,22 @@ export const VALID_ROLLOUT_CASES: readonly ValidRolloutCase[] = [
     name: 'a promql check with a lower bound only',
     spec: specWith({ metrics: [{ name: 'up', type: 'promql', query: 'vector(1)', min: 1 }] }),
   },
+  {
+    name: 'hooks of every type, with timeouts and metadata',
+    spec: specWith({
+      hooks: [
+        { name: 'smoke', type: 'pre-rollout', url: 'http://tester.test:8080/smoke' },
+        { name: 'load', type: 'rollout', url: 'https://load.example.com/run?x=1', timeout: '30s' },
+        { name: 'approve', type: 'confirm-promotion', url: 'http://gate/', metadata: { t: 'a' } },
+        { name: 'db', type: 'post-rollout', url: 'http://10.0.0.1/db', timeout: '5m' },
+        { name: 'tell', type: 'rollback', url: 'http://[::1]:9000/rollback', timeout: '1s' },
+      ],
+    }),
+  },
+  {
+    name: 'notifications to two receivers, with steps',
+    spec: specWith({ notifications: { receivers: ['slack', 'teams'], steps: true } }),
+  },
+  { name: 'notifications turned off', spec: specWith({ notifications: { enabled: false } }) },
+  { name: 'notifications to no receiver', spec: specWith({ notifications: { receivers: [] } }) },
 ];

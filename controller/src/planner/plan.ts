@@ -18,6 +18,7 @@ import { checkTargets, routeViewOf } from './gates.js';
 import type { Halt } from './gates.js';
 import { Pass, WAIT_REQUEUE_MS, inFlight } from './pass.js';
 import { release } from './release.js';
+import { finishHooks } from './hooks.js';
 import { handleRequest } from './requests.js';
 import { deadlinePassed, rollingBack, startRollback } from './rollback.js';
 import { desiredWeights, ensureRouting, hasReadyPods, safeWeights } from './routing.js';
@@ -28,6 +29,7 @@ export function plan(input: PlanInput): Plan {
   const pass = new Pass(input, `${rollout.metadata.name}.${rollout.metadata.namespace}`);
   const parsed = validateRolloutSpec(rollout.spec, { namespace: rollout.metadata.namespace });
   const spec = parsed.ok ? parsed.value : undefined;
+  if (spec) pass.hookSpecs = spec.hooks;
   if (rollout.metadata.deletionTimestamp) cleanup(pass, spec);
   else if (!parsed.ok)
     wait(pass, 'InvalidSpec', `invalid spec: ${formatFieldErrors(parsed.errors)}`);
@@ -88,7 +90,11 @@ function measurement(pass: Pass, spec: RolloutSpec | undefined): Subscription | 
   const measured = s.phase === 'Progressing' || s.phase === 'Halted';
   if (!spec || !measured || (s.canaryWeight ?? 0) === 0 || !inFlight(s)) return undefined;
   if (pass.input.rollout.metadata.deletionTimestamp) return undefined;
-  const start = s.startTime ? Date.parse(s.startTime) : Number.NaN;
+  // Evidence counts from the release's start, or from the canary's recovery after a failure.
+  const start = Math.max(
+    s.startTime ? Date.parse(s.startTime) : Number.NaN,
+    s.evidenceSince ? Date.parse(s.evidenceSince) : Number.NEGATIVE_INFINITY,
+  );
   return {
     namespace: pass.ns,
     workload: spec.canary.name,
@@ -105,6 +111,8 @@ function finish(pass: Pass, spec: RolloutSpec | undefined): Plan {
   s.phase = phase;
   if (phase !== pass.prev.phase || !s.lastTransitionTime) s.lastTransitionTime = pass.nowIso;
   if (rollout.metadata.generation !== undefined) s.observedGeneration = rollout.metadata.generation;
+  const deleting = !!rollout.metadata.deletionTimestamp;
+  if (spec && !deleting) finishHooks(pass);
   s.conditions = mergeConditions(
     pass.prev.conditions,
     desiredConditions(phase, s.message ?? '', pass.stalledReason, s.failureReason),
@@ -118,5 +126,6 @@ function finish(pass: Pass, spec: RolloutSpec | undefined): Plan {
     events: pass.events,
     requeueAfterMs: pass.requeueAfterMs,
     measure: measurement(pass, spec),
+    hooks: deleting ? [] : pass.hookCalls,
   };
 }

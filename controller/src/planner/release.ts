@@ -28,6 +28,8 @@ import {
   rolloutProgress,
 } from './gates.js';
 import type { AnalysisOutcome, Gate, Halt, Targets } from './gates.js';
+import { forgetGatingHooks, hookGate, reportDue } from './hooks.js';
+import type { HookGate } from './hooks.js';
 import { MEASUREMENT_REQUEUE_MS, WAIT_REQUEUE_MS, inFlight } from './pass.js';
 import type { Pass } from './pass.js';
 import { handleRequest } from './requests.js';
@@ -144,7 +146,9 @@ function startRelease(pass: Pass, revision: string): void {
   delete s.lastStepTime;
   delete s.analysis;
   delete s.failingSince;
+  delete s.evidenceSince;
   delete s.failureReason;
+  forgetGatingHooks(pass);
 }
 
 function idle(pass: Pass, spec: RolloutSpec, t: Targets, rev: Revision): void {
@@ -242,18 +246,25 @@ function progress(pass: Pass, spec: RolloutSpec, t: Targets, wanted: PodTemplate
   );
   if (pass.request?.promote) return promoteNow(pass, spec, t, wanted, gateOf(health, outcome));
   if ((s.canaryWeight ?? 0) === 0) return firstStep(pass, spec, t, health, clock);
+  // The step's rollout hooks run beside its checks; at 100% the confirm-promotion hooks are
+  // asked (and asked again) until they say yes.
+  const hook = hookGate(pass, 'rollout', weight);
+  const confirm: HookGate = weight >= 100 ? hookGate(pass, 'confirm-promotion') : { kind: 'pass' };
   if (outcome.kind === 'pending' && health.ok) {
     // Never judge without a measurement: look again once the first one has arrived.
     pass.requeue(clock.due ? MEASUREMENT_REQUEUE_MS : clock.dueInMs);
     return;
   }
-  judge(pass, spec, t, wanted, { health, clock, outcome });
+  judge(pass, spec, t, wanted, { health, clock, outcome, hook, confirm });
 }
 
 interface Judgement {
   health: Gate;
   clock: { due: boolean; dueInMs: number };
   outcome: AnalysisOutcome;
+  /** The rollout hooks of this step, and (at 100%) the confirm-promotion hooks. */
+  hook: HookGate;
+  confirm: HookGate;
 }
 
 /** Looks again at the next check, or at the rollback time if that comes first. */
@@ -269,18 +280,20 @@ function requeueUntilDue(pass: Pass, dueInMs: number, backAt: number | undefined
  */
 function judge(pass: Pass, spec: RolloutSpec, t: Targets, wanted: PodTemplate, j: Judgement): void {
   const s = pass.status;
-  const weight = s.canaryWeight ?? 0;
   const analysis = j.outcome.kind === 'judged' ? j.outcome : undefined;
-  const measuredFailure = analysis?.status.result === 'Fail';
+  // A failed rollout hook is a failed check: it halts at once and counts toward rollback.
+  const measuredFailure = analysis?.status.result === 'Fail' || j.hook.kind === 'fail';
   const backAt = rollbackAt(pass, spec);
   const rollbackDue = measuredFailure && backAt !== undefined && pass.now >= backAt;
   const early = (s.phase === 'Progressing' && (!j.health.ok || measuredFailure)) || rollbackDue;
   if (!j.clock.due && !early) return requeueUntilDue(pass, j.clock.dueInMs, backAt);
   s.lastCheckTime = pass.nowIso;
   pass.requeue(pass.input.config.stepIntervalMs);
-  if (j.health.ok && j.outcome.kind === 'waiting') return waitForRequests(pass, j.outcome);
+  if (j.health.ok && j.outcome.kind === 'waiting' && j.hook.kind !== 'fail') {
+    return waitForRequests(pass, j.outcome);
+  }
   if (j.health.ok && analysis) s.analysis = { ...analysis.status, time: pass.nowIso };
-  const gate = gateOf(j.health, j.outcome);
+  const gate = withHook(gateOf(j.health, j.outcome), j.hook);
   if (rollbackDue && !gate.ok) {
     const failing = formatDuration(pass.since(s.failingSince));
     return startRollback(
@@ -289,10 +302,53 @@ function judge(pass: Pass, spec: RolloutSpec, t: Targets, wanted: PodTemplate, j
       `its checks have failed for ${failing}: ${gate.message}`,
     );
   }
-  trackFailure(pass, spec, analysis);
+  trackFailure(pass, spec, analysis, j.hook.kind === 'fail');
   if (!gate.ok) haltCheck(pass, gate);
+  else advance(pass, spec, t, wanted, j);
+}
+
+/** The checks pass: step, or promote — once the hooks of the step (and at 100%, the confirmation) agree. */
+function advance(
+  pass: Pass,
+  spec: RolloutSpec,
+  t: Targets,
+  wanted: PodTemplate,
+  j: Judgement,
+): void {
+  const weight = pass.status.canaryWeight ?? 0;
+  if (j.hook.kind === 'running') waitForHook(pass, j.hook.message);
   else if (weight < 100) step(pass, spec, weight);
+  else if (j.confirm.kind !== 'pass') waitForConfirmation(pass, j.confirm.message);
   else startPromotion(pass, spec, t, wanted);
+}
+
+/**
+ * A failed hook fails the gate, unless a Deployment or a measured check failed first; it
+ * outweighs checks that have too little data to judge. A running one is waited for elsewhere.
+ */
+function withHook(gate: Gate, hook: HookGate): Gate {
+  if (hook.kind !== 'fail') return gate;
+  if (!gate.ok && gate.reason !== 'NoMetricData' && gate.reason !== 'MetricsUnavailable') {
+    return gate;
+  }
+  return { ok: false, reason: 'HookFailed', message: hook.message };
+}
+
+/** The step's checks pass and its rollout hooks have not answered yet: no step, no halt. */
+function waitForHook(pass: Pass, message: string): void {
+  pass.status.phase = 'Progressing';
+  pass.say(`Waiting for ${pass.name}: ${message}`);
+}
+
+/**
+ * At 100% the checks pass and a confirm-promotion hook has not said yes: the release waits
+ * at the gate (waiting for a person is progress: the deadline does not roll it back).
+ */
+function waitForConfirmation(pass: Pass, message: string): void {
+  const s = pass.status;
+  s.phase = 'Progressing';
+  s.lastProgressTime = pass.nowIso;
+  pass.say(`Waiting for ${pass.name} to be confirmed before promotion: ${message}`);
 }
 
 /**
@@ -347,15 +403,22 @@ function gateOf(health: Gate, outcome: AnalysisOutcome): Gate {
   }
 }
 
-/** The failure rule's clock: starts at the first measured failure, stops at a pass. */
+/**
+ * The failure rule's clock: starts at the first measured failure, stops at a pass. A pass
+ * after a failure also restarts the evidence: the promotion is judged on requests served
+ * since the canary recovered, not on a mix with those of its failure.
+ */
 function trackFailure(
   pass: Pass,
   spec: RolloutSpec,
   analysis: Extract<AnalysisOutcome, { kind: 'judged' }> | undefined,
+  hookFailed = false,
 ): void {
   const s = pass.status;
-  if (analysis?.status.result === 'Pass') delete s.failingSince;
-  else if (analysis?.status.result === 'Fail') {
+  if (analysis?.status.result === 'Pass' && !hookFailed) {
+    if (s.failingSince) s.evidenceSince = pass.nowIso;
+    delete s.failingSince;
+  } else if (analysis?.status.result === 'Fail' || hookFailed) {
     s.failingSince ??= pass.nowIso;
     const at = rollbackAt(pass, spec);
     if (at !== undefined) pass.requeue(at - pass.now);
@@ -398,12 +461,39 @@ function firstStep(
   clock: { due: boolean; dueInMs: number },
 ): void {
   const ready = health.ok ? checkReadyForTraffic(t.canary, pass.ns) : health;
-  if (ready.ok) step(pass, spec, 0);
-  else if (clock.due) haltCheck(pass, ready);
+  const pre: HookGate = ready.ok ? hookGate(pass, 'pre-rollout') : { kind: 'pass' };
+  if (ready.ok && pre.kind === 'pass') {
+    delete pass.status.failingSince;
+    step(pass, spec, 0);
+  } else if (pre.kind === 'fail') preRolloutFailed(pass, spec, pre.message, clock);
+  else if (clock.due && !ready.ok) haltCheck(pass, ready);
   else {
-    pass.say(`Waiting for ${pass.name} to start: ${ready.message}`);
+    pass.say(
+      `Waiting for ${pass.name} to start: ${ready.ok ? (pre.kind === 'running' ? pre.message : '') : ready.message}`,
+    );
     pass.requeue(Math.min(WAIT_REQUEUE_MS, clock.dueInMs));
   }
+}
+
+/**
+ * A failed pre-rollout hook is a failed check: it halts the release before its first step
+ * (at once, then at every check) and rolls it back by the rollback rule.
+ */
+function preRolloutFailed(
+  pass: Pass,
+  spec: RolloutSpec,
+  message: string,
+  clock: { due: boolean; dueInMs: number },
+): void {
+  const s = pass.status;
+  const backAt = rollbackAt(pass, spec);
+  if (backAt !== undefined && pass.now >= backAt) {
+    const failing = formatDuration(pass.since(s.failingSince));
+    return startRollback(pass, 'RolledBack', `its hooks have failed for ${failing}: ${message}`);
+  }
+  if (!clock.due && s.phase === 'Halted') return requeueUntilDue(pass, clock.dueInMs, backAt);
+  trackFailure(pass, spec, undefined, true);
+  haltCheck(pass, { ok: false, reason: 'HookFailed', message });
 }
 
 /** 100% of traffic on the canary and its checks hold: copy its template to the primary. */
@@ -438,6 +528,8 @@ function step(pass: Pass, spec: RolloutSpec, from: number): void {
   s.lastProgressTime = pass.nowIso;
   pass.announce(`Advance rollout ${pass.name} weight ${to}`);
   pass.requeue(pass.input.config.stepIntervalMs);
+  // The new step's rollout hooks are called now, beside its checks.
+  hookGate(pass, 'rollout', to);
 }
 
 function haltCheck(pass: Pass, gate: Halt): void {
@@ -468,6 +560,7 @@ function awaitPrimary(pass: Pass, spec: RolloutSpec, t: Targets, rev: Revision):
     s.lastPromotedRevision = s.canaryRevision;
     s.phase = 'Finalising';
     s.canaryWeight = 0;
+    reportDue(pass, 'post-rollout');
     pass.announce(`Promotion complete! Scaling down ${pass.q(spec.canary.name)}`);
   } else if (stuck !== undefined) {
     pass.say(

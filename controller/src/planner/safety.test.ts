@@ -63,6 +63,28 @@ describe('rollback of a canary that keeps failing', () => {
     expect(w.events.filter((e) => e.startsWith('Warning Halt rollout')).length).toBeGreaterThan(0);
   });
 
+  it('judges the promotion on requests served since the canary recovered', () => {
+    const w = new World();
+    w.runUntil((x) => x.rollout.status?.canaryWeight === 60);
+    const start = Date.parse(w.rollout.status?.startTime ?? '');
+    expect(w.plans.at(-1)?.measure?.sinceMs).toBe(start);
+    w.successRate = 50;
+    w.runUntil((x) => x.rollout.status?.failingSince !== undefined, 1000);
+    expect(w.rollout.status?.evidenceSince).toBeUndefined();
+    w.successRate = 100;
+    w.runUntil((x) => x.rollout.status?.failingSince === undefined, 1000);
+    const since = w.rollout.status?.evidenceSince;
+    expect(since).toBeDefined();
+    expect(Date.parse(since ?? '')).toBeGreaterThan(start);
+    expect(w.plans.at(-1)?.measure?.sinceMs).toBe(Date.parse(since ?? ''));
+    // A new release starts its evidence afresh.
+    w.runUntil((x) => phase(x) === 'Succeeded');
+    w.bumpCanary('quay.io/stefanprodan/podinfo:1.3.0');
+    w.runUntil((x) => x.rollout.status?.canaryWeight === 10);
+    expect(w.rollout.status?.evidenceSince).toBeUndefined();
+    expect(w.plans.at(-1)?.measure?.sinceMs).toBe(Date.parse(w.rollout.status?.startTime ?? ''));
+  });
+
   it('does not count no data or a passing check in between as sustained failure', () => {
     const w = new World();
     w.runUntil((x) => x.rollout.status?.canaryWeight === 20);

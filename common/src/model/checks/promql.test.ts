@@ -65,7 +65,7 @@ describe('successRateQuery', () => {
       'reporter="destination",destination_workload_namespace=~"test",destination_workload=~"podinfo-canary"';
     const by = 'sum by (destination_workload_namespace, destination_workload)';
     const counted = (s: string): string =>
-      `((increase(${s}[60s]) and last_over_time(${s}[5m] offset 60s)) or (last_over_time(${s}[60s]) unless last_over_time(${s}[5m] offset 60s)))`;
+      `((increase(${s}[60s]) and last_over_time(${s}[5m] offset 60s)) or ((last_over_time(${s}[60s]) unless last_over_time(${s}[5m] offset 60s)) and (count_over_time(${s}[60s]) >= 2)))`;
     const total = `${by} ${counted(`istio_requests_total{${sel}}`)}`;
     const bad = `${by} ${counted(`istio_requests_total{${sel},response_code=~"5.."}`)}`;
     expect(q).toBe(

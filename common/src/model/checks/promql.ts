@@ -50,7 +50,8 @@ export const SERIES_LABEL = 'steerer_series';
  * Istio counter is created at 1 by its first request: a canary's first 5xx) and answers
  * nothing for it until it has two samples in the window, which would read as zero errors.
  * So: increase() for series that existed when the window began, and the latest value for
- * series that did not (their whole count happened inside the window). A series "existed"
+ * series that did not (their whole count happened inside the window), once each has two
+ * samples in the window. A series "existed"
  * when it has any sample in the 5 minutes before the window (a range selection, so a
  * failed scrape's staleness marker at the window's start does not make a long-lived
  * series look new and count its whole history). `selector` is a complete series
@@ -58,8 +59,12 @@ export const SERIES_LABEL = 'steerer_series';
  */
 export function countedIncrease(selector: string, range: string): string {
   const before = `last_over_time(${selector}[5m] offset ${range})`;
+  // Born or not, a series needs two samples in the window, as increase() does: a window
+  // shorter than two scrapes must not count one kind of series (a new 5xx) and not the
+  // other (an older 200), which would read as nothing but errors.
+  const twice = `count_over_time(${selector}[${range}]) >= 2`;
   return (
     `((increase(${selector}[${range}]) and ${before})` +
-    ` or (last_over_time(${selector}[${range}]) unless ${before}))`
+    ` or ((last_over_time(${selector}[${range}]) unless ${before}) and (${twice})))`
   );
 }
