@@ -358,12 +358,13 @@ describe('least-privilege RBAC', () => {
     { apiGroups: ['apps.weave.works'], resources: ['rollouts/status'], verbs: ['update'] },
     // For owner references with blockOwnerDeletion (OwnerReferencesPermissionEnforcement).
     { apiGroups: ['apps.weave.works'], resources: ['rollouts/finalizers'], verbs: ['update'] },
-    { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch', 'patch'] },
-    { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch'] },
+    // get: a Deployment, Service or route object cached as a skeleton is read whole once.
+    { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'patch'] },
+    { apiGroups: [''], resources: ['services'], verbs: ['get', 'list', 'watch'] },
     {
       apiGroups: ['networking.istio.io'],
       resources: ['virtualservices'],
-      verbs: ['list', 'watch', 'patch'],
+      verbs: ['get', 'list', 'watch', 'patch'],
     },
     {
       apiGroups: ['networking.istio.io'],
@@ -373,7 +374,7 @@ describe('least-privilege RBAC', () => {
     {
       apiGroups: ['gateway.networking.k8s.io'],
       resources: ['httproutes'],
-      verbs: ['list', 'watch', 'patch'],
+      verbs: ['get', 'list', 'watch', 'patch'],
     },
     {
       apiGroups: ['autoscaling'],

@@ -293,6 +293,10 @@ describe('the controller and the webhook with exactly the chart RBAC', () => {
         'yes',
       ],
       [CONTROLLER_SA, ['patch', 'deployments.apps', ...app], 'yes'],
+      // A Deployment, Service or route object cached as a skeleton is read whole once.
+      [CONTROLLER_SA, ['get', 'deployments.apps', ...app], 'yes'],
+      [CONTROLLER_SA, ['get', 'services', ...app], 'yes'],
+      [CONTROLLER_SA, ['get', 'virtualservices.networking.istio.io', ...app], 'yes'],
       [CONTROLLER_SA, ['patch', 'virtualservices.networking.istio.io', ...app], 'yes'],
       [CONTROLLER_SA, ['patch', 'httproutes.gateway.networking.k8s.io', ...app], 'yes'],
       [CONTROLLER_SA, ['watch', 'httproutes.gateway.networking.k8s.io', '-A'], 'yes'],
