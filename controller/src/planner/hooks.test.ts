@@ -227,6 +227,19 @@ describe('lifecycle webhooks in a release', () => {
     w.runUntil((x) => (x.rollout.status?.canaryWeight ?? 0) === 40);
   });
 
+  it('a rollout hook that keeps failing rolls the release back by the rule', () => {
+    const w = world(ALL_HOOKS, { rollback: { failureDuration: '30s' } });
+    w.runUntil((x) => (x.rollout.status?.canaryWeight ?? 0) === 20);
+    w.answers.load = 'fail';
+    w.runUntil((x) => x.rollout.status?.phase === 'RollingBack');
+    const s = w.rollout.status;
+    expect(s?.failureReason).toBe('RolledBack');
+    expect(s?.canaryWeight).toBe(0);
+    expect(w.events.filter((e) => e.includes('Rolling back'))).toEqual([
+      'Warning Rolling back podinfo.test: its checks have failed for 30s: rollout hook load failed: HTTP 500',
+    ]);
+  });
+
   it('a failing rollout hook halts even while the checks wait for requests', () => {
     const w = world(ALL_HOOKS, { rollback: { onFailure: false } });
     w.runUntil((x) => (x.rollout.status?.canaryWeight ?? 0) === 10);
