@@ -3,11 +3,9 @@
 // configuration, so it serves no admission but runs its caches (every Rollout of the
 // cluster) as it would in production. Ready once /readyz says the cache has synced.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort, runNode, startProcess, waitFor } from '@steerer/test/e2e/harness';
+import { freePort, loopbackCertificates, startProcess, waitFor } from '@steerer/test/e2e/harness';
 import type { SteererProcess } from '@steerer/test/e2e/harness';
 import { processCpuSeconds, processMemory } from './machine.js';
 
@@ -32,17 +30,7 @@ function ready(port: number): Promise<boolean> {
 
 /** `build`: the build to run, relative to the repository (default this one). */
 export async function startWebhook(name: string, build = '.'): Promise<BenchWebhook> {
-  const certDir = mkdtempSync(join(tmpdir(), `steerer-${name}-`));
-  await runNode([
-    'certs/dist/cli.js',
-    'generate',
-    '--out',
-    certDir,
-    '--dns',
-    'localhost',
-    '--ip',
-    '127.0.0.1',
-  ]);
+  const certDir = await loopbackCertificates(name);
   const [port, metricsPort] = [await freePort(), await freePort()];
   const proc = startProcess(name, `${build}/webhook/dist/main.js`, [
     `--port=${port}`,

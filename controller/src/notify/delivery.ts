@@ -4,7 +4,7 @@
 // on. When the queue is full (a receiver down for long) the oldest waiting message is
 // dropped and counted, so memory stays bounded whatever the receiver does.
 
-import { Backoff } from '@steerer/common';
+import { Backoff, abortableSleep } from '@steerer/common';
 
 /** How one attempt went. `retry`: worth trying again (5xx, 429, timeout, network). */
 export type Attempt =
@@ -31,19 +31,6 @@ export interface DeliveryOptions<T> extends DeliveryHooks<T> {
   /** Resolves after `ms`, or at once when `signal` aborts (a fake clock in tests). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   random?: () => number;
-}
-
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done);
-  });
 }
 
 export class DeliveryQueue<T> {

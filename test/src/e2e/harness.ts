@@ -532,16 +532,8 @@ function webhookReady(port: number, ca: string): Promise<boolean> {
   });
 }
 
-/**
- * A webhook of a suite's own, on loopback with fresh certificates, admitting for one
- * namespace, and registered with the API server under `configName` (both webhook
- * configurations). Delete the configurations in afterAll.
- */
-export async function startLocalWebhook(
-  name: string,
-  namespace: string,
-  configName: string,
-): Promise<{ webhook: SteererProcess; certDir: string }> {
+/** Fresh serving certificates for localhost and 127.0.0.1, in a new temporary directory. */
+export async function loopbackCertificates(name: string): Promise<string> {
   const certDir = mkdtempSync(join(tmpdir(), `steerer-${name}-`));
   await runNode([
     'certs/dist/cli.js',
@@ -553,6 +545,20 @@ export async function startLocalWebhook(
     '--ip',
     '127.0.0.1',
   ]);
+  return certDir;
+}
+
+/**
+ * A webhook of a suite's own, on loopback with fresh certificates, admitting for one
+ * namespace, and registered with the API server under `configName` (both webhook
+ * configurations). Delete the configurations in afterAll.
+ */
+export async function startLocalWebhook(
+  name: string,
+  namespace: string,
+  configName: string,
+): Promise<{ webhook: SteererProcess; certDir: string }> {
+  const certDir = await loopbackCertificates(name);
   const port = await freePort();
   const webhook = startProcess(name, 'webhook/dist/main.js', [
     `--port=${port}`,
