@@ -132,10 +132,12 @@ describe('crash anywhere', () => {
         if (a.script === 'fails-then-recovers' && !a.faultDone) {
           const open = a.faults.at(-1);
           if (!open && w >= 40 && phaseOf(a) === 'Progressing') {
-            a.faults.push({ from: now, to: undefined });
+            // The fault counts from when the simulator has it, not from the top of this
+            // loop (kubectl calls for other apps may have taken seconds since).
             await setFault(NS, `${a.o.name}-canary`, { errorRatio: 0.5 });
-          } else if (open && open.to === undefined && now - open.from > 15_000) {
-            open.to = now;
+            a.faults.push({ from: Date.now(), to: undefined });
+          } else if (open && open.to === undefined && Date.now() - open.from > 15_000) {
+            open.to = Date.now();
             a.faultDone = true;
             await setFault(NS, `${a.o.name}-canary`, null);
           }
@@ -222,7 +224,23 @@ describe('crash anywhere', () => {
           rates.push(res[0] ? Number(res[0].value[1]) : Number.NaN);
         }
         const v = Math.max(...rates.map((x) => (Number.isFinite(x) ? x : 100)));
-        const inFault = a.faults.some((f) => s.at > f.from + 3000 && s.at < (f.to ?? Infinity));
+        // A step inside a fault is a violation once the errors were measurable: a second
+        // before the step Prometheus held two samples of the canary's 5xx series taken
+        // since the fault began (one sample is no rate, for the controller or anyone).
+        let inFault = false;
+        for (const f of a.faults) {
+          if (s.at <= f.from + 3000 || s.at >= (f.to ?? Infinity)) continue;
+          const lookback = Math.max(1, Math.floor((s.at - 1000 - f.from) / 1000));
+          const seen = await promQuery(
+            `count_over_time(istio_requests_total{reporter="destination",destination_workload_namespace="${NS}",destination_workload="${a.o.name}-canary",response_code=~"5.."}[${lookback}s])`,
+            (s.at - 1000) / 1000,
+          );
+          if (seen.some((x) => Number(x.value[1]) >= 2)) inFault = true;
+          else
+            console.log(
+              `${a.o.name}: step ${s.from}→${s.to} in its fault before Prometheus had its errors`,
+            );
+        }
         if (v < 99 || inFault) {
           violations++;
           problems.push(
