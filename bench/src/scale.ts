@@ -40,7 +40,7 @@ import { numberList, numberOption, parseOptions } from './lib/args.js';
 import { startController } from './lib/controller.js';
 import type { BenchController } from './lib/controller.js';
 import { findPids, machineCpu, processCpuSeconds } from './lib/machine.js';
-import { sum } from './lib/prom-text.js';
+import { sum, sumBy } from './lib/prom-text.js';
 import type { PromSample } from './lib/prom-text.js';
 import { Result, progress, sleep } from './lib/results.js';
 import { growthExponent, round, rounded, summarize } from './lib/stats.js';
@@ -66,11 +66,26 @@ const opts = parseOptions(process.argv.slice(2), {
   progressing: 'progressing apps per size (default half of them; 0: idle only)',
   'no-pods': 'idle apps without pods (Deployments scaled to zero): for 10,000',
   'no-webhook': 'do not run a webhook process beside the controller',
+  'node-options':
+    "NODE_OPTIONS for the controller and the webhook (e.g. '--max-semi-space-size=1'; default: none)",
 });
 const BUILD = typeof opts.build === 'string' ? opts.build : '.';
 const PROGRESSING = opts.progressing === undefined ? undefined : numberOption(opts.progressing, 0);
 const NO_PODS = opts['no-pods'] === true;
 const WEBHOOK = opts['no-webhook'] !== true;
+/** V8 heap spaces (size / used, MiB) from the controller's default Node.js metrics. */
+const heapSpaces = (metrics: readonly PromSample[]): Record<string, (number | null)[]> => {
+  const size = sumBy(metrics, 'steerer_controller_nodejs_heap_space_size_total_bytes', 'space');
+  const used = sumBy(metrics, 'steerer_controller_nodejs_heap_space_size_used_bytes', 'space');
+  return Object.fromEntries(
+    Object.keys(size).map((k) => [
+      k,
+      [round((size[k] ?? 0) / 2 ** 20, 1), round((used[k] ?? 0) / 2 ** 20, 1)],
+    ]),
+  );
+};
+const NODE_ENV: Record<string, string> =
+  typeof opts['node-options'] === 'string' ? { NODE_OPTIONS: opts['node-options'] } : {};
 const ROUTERS = typeof opts.routers === 'string' ? opts.routers : 'VirtualService';
 if (!['VirtualService', 'HTTPRoute', 'mixed'].includes(ROUTERS)) {
   throw new Error(`--routers: ${ROUTERS} is not VirtualService, HTTPRoute or mixed`);
@@ -442,7 +457,7 @@ async function main(): Promise<void> {
           `--control-loop-interval=${LOOP_S}s`,
           ...(opts.workers ? [`--workers=${numberOption(opts.workers, 8)}`] : []),
         ],
-        {},
+        NODE_ENV,
         BUILD,
       );
       const c = controller;
@@ -472,7 +487,7 @@ async function main(): Promise<void> {
       // The webhook caches every Rollout of the cluster (the other suites' too: a few).
       if (WEBHOOK) {
         const ws = performance.now();
-        webhook = await startWebhook(`bench-scale-webhook-${n}`, BUILD);
+        webhook = await startWebhook(`bench-scale-webhook-${n}`, BUILD, NODE_ENV);
         r.webhook = { syncSeconds: round((performance.now() - ws) / 1000, 1) };
       }
 
@@ -598,6 +613,9 @@ async function main(): Promise<void> {
         scrapeHealth,
         analysisSubscriptions: sum(w1.metrics, 'steerer_analysis_rollouts'),
         rssBytes: c.memory().rss,
+        heapUsedBytes: sum(w1.metrics, 'steerer_controller_nodejs_heap_size_used_bytes'),
+        heapTotalBytes: sum(w1.metrics, 'steerer_controller_nodejs_heap_size_total_bytes'),
+        heapSpaces: heapSpaces(w1.metrics),
       };
       // VmHWM: the highest RSS since this controller started (read before it exits).
       r.peakRssBytes = c.memory().peak;

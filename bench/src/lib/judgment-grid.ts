@@ -176,6 +176,8 @@ export interface Summary {
   queries: number;
   /** Wall-clock milliseconds a worker spent per release (the simulation's own cost). */
   msPerRelease?: number;
+  /** Indexes of the first few releases promoted and of those with any halt, for --trace. */
+  examples: { promoted: number[]; halted: number[] };
 }
 
 function med(values: number[], p = 50): number | null {
@@ -237,7 +239,22 @@ export function summarize(
     hotLoopReconciles: r3(sum((r) => r.hotLoopReconciles) / n) ?? 0,
     hotLoopReleases: count((r) => r.hotLoopReconciles > 0),
     queries: r3(sum((r) => r.queries) / n) ?? 0,
+    examples: {
+      promoted: indexesOf(records, (r) => r.outcome === 'promoted'),
+      halted: indexesOf(
+        records,
+        (r) => r.halts > 0 || r.outcome === 'rolledBack' || r.outcome === 'deadline',
+      ),
+    },
   };
+}
+
+/** The first five release indexes (records are in index order) where `f` holds. */
+function indexesOf(records: readonly ReleaseRecord[], f: (r: ReleaseRecord) => boolean): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < records.length && out.length < 5; i++)
+    if (f(records[i] as ReleaseRecord)) out.push(i);
+  return out;
 }
 
 export interface TargetLine {

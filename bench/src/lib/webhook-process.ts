@@ -29,16 +29,25 @@ function ready(port: number): Promise<boolean> {
 }
 
 /** `build`: the build to run, relative to the repository (default this one). */
-export async function startWebhook(name: string, build = '.'): Promise<BenchWebhook> {
+export async function startWebhook(
+  name: string,
+  build = '.',
+  env: Record<string, string> = {},
+): Promise<BenchWebhook> {
   const certDir = await loopbackCertificates(name);
   const [port, metricsPort] = [await freePort(), await freePort()];
-  const proc = startProcess(name, `${build}/webhook/dist/main.js`, [
-    `--port=${port}`,
-    '--bind-address=127.0.0.1',
-    `--metrics-address=127.0.0.1:${metricsPort}`,
-    `--cert-dir=${certDir}`,
-    `--webhook-config-name=${name}-unregistered`,
-  ]);
+  const proc = startProcess(
+    name,
+    `${build}/webhook/dist/main.js`,
+    [
+      `--port=${port}`,
+      '--bind-address=127.0.0.1',
+      `--metrics-address=127.0.0.1:${metricsPort}`,
+      `--cert-dir=${certDir}`,
+      `--webhook-config-name=${name}-unregistered`,
+    ],
+    env,
+  );
   await waitFor(
     `webhook ${name} to sync its Rollout cache`,
     async () => {
