@@ -66,8 +66,8 @@ const opts = parseOptions(process.argv.slice(2), {
   progressing: 'progressing apps per size (default half of them; 0: idle only)',
   'no-pods': 'idle apps without pods (Deployments scaled to zero): for 10,000',
   'no-webhook': 'do not run a webhook process beside the controller',
-  'node-options':
-    "NODE_OPTIONS for the controller and the webhook (e.g. '--max-semi-space-size=1'; default: none)",
+  'node-flags':
+    "Node's flags for the controller, space-separated (default: the chart's, controller.nodeFlags; '' for none)",
 });
 const BUILD = typeof opts.build === 'string' ? opts.build : '.';
 const PROGRESSING = opts.progressing === undefined ? undefined : numberOption(opts.progressing, 0);
@@ -84,8 +84,10 @@ const heapSpaces = (metrics: readonly PromSample[]): Record<string, (number | nu
     ]),
   );
 };
-const NODE_ENV: Record<string, string> =
-  typeof opts['node-options'] === 'string' ? { NODE_OPTIONS: opts['node-options'] } : {};
+const NODE_FLAGS: string[] | undefined =
+  typeof opts['node-flags'] === 'string'
+    ? opts['node-flags'].split(' ').filter((f) => f !== '')
+    : undefined;
 const ROUTERS = typeof opts.routers === 'string' ? opts.routers : 'VirtualService';
 if (!['VirtualService', 'HTTPRoute', 'mixed'].includes(ROUTERS)) {
   throw new Error(`--routers: ${ROUTERS} is not VirtualService, HTTPRoute or mixed`);
@@ -457,8 +459,9 @@ async function main(): Promise<void> {
           `--control-loop-interval=${LOOP_S}s`,
           ...(opts.workers ? [`--workers=${numberOption(opts.workers, 8)}`] : []),
         ],
-        NODE_ENV,
+        {},
         BUILD,
+        NODE_FLAGS,
       );
       const c = controller;
       const phase = (name: string): string | undefined =>
@@ -487,7 +490,7 @@ async function main(): Promise<void> {
       // The webhook caches every Rollout of the cluster (the other suites' too: a few).
       if (WEBHOOK) {
         const ws = performance.now();
-        webhook = await startWebhook(`bench-scale-webhook-${n}`, BUILD, NODE_ENV);
+        webhook = await startWebhook(`bench-scale-webhook-${n}`, BUILD);
         r.webhook = { syncSeconds: round((performance.now() - ws) / 1000, 1) };
       }
 
@@ -499,6 +502,7 @@ async function main(): Promise<void> {
       r.idleWindow = {
         ...windowFigures(i0, i1),
         rssBytes: c.memory().rss,
+        anonRssBytes: c.memory().anon,
         heapUsedBytes: sum(i1.metrics, 'steerer_controller_nodejs_heap_size_used_bytes'),
         heapTotalBytes: sum(i1.metrics, 'steerer_controller_nodejs_heap_size_total_bytes'),
       };
@@ -506,6 +510,7 @@ async function main(): Promise<void> {
         r.webhook = {
           ...(r.webhook as object),
           idleRssBytes: webhook.memory().rss,
+          idleAnonRssBytes: webhook.memory().anon,
           peakRssBytes: webhook.memory().peak,
           cpuSeconds: round(webhook.cpuSeconds(), 2),
         };
@@ -613,6 +618,7 @@ async function main(): Promise<void> {
         scrapeHealth,
         analysisSubscriptions: sum(w1.metrics, 'steerer_analysis_rollouts'),
         rssBytes: c.memory().rss,
+        anonRssBytes: c.memory().anon,
         heapUsedBytes: sum(w1.metrics, 'steerer_controller_nodejs_heap_size_used_bytes'),
         heapTotalBytes: sum(w1.metrics, 'steerer_controller_nodejs_heap_size_total_bytes'),
         heapSpaces: heapSpaces(w1.metrics),
@@ -692,14 +698,23 @@ function report(result: Result, n: number, r: Record<string, unknown>): void {
   );
   result.figure(`${p}.start.controller_cpu_seconds`, startup.controllerCpuSeconds, 's');
   result.figure(`${p}.idle.controller_rss`, mib(idle.rssBytes), 'MiB');
+  const own = 'of it its own (RssAnon); the rest is the node binary, shared';
+  result.figure(
+    `${p}.idle.controller_rss_anon`,
+    mib((idle as { anonRssBytes?: number }).anonRssBytes),
+    'MiB',
+    own,
+  );
   result.figure(
     `${p}.idle.controller_heap_used`,
     mib((idle as { heapUsedBytes?: number }).heapUsedBytes),
     'MiB',
   );
-  const wh = r.webhook as { idleRssBytes?: number; peakRssBytes?: number } | undefined;
+  const wh = r.webhook as
+    { idleRssBytes?: number; idleAnonRssBytes?: number; peakRssBytes?: number } | undefined;
   if (wh) {
     result.figure(`${p}.idle.webhook_rss`, mib(wh.idleRssBytes), 'MiB', 'caches every Rollout');
+    result.figure(`${p}.idle.webhook_rss_anon`, mib(wh.idleAnonRssBytes), 'MiB', own);
     result.figure(`${p}.webhook_peak_rss`, mib(wh.peakRssBytes), 'MiB');
   }
   if (!prog) {
@@ -707,6 +722,12 @@ function report(result: Result, n: number, r: Record<string, unknown>): void {
     return;
   }
   result.figure(`${p}.progressing.controller_rss`, mib(prog.rssBytes as number), 'MiB');
+  result.figure(
+    `${p}.progressing.controller_rss_anon`,
+    mib(prog.anonRssBytes as number | undefined),
+    'MiB',
+    own,
+  );
   result.figure(
     `${p}.start.seconds_until_all_stepped`,
     start.secondsUntilAllStepped as number,

@@ -1,11 +1,23 @@
 // Starts Steerer's controller (controller/dist/main.js) for a benchmark, scoped to the
 // benchmark's namespace, and reads its /metrics and process accounting.
 
-import { clusterEnv, startProcess, waitFor } from '@steerer/test/e2e/harness';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { REPO, clusterEnv, startProcess, waitFor } from '@steerer/test/e2e/harness';
 import type { SteererProcess } from '@steerer/test/e2e/harness';
 import { processCpuSeconds, processMemory } from './machine.js';
 import { scrape } from './prom-text.js';
 import type { PromSample } from './prom-text.js';
+
+/** Node's flags the chart gives the controller (values.yaml, controller.nodeFlags). */
+export const CONTROLLER_NODE_FLAGS: string[] = ((): string[] => {
+  const values = parse(readFileSync(join(REPO, 'charts/steerer/values.yaml'), 'utf8')) as {
+    controller?: { nodeFlags?: unknown };
+  };
+  const flags = values.controller?.nodeFlags;
+  return Array.isArray(flags) ? flags.map(String) : [];
+})();
 
 export interface BenchController {
   proc: SteererProcess;
@@ -13,7 +25,7 @@ export interface BenchController {
   metricsUrl: string;
   metrics(): Promise<PromSample[]>;
   cpuSeconds(): number;
-  memory(): { rss: number; peak: number };
+  memory(): ReturnType<typeof processMemory>;
   stop(): Promise<void>;
 }
 
@@ -23,6 +35,8 @@ export async function startController(
   env: Record<string, string> = {},
   /** The build to run, relative to the repository (e.g. a baseline worktree: ../base). */
   build = '.',
+  /** Node's own flags (default: those the chart gives the controller). */
+  nodeArgs: string[] = CONTROLLER_NODE_FLAGS,
 ): Promise<BenchController> {
   const proc = startProcess(
     name,
@@ -35,6 +49,7 @@ export async function startController(
       ...flags,
     ],
     env,
+    nodeArgs,
   );
   const port = await waitFor(
     `controller ${name} to listen`,

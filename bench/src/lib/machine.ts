@@ -80,14 +80,24 @@ export function processCpuSeconds(pid: number): number {
 }
 
 /** Current and peak resident memory of a process, in bytes (VmRSS, VmHWM). */
-export function processMemory(pid: number): { rss: number; peak: number } {
+/**
+ * A process's resident memory: all of it (VmRSS), its peak (VmHWM), and the part that is
+ * its own (RssAnon: heap, stacks) as against pages of files (RssFile: mostly the node
+ * binary's code and built-in data, shared by every process running the same binary).
+ */
+export function processMemory(pid: number): {
+  rss: number;
+  peak: number;
+  anon: number;
+  file: number;
+} {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (k: string): number =>
       Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1]) * 1024;
-    return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+    return { rss: kb('VmRSS'), peak: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile') };
   } catch {
-    return { rss: Number.NaN, peak: Number.NaN };
+    return { rss: Number.NaN, peak: Number.NaN, anon: Number.NaN, file: Number.NaN };
   }
 }
 

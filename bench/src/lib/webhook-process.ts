@@ -13,7 +13,7 @@ export interface BenchWebhook {
   proc: SteererProcess;
   pid: number;
   cpuSeconds(): number;
-  memory(): { rss: number; peak: number };
+  memory(): ReturnType<typeof processMemory>;
   stop(): Promise<void>;
 }
 
@@ -29,25 +29,16 @@ function ready(port: number): Promise<boolean> {
 }
 
 /** `build`: the build to run, relative to the repository (default this one). */
-export async function startWebhook(
-  name: string,
-  build = '.',
-  env: Record<string, string> = {},
-): Promise<BenchWebhook> {
+export async function startWebhook(name: string, build = '.'): Promise<BenchWebhook> {
   const certDir = await loopbackCertificates(name);
   const [port, metricsPort] = [await freePort(), await freePort()];
-  const proc = startProcess(
-    name,
-    `${build}/webhook/dist/main.js`,
-    [
-      `--port=${port}`,
-      '--bind-address=127.0.0.1',
-      `--metrics-address=127.0.0.1:${metricsPort}`,
-      `--cert-dir=${certDir}`,
-      `--webhook-config-name=${name}-unregistered`,
-    ],
-    env,
-  );
+  const proc = startProcess(name, `${build}/webhook/dist/main.js`, [
+    `--port=${port}`,
+    '--bind-address=127.0.0.1',
+    `--metrics-address=127.0.0.1:${metricsPort}`,
+    `--cert-dir=${certDir}`,
+    `--webhook-config-name=${name}-unregistered`,
+  ]);
   await waitFor(
     `webhook ${name} to sync its Rollout cache`,
     async () => {

@@ -5,6 +5,7 @@
 // the Rollout CRD's validation rules. Needs the helm that `npm run cluster:up`
 // (hack/build-tools.sh) builds; no cluster.
 
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
@@ -127,6 +128,12 @@ function container(objects: Rendered[], deployment: string): Container {
   return c;
 }
 
+/** A container's args split at its script: [script and its flags, Node's flags before it]. */
+function scriptArgs(args: string[]): [string[], string[]] {
+  const i = args.findIndex((a) => a.endsWith('.js'));
+  return [args.slice(i), args.slice(0, i)];
+}
+
 function webhooksOf(objects: Rendered[], kind: string): Webhook[] {
   return (findObject(objects, kind, 'steerer-webhook') as Rendered & { webhooks: Webhook[] })
     .webhooks;
@@ -221,7 +228,8 @@ describe('the chart with the seed install values', () => {
   });
 
   it('wires the seed values into the controller flags', () => {
-    const args = container(seed, 'steerer-controller').args ?? [];
+    const [args, nodeFlags] = scriptArgs(container(seed, 'steerer-controller').args ?? []);
+    expect(nodeFlags).toEqual(['--max-semi-space-size=1']);
     expect(args[0]).toBe('controller/dist/main.js');
     expect(args).toContain('--metrics-server=http://prometheus.istio-system:9090');
     expect(args).toContain('--control-loop-interval=1m');
@@ -249,7 +257,15 @@ describe('the chart with the seed install values', () => {
       ['steerer-controller', controller.CONTROLLER_FLAGS],
       ['steerer-webhook', webhook.WEBHOOK_FLAGS],
     ] as const) {
-      const [script, ...args] = container(seed, deployment).args ?? [];
+      const [[script, ...args], nodeFlags] = scriptArgs(container(seed, deployment).args ?? []);
+      // Node itself must take the flags before the script (it refuses unknown ones).
+      const node = spawnSync(process.execPath, [...nodeFlags, '-e', '0'], { encoding: 'utf8' });
+      expect([deployment, nodeFlags, node.status, node.stderr]).toEqual([
+        deployment,
+        nodeFlags,
+        0,
+        '',
+      ]);
       const source = (script ?? '').replace('/dist/', '/src/').replace(/\.js$/, '.ts');
       expect(() => readFileSync(join(CHART, '../..', source))).not.toThrow();
       for (const a of args) {

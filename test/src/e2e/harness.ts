@@ -342,11 +342,13 @@ export function startProcess(
   script: string,
   args: string[],
   env: Record<string, string> = {},
+  /** Node's own flags, before the script (e.g. V8 heap flags). */
+  nodeArgs: string[] = [],
 ): SteererProcess {
   mkdirSync(LOGS, { recursive: true });
   const logFile = join(LOGS, `e2e-${name}-${process.pid}-${processCounter++}.log`);
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, [join(REPO, script), ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, join(REPO, script), ...args], {
     env: processEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
