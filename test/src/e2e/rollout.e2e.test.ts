@@ -85,9 +85,19 @@ async function ship(tag: string): Promise<void> {
   );
 }
 
+/**
+ * A step can find too few canary requests to judge yet: at this test's 5 s loop the first
+ * check at weight 10 may come before the window holds enough (the seed's 1m loop never
+ * does). It says so once, then the release goes on.
+ */
+const JUDGING =
+  /^Waiting for requests to judge podinfo\.test: [a-z0-9-]+ has too few to (advance|promote)$/;
+
 /** Asserts the happy-path release sequence, allowing the one primary-rollout wait line. */
 function expectRelease(messages: string[], image: string, final: string[]): void {
-  const withoutWait = messages.filter((m) => !WAITING.test(m));
+  const judging = messages.filter((m) => JUDGING.test(m));
+  expect(judging.length).toBeLessThanOrEqual(2);
+  const withoutWait = messages.filter((m) => !WAITING.test(m) && !JUDGING.test(m));
   // The primary's rollout is reported as it proceeds: an event per change of progress
   // (a handful of states), never one per poll.
   const waits = messages.filter((m) => WAITING.test(m));
