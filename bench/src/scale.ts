@@ -84,6 +84,20 @@ const heapSpaces = (metrics: readonly PromSample[]): Record<string, (number | nu
     ]),
   );
 };
+/** The controller's memory at one instant: /proc once, and the V8 heap from its metrics. */
+const memoryFigures = (
+  c: BenchController,
+  metrics: readonly PromSample[],
+): Record<string, number | Record<string, (number | null)[]>> => {
+  const mem = c.memory();
+  return {
+    rssBytes: mem.rss,
+    anonRssBytes: mem.anon,
+    heapUsedBytes: sum(metrics, 'steerer_controller_nodejs_heap_size_used_bytes'),
+    heapTotalBytes: sum(metrics, 'steerer_controller_nodejs_heap_size_total_bytes'),
+    heapSpaces: heapSpaces(metrics),
+  };
+};
 const NODE_FLAGS: string[] | undefined =
   typeof opts['node-flags'] === 'string'
     ? opts['node-flags'].split(' ').filter((f) => f !== '')
@@ -502,17 +516,15 @@ async function main(): Promise<void> {
       const i1 = await snapshot(c);
       r.idleWindow = {
         ...windowFigures(i0, i1),
-        rssBytes: c.memory().rss,
-        anonRssBytes: c.memory().anon,
-        heapUsedBytes: sum(i1.metrics, 'steerer_controller_nodejs_heap_size_used_bytes'),
-        heapTotalBytes: sum(i1.metrics, 'steerer_controller_nodejs_heap_size_total_bytes'),
+        ...memoryFigures(c, i1.metrics),
       };
       if (webhook) {
+        const m = webhook.memory();
         r.webhook = {
           ...(r.webhook as object),
-          idleRssBytes: webhook.memory().rss,
-          idleAnonRssBytes: webhook.memory().anon,
-          peakRssBytes: webhook.memory().peak,
+          idleRssBytes: m.rss,
+          idleAnonRssBytes: m.anon,
+          peakRssBytes: m.peak,
           cpuSeconds: round(webhook.cpuSeconds(), 2),
         };
       }
@@ -618,11 +630,7 @@ async function main(): Promise<void> {
         haltedAtEnd: halted,
         scrapeHealth,
         analysisSubscriptions: sum(w1.metrics, 'steerer_analysis_rollouts'),
-        rssBytes: c.memory().rss,
-        anonRssBytes: c.memory().anon,
-        heapUsedBytes: sum(w1.metrics, 'steerer_controller_nodejs_heap_size_used_bytes'),
-        heapTotalBytes: sum(w1.metrics, 'steerer_controller_nodejs_heap_size_total_bytes'),
-        heapSpaces: heapSpaces(w1.metrics),
+        ...memoryFigures(c, w1.metrics),
       };
       // VmHWM: the highest RSS since this controller started (read before it exits).
       r.peakRssBytes = c.memory().peak;
