@@ -19,8 +19,10 @@
 //
 // At 10,000 (`--sizes=10000 --progressing=100 --no-pods`): idle apps have no pods (their
 // Deployments are scaled to zero, as the local cluster cannot run 20,000 pods beside the
-// other suites), only K apps release. A webhook process runs beside each controller, caching
-// every Rollout of the cluster as in production, to weigh it too.
+// other suites), only K apps release. Their objects are labelled outside the simulated mesh
+// (mesh.steerer.io/simulate=false), so the mesh simulators list and watch only the apps
+// with traffic; Steerer reads them all. A webhook process runs beside each controller,
+// caching every Rollout of the cluster as in production, to weigh it too.
 
 import {
   applyYaml,
@@ -48,7 +50,14 @@ import { startMeshShards } from './lib/mesh-shards.js';
 import { startWebhook } from './lib/webhook-process.js';
 import type { BenchWebhook } from './lib/webhook-process.js';
 import type { MeshShards } from './lib/mesh-shards.js';
-import { BENCH_NODE, ROLE_LABEL, appRollout, appWorkloads, benchNode } from './lib/scale-apps.js';
+import {
+  BENCH_NODE,
+  MESH_SELECTOR,
+  ROLE_LABEL,
+  appRollout,
+  appWorkloads,
+  benchNode,
+} from './lib/scale-apps.js';
 import type { ScaleApp } from './lib/scale-apps.js';
 
 const opts = parseOptions(process.argv.slice(2), {
@@ -366,7 +375,7 @@ async function main(): Promise<void> {
     idleAppsWithoutPods: NO_PODS,
     webhook: WEBHOOK,
     loadRps: RPS,
-    traffic: `${MESH_SHARDS} mesh simulators of the benchmark's own (destination reporter only), apps spread over them, scraped every 5 s`,
+    traffic: `${MESH_SHARDS} mesh simulators of the benchmark's own (destination reporter only), apps spread over them, scraped every 5 s; they read only objects matching ${MESH_SELECTOR}`,
     apps: 'primary + canary Deployments (1 replica; idle canaries scaled to 0), 2 Services, 1 route object, 1 Rollout each; half idle, half progressing',
     routers: ROUTERS,
   });
@@ -395,7 +404,7 @@ async function main(): Promise<void> {
     await deleteRollouts(['--all']);
     // The Gateway the HTTPRoutes attach to (the mesh simulators serve them through it).
     if (ROUTERS !== 'VirtualService') await applyYaml(gatewayManifest(NS));
-    mesh = await startMeshShards(NS, MESH_SHARDS);
+    mesh = await startMeshShards(NS, MESH_SHARDS, MESH_SELECTOR);
     deployments = await watch<Deployment>(client, `/apis/apps/v1/namespaces/${NS}/deployments`);
     rollouts = await watch<RolloutObject>(client, rolloutsPath(NS), (r, old) => {
       const s = r.status;

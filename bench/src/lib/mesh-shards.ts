@@ -37,7 +37,12 @@ async function requireSlowJob(): Promise<void> {
     );
 }
 
-export async function startMeshShards(namespace: string, count: number): Promise<MeshShards> {
+/** `labelSelector`: the shards read only matching objects (every object when undefined). */
+export async function startMeshShards(
+  namespace: string,
+  count: number,
+  labelSelector?: string,
+): Promise<MeshShards> {
   await requireSlowJob();
   mkdirSync(dirname(TARGETS), { recursive: true });
   const shards: MeshShard[] = [];
@@ -52,6 +57,7 @@ export async function startMeshShards(namespace: string, count: number): Promise
       '--namespace',
       namespace,
       '--no-source-reporter',
+      ...(labelSelector === undefined ? [] : ['--label-selector', labelSelector]),
       '--log-level',
       'warn',
       '--state-file',

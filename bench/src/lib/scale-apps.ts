@@ -53,6 +53,16 @@ export interface ScaleApp {
 
 const IMAGE = 'quay.io/stefanprodan/podinfo';
 
+/**
+ * Objects labelled `mesh.steerer.io/simulate: "false"` are outside the simulated mesh: the
+ * mesh simulators (the benchmark's and the cluster's, hack/cluster-up.sh) read only objects
+ * matching MESH_SELECTOR, as Istio reads only what its discovery selectors take in. Ten
+ * thousand idle apps without pods then cost the simulators, and the API server serving
+ * them, nothing.
+ */
+export const NO_MESH_LABEL = 'mesh.steerer.io/simulate';
+export const MESH_SELECTOR = `${NO_MESH_LABEL}!=false`;
+
 function options(a: ScaleApp, stepWeight = 10): AppOptions {
   const progressing = a.role === 'progressing';
   return {
@@ -68,6 +78,8 @@ function options(a: ScaleApp, stepWeight = 10): AppOptions {
     interval: '1m',
     threshold: 99,
     rolloutLabels: { [ROLE_LABEL]: a.role },
+    // An app without pods has no traffic: outside the simulated mesh (MESH_SELECTOR).
+    ...(a.pods === false && !progressing ? { objectLabels: { [NO_MESH_LABEL]: 'false' } } : {}),
     ...(a.router ? { router: a.router } : {}),
   };
 }

@@ -21,6 +21,8 @@ export interface AppOptions {
   rolloutLabels?: Record<string, string>;
   /** The route object: the seed's VirtualService (default), or a Gateway API HTTPRoute. */
   router?: 'VirtualService' | 'HTTPRoute';
+  /** Labels on the Deployments, Services and route object (besides the Deployments' app). */
+  objectLabels?: Record<string, string>;
 }
 
 type Placement = AppOptions['pinTo'];
@@ -43,6 +45,7 @@ function deployment(
   image: string,
   replicas: number,
   pin?: Placement,
+  extraLabels?: Record<string, string>,
 ): string {
   return `apiVersion: apps/v1
 kind: Deployment
@@ -51,7 +54,7 @@ metadata:
   namespace: ${ns}
   labels:
     app: ${app}
-spec:
+${labelLines(extraLabels)}spec:
   replicas: ${replicas}
   selector:
     matchLabels:
@@ -74,13 +77,19 @@ ${placement(pin)}      containers:
 `;
 }
 
-function service(ns: string, name: string, app: string, headless = false): string {
+function service(
+  ns: string,
+  name: string,
+  app: string,
+  headless = false,
+  labels?: Record<string, string>,
+): string {
   return `apiVersion: v1
 kind: Service
 metadata:
   name: ${name}
   namespace: ${ns}
-spec:
+${labelsBlock(labels)}spec:
   type: ClusterIP
 ${headless ? '  clusterIP: None\n' : ''}  selector:
     app: ${app}
@@ -99,10 +108,15 @@ export function canaryDeployment(o: AppOptions, image: string): string {
   return deployment(o.namespace, `${o.name}-canary`, `${o.name}-canary`, image, o.replicas ?? 1);
 }
 
+function labelLines(labels: Record<string, string> | undefined): string {
+  return Object.entries(labels ?? {})
+    .map(([k, v]) => `    ${k}: "${v}"\n`)
+    .join('');
+}
+
 function labelsBlock(labels: Record<string, string> | undefined): string {
-  const entries = Object.entries(labels ?? {});
-  if (entries.length === 0) return '';
-  return `  labels:\n${entries.map(([k, v]) => `    ${k}: "${v}"\n`).join('')}`;
+  const lines = labelLines(labels);
+  return lines === '' ? '' : `  labels:\n${lines}`;
 }
 
 export function rolloutManifest(o: AppOptions): string {
@@ -135,11 +149,20 @@ export function appManifests(o: AppOptions): string {
   const ns = o.namespace;
   const r = o.replicas ?? 1;
   const canary = `${o.name}-canary`;
+  const labels = o.objectLabels;
   return [
-    deployment(ns, o.name, o.name, o.image, r, o.pinTo),
-    service(ns, o.name, o.name, o.headless),
-    deployment(ns, canary, canary, o.canaryImage ?? o.image, o.canaryReplicas ?? r, o.pinTo),
-    service(ns, canary, canary, o.headless),
+    deployment(ns, o.name, o.name, o.image, r, o.pinTo, labels),
+    service(ns, o.name, o.name, o.headless, labels),
+    deployment(
+      ns,
+      canary,
+      canary,
+      o.canaryImage ?? o.image,
+      o.canaryReplicas ?? r,
+      o.pinTo,
+      labels,
+    ),
+    service(ns, canary, canary, o.headless, labels),
     o.router === 'HTTPRoute'
       ? httpRouteManifest(o)
       : `apiVersion: networking.istio.io/v1
@@ -147,7 +170,7 @@ kind: VirtualService
 metadata:
   name: ${o.name}
   namespace: ${ns}
-spec:
+${labelsBlock(labels)}spec:
   hosts:
   - ${appHost(o)}
   http:
@@ -198,7 +221,7 @@ kind: HTTPRoute
 metadata:
   name: ${o.name}
   namespace: ${o.namespace}
-spec:
+${labelsBlock(o.objectLabels)}spec:
   parentRefs:
   - name: ${GATEWAY}
     sectionName: http

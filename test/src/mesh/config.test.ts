@@ -15,6 +15,7 @@ describe('parseConfig', () => {
       gatewayPort: 0,
       metricsPort: 0,
       namespace: undefined,
+      labelSelector: undefined,
       stateFile: undefined,
       sourceReporter: true,
       logLevel: 'info',
@@ -37,6 +38,7 @@ describe('parseConfig', () => {
         '--no-source-reporter',
         '--state-file',
         '/tmp/s.json',
+        '--label-selector=mesh.steerer.io/simulate!=false',
       ],
       { MESH_GATEWAY_PORT: '1', MESH_NAMESPACE: 'other', MESH_LOAD: 'x/y=1' },
     );
@@ -46,6 +48,7 @@ describe('parseConfig', () => {
       namespace: 'test',
       sourceReporter: false,
       stateFile: '/tmp/s.json',
+      labelSelector: 'mesh.steerer.io/simulate!=false',
     });
     expect([...config.load]).toEqual([
       ['test/podinfo', { rps: 200, path: '/' }],

@@ -14,6 +14,8 @@ export interface MeshConfig {
   readonly gatewayPort: number;
   readonly metricsPort: number;
   readonly namespace: string | undefined;
+  /** Only objects matching this label selector are read (Istio's discovery scope, in effect). */
+  readonly labelSelector: string | undefined;
   readonly load: ReadonlyMap<string, LoadSpec>;
   readonly stateFile: string | undefined;
   readonly sourceReporter: boolean;
@@ -32,6 +34,8 @@ export const USAGE = `Usage: node test/dist/mesh/main.js [flags]
   --gateway-port N         gateway port, 0 picks one (env MESH_GATEWAY_PORT; default 0)
   --metrics-port N         metrics/admin port, 0 picks one (env MESH_METRICS_PORT; default 0)
   --namespace NS           only read objects in NS (env MESH_NAMESPACE; default all)
+  --label-selector SEL     only read objects matching SEL, e.g. '!example.com/no-mesh'
+                           (env MESH_LABEL_SELECTOR; default all)
   --load NS/VS=RPS[@PATH]  background load, repeatable or comma-separated (env MESH_LOAD)
   --state-file PATH        write {"gatewayUrl","metricsUrl","pid"} once listening (env MESH_STATE_FILE)
   --[no-]source-reporter   also export reporter="source" from the gateway (env MESH_SOURCE_REPORTER; default on)
@@ -88,6 +92,7 @@ const VALUE_FLAGS = [
   'gateway-port',
   'metrics-port',
   'namespace',
+  'label-selector',
   'load',
   'state-file',
   'log-level',
@@ -203,6 +208,7 @@ export function parseConfig(
       gatewayPort: gatewayPort.value,
       metricsPort: metricsPort.value,
       namespace: last('namespace', 'MESH_NAMESPACE'),
+      labelSelector: last('label-selector', 'MESH_LABEL_SELECTOR'),
       load,
       stateFile: last('state-file', 'MESH_STATE_FILE'),
       sourceReporter,

@@ -20,6 +20,8 @@ import {
 interface FakeApi {
   url: string;
   requests: string[];
+  /** The query of every request, in order. */
+  queries: URLSearchParams[];
   /** Sends a watch event to every open watch on the collection path. */
   push(path: string, event: unknown): void;
   /** Resolves once a watch is open on path. */
@@ -32,6 +34,7 @@ async function fakeApiServer(options: {
   collections: Record<string, unknown[]>;
 }): Promise<FakeApi> {
   const requests: string[] = [];
+  const queries: URLSearchParams[] = [];
   const watchers = new Map<string, ServerResponse[]>();
   const waiters = new Map<string, (() => void)[]>();
   let rv = 100;
@@ -42,6 +45,7 @@ async function fakeApiServer(options: {
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
     requests.push(`${url.pathname}${url.searchParams.get('watch') === 'true' ? '?watch' : ''}`);
+    queries.push(url.searchParams);
     if (url.pathname === '/apis') {
       return json(res, {
         kind: 'APIGroupList',
@@ -91,11 +95,20 @@ async function fakeApiServer(options: {
       waiters.delete(url.pathname);
       return;
     }
+    // Pages as the API server serves them: `limit` items, an opaque continue token while
+    // more remain, one resourceVersion for all the pages of a list.
+    const limit = Number(url.searchParams.get('limit') ?? 0);
+    const from = Number(url.searchParams.get('continue') ?? 0);
+    const to = limit > 0 ? from + limit : items.length;
+    if (from === 0) rv++;
     json(res, {
       kind: 'List',
       apiVersion: 'v1',
-      metadata: { resourceVersion: String(rv++) },
-      items,
+      metadata: {
+        resourceVersion: String(rv),
+        ...(to < items.length ? { continue: String(to) } : {}),
+      },
+      items: items.slice(from, to),
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -103,6 +116,7 @@ async function fakeApiServer(options: {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    queries,
     push: (path, event) => {
       for (const w of watchers.get(path) ?? []) w.write(`${JSON.stringify(event)}\n`);
     },
@@ -160,13 +174,20 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function run(istioVersions: string[]) {
+async function run(
+  istioVersions: string[],
+  options: { labelSelector?: string; pageSize?: number; moreDeployments?: string[] } = {},
+) {
   const vsVersion = chooseVirtualServiceVersion(new Set(istioVersions)) ?? 'v1';
   const api = await fakeApiServer({
     istioVersions,
     collections: {
       '/api/v1/services': [rawService('podinfo'), rawService('podinfo-canary')],
-      '/apis/apps/v1/deployments': [rawDeployment('podinfo'), rawDeployment('podinfo-canary')],
+      '/apis/apps/v1/deployments': [
+        rawDeployment('podinfo'),
+        rawDeployment('podinfo-canary'),
+        ...(options.moreDeployments ?? []).map((name) => rawDeployment(name)),
+      ],
       [`/apis/networking.istio.io/${vsVersion}/virtualservices`]: [
         rawVirtualService({ resourceVersion: '5' }),
       ],
@@ -178,7 +199,11 @@ async function run(istioVersions: string[]) {
   const log = new MemoryLogger();
   const store = new MeshStore(log);
   const watcher = storeWatcher(store);
-  const kube = createKubeSources(kubeConfigFor(api.url), { log });
+  const kube = createKubeSources(kubeConfigFor(api.url), {
+    log,
+    ...(options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector }),
+    ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
+  });
   const abort = new AbortController();
   const loops = RESOURCES.map((r) =>
     runReflector(
@@ -244,6 +269,31 @@ describe('kube adapter against a fake API server', () => {
     expect(api.requests.map((r) => r.replace('?watch', '')).filter((p) => !allowed.has(p))).toEqual(
       [],
     );
+  });
+
+  it('lists page by page and asks for the label selector on every list and watch', async () => {
+    const more = ['a', 'b', 'c', 'd', 'e'];
+    const { api, store, watcher } = await run(['v1'], {
+      labelSelector: '!example.com/no-mesh',
+      pageSize: 2,
+      moreDeployments: more,
+    });
+    await watcher.until(() => RESOURCES.every((r) => store.synced(r)));
+    for (const name of ['podinfo', 'podinfo-canary', ...more])
+      expect(store.routingTable().deployments.get(`test/${name}`)).toBeDefined();
+    const deploymentRequests = api.queries.filter(
+      (_, i) => api.requests[i] === '/apis/apps/v1/deployments',
+    );
+    // 7 Deployments in pages of 2: 4 list requests, the last three continuing the first.
+    expect(deploymentRequests.map((q) => q.get('continue'))).toEqual([null, '2', '4', '6']);
+    const collections = api.requests
+      .map((path, i) => ({ path, query: api.queries[i] as URLSearchParams }))
+      .filter(({ path }) => path !== '/apis' && !/^\/apis\/[^/]+\/[^/]+$/.test(path));
+    expect(collections.length).toBeGreaterThan(0);
+    for (const { path, query } of collections) {
+      expect([path, query.get('labelSelector')]).toEqual([path, '!example.com/no-mesh']);
+      if (!path.endsWith('?watch')) expect([path, query.get('limit')]).toEqual([path, '2']);
+    }
   });
 
   it('falls back to v1alpha3 when that is all the API server serves', async () => {

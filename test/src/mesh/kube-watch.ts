@@ -4,7 +4,8 @@
 // served), Services,
 // Deployments, and the Gateway API's HTTPRoutes, Gateways and ReferenceGrants in
 // gateway.networking.k8s.io (v1, else v1beta1) — and nothing else: no other custom
-// resource is ever listed or watched.
+// resource is ever listed or watched. Lists come in pages of LIST_PAGE_SIZE; with a label
+// selector (--label-selector) lists and watches ask the API server for matching objects only.
 //
 // The Gateway API CRDs may be missing, or be removed and installed again while the
 // simulator runs. A Gateway API resource that discovery does not find lists as empty (so
@@ -95,10 +96,51 @@ function asList(value: unknown, what: string): ListResult {
   return { items: v.items as unknown[], resourceVersion: typeof rv === 'string' ? rv : '' };
 }
 
+/** Items per list page: lists come in pages, as client-go's reflectors ask for them. */
+export const LIST_PAGE_SIZE = 500;
+
+/** Query options every list shares: the label selector (if any) and the page. */
+export interface PageQuery {
+  labelSelector?: string;
+  limit: number;
+  _continue?: string;
+}
+
+/**
+ * Lists a collection page by page (`limit`, then `continue` until the server gives none), so a
+ * namespace of tens of thousands of objects never arrives as one response the API server
+ * must build whole. The pages are one snapshot; the last page's resourceVersion is the list's.
+ */
+export async function pagedList(
+  what: string,
+  labelSelector: string | undefined,
+  fetchPage: (query: PageQuery) => Promise<unknown>,
+  pageSize = LIST_PAGE_SIZE,
+): Promise<ListResult> {
+  const items: unknown[] = [];
+  let cont: string | undefined;
+  for (;;) {
+    const page: unknown = await fetchPage({
+      ...(labelSelector === undefined ? {} : { labelSelector }),
+      limit: pageSize,
+      ...(cont === undefined ? {} : { _continue: cont }),
+    });
+    const list = asList(page, what);
+    for (const item of list.items) items.push(item);
+    // client-node's typed lists name the token `_continue`; custom object lists are raw JSON.
+    const meta = (page as { metadata?: { continue?: unknown; _continue?: unknown } }).metadata;
+    const next = meta?._continue ?? meta?.continue;
+    if (typeof next !== 'string' || next === '')
+      return { items, resourceVersion: list.resourceVersion };
+    cont = next;
+  }
+}
+
 /** Adapts client-node's callback Watch to a promise that settles when the stream ends. */
 function watchStream(
   watch: Watch,
   path: string,
+  labelSelector: string | undefined,
   resourceVersion: string,
   timeoutSeconds: number,
   onEvent: (event: WatchEvent) => void,
@@ -119,7 +161,12 @@ function watchStream(
     watch
       .watch(
         path,
-        { resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+        {
+          resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds,
+          ...(labelSelector === undefined ? {} : { labelSelector }),
+        },
         (type: string, object: unknown) => onEvent({ type, object }),
         (error: unknown) => finish(error),
       )
@@ -143,9 +190,19 @@ export interface KubeSources {
 
 export function createKubeSources(
   kc: KubeConfig,
-  options: { namespace?: string; log: Logger; absentPollMs?: number },
+  options: {
+    namespace?: string;
+    labelSelector?: string;
+    log: Logger;
+    absentPollMs?: number;
+    /** Items per list page (default LIST_PAGE_SIZE). */
+    pageSize?: number;
+  },
 ): KubeSources {
-  const { namespace, log } = options;
+  const { namespace, labelSelector, log } = options;
+  const pageSize = options.pageSize ?? LIST_PAGE_SIZE;
+  const list = (what: string, fetchPage: (query: PageQuery) => Promise<unknown>) =>
+    pagedList(what, labelSelector, fetchPage, pageSize);
   const absentPollMs = options.absentPollMs ?? ABSENT_POLL_MS;
   const watch = new Watch(kc);
   const core = kc.makeApiClient(CoreV1Api);
@@ -257,21 +314,22 @@ export function createKubeSources(
         const version = await discoverGatewayApi(resource);
         if (version === null) return { items: [], resourceVersion: '' };
         const group = GATEWAY_API_GROUP;
-        const raw: unknown =
+        return list(resource, (q) =>
           namespace === undefined
-            ? await custom.listClusterCustomObject({ group, version, plural: resource })
-            : await custom.listNamespacedCustomObject({
+            ? custom.listClusterCustomObject({ group, version, plural: resource, ...q })
+            : custom.listNamespacedCustomObject({
                 group,
                 version,
                 namespace,
                 plural: resource,
-              });
-        return asList(raw, resource);
+                ...q,
+              }),
+        );
       },
       watch: async (rv, timeoutSeconds, onEvent, signal) => {
         if (gwVersions[resource] === null) return awaitServed(timeoutSeconds, signal);
         try {
-          await watchStream(watch, path(), rv, timeoutSeconds, onEvent, signal);
+          await watchStream(watch, path(), labelSelector, rv, timeoutSeconds, onEvent, signal);
           return undefined;
         } catch (error) {
           // The CRD went away under an open or reopening watch: relist (as empty), no error.
@@ -292,29 +350,27 @@ export function createKubeSources(
     resource,
     list,
     watch: (rv, timeoutSeconds, onEvent, signal) =>
-      watchStream(watch, path(), rv, timeoutSeconds, onEvent, signal),
+      watchStream(watch, path(), labelSelector, rv, timeoutSeconds, onEvent, signal),
   });
 
   const sources: Record<Resource, ResourceSource> = {
     services: source(
       'services',
-      async () =>
-        asList(
+      () =>
+        list('services', (q) =>
           namespace === undefined
-            ? await core.listServiceForAllNamespaces()
-            : await core.listNamespacedService({ namespace }),
-          'services',
+            ? core.listServiceForAllNamespaces(q)
+            : core.listNamespacedService({ namespace, ...q }),
         ),
       () => collectionPath('services', namespace, ''),
     ),
     deployments: source(
       'deployments',
-      async () =>
-        asList(
+      () =>
+        list('deployments', (q) =>
           namespace === undefined
-            ? await apps.listDeploymentForAllNamespaces()
-            : await apps.listNamespacedDeployment({ namespace }),
-          'deployments',
+            ? apps.listDeploymentForAllNamespaces(q)
+            : apps.listNamespacedDeployment({ namespace, ...q }),
         ),
       () => collectionPath('deployments', namespace, ''),
     ),
@@ -323,16 +379,12 @@ export function createKubeSources(
       async () => {
         const version = await discover();
         const plural = 'virtualservices';
-        const raw: unknown =
+        const group = ISTIO_GROUP;
+        return list(plural, (q) =>
           namespace === undefined
-            ? await custom.listClusterCustomObject({ group: ISTIO_GROUP, version, plural })
-            : await custom.listNamespacedCustomObject({
-                group: ISTIO_GROUP,
-                version,
-                namespace,
-                plural,
-              });
-        return asList(raw, 'virtualservices');
+            ? custom.listClusterCustomObject({ group, version, plural, ...q })
+            : custom.listNamespacedCustomObject({ group, version, namespace, plural, ...q }),
+        );
       },
       () => collectionPath('virtualservices', namespace, vsVersion ?? VIRTUAL_SERVICE_VERSIONS[0]),
     ),
@@ -341,16 +393,12 @@ export function createKubeSources(
       async () => {
         const version = await discoverDestinationRules();
         const plural = 'destinationrules';
-        const raw: unknown =
+        const group = ISTIO_GROUP;
+        return list(plural, (q) =>
           namespace === undefined
-            ? await custom.listClusterCustomObject({ group: ISTIO_GROUP, version, plural })
-            : await custom.listNamespacedCustomObject({
-                group: ISTIO_GROUP,
-                version,
-                namespace,
-                plural,
-              });
-        return asList(raw, 'destinationrules');
+            ? custom.listClusterCustomObject({ group, version, plural, ...q })
+            : custom.listNamespacedCustomObject({ group, version, namespace, plural, ...q }),
+        );
       },
       () =>
         collectionPath('destinationrules', namespace, drVersion ?? DESTINATION_RULE_VERSIONS[0]),

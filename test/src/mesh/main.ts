@@ -90,6 +90,7 @@ async function main(): Promise<number> {
   });
   const kube = createKubeSources(kc, {
     ...(config.namespace ? { namespace: config.namespace } : {}),
+    ...(config.labelSelector ? { labelSelector: config.labelSelector } : {}),
     log,
   });
   const admin = handleAdmin.bind(null, {
@@ -137,6 +138,7 @@ async function main(): Promise<number> {
     metricsUrl: servers.metricsUrl,
     cluster: kc.getCurrentCluster()?.server,
     namespace: config.namespace ?? '(all)',
+    labelSelector: config.labelSelector ?? '(none)',
     sourceReporter: config.sourceReporter,
   });
   if (config.stateFile !== undefined) {
