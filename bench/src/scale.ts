@@ -15,7 +15,7 @@
 //
 //   npm run bench -- scale [--sizes=100,500,1000] [--idle-window=30] [--window=60] [--keep]
 //                          [--routers=VirtualService|HTTPRoute|mixed] [--build=../baseline]
-//                          [--progressing=K] [--no-pods] [--no-webhook]
+//                          [--progressing=K] [--no-pods] [--no-webhook] [--restart]
 //
 // At 10,000 (`--sizes=10000 --progressing=100 --no-pods`): idle apps have no pods (their
 // Deployments are scaled to zero, as the local cluster cannot run 20,000 pods beside the
@@ -75,6 +75,8 @@ const opts = parseOptions(process.argv.slice(2), {
   progressing: 'progressing apps per size (default half of them; 0: idle only)',
   'no-pods': 'idle apps without pods (Deployments scaled to zero): for 10,000',
   'no-webhook': 'do not run a webhook process beside the controller',
+  restart:
+    'after the idle window, replace the controller by a fresh one over the initialised Rollouts: its start, requests and peak memory',
   'node-flags':
     "Node's flags for the controller, space-separated (default: the chart's, controller.nodeFlags; '' for none)",
 });
@@ -82,6 +84,7 @@ const BUILD = typeof opts.build === 'string' ? opts.build : '.';
 const PROGRESSING = opts.progressing === undefined ? undefined : numberOption(opts.progressing, 0);
 const NO_PODS = opts['no-pods'] === true;
 const WEBHOOK = opts['no-webhook'] !== true;
+const RESTART = opts.restart === true;
 /** V8 heap spaces (size / used, MiB) from the controller's default Node.js metrics. */
 const heapSpaces = (metrics: readonly PromSample[]): Record<string, (number | null)[]> => {
   const size = sumBy(metrics, 'steerer_controller_nodejs_heap_space_size_total_bytes', 'space');
@@ -476,18 +479,20 @@ async function main(): Promise<void> {
       await webhook?.stop();
       webhook = undefined;
       const started = performance.now();
-      controller = await startController(
-        `bench-scale-${n}`,
-        [
-          `--namespace=${NS}`,
-          `--control-loop-interval=${LOOP_S}s`,
-          ...(opts.workers ? [`--workers=${numberOption(opts.workers, 8)}`] : []),
-        ],
-        {},
-        BUILD,
-        NODE_FLAGS,
-      );
-      const c = controller;
+      const start = (name: string): Promise<BenchController> =>
+        startController(
+          name,
+          [
+            `--namespace=${NS}`,
+            `--control-loop-interval=${LOOP_S}s`,
+            ...(opts.workers ? [`--workers=${numberOption(opts.workers, 8)}`] : []),
+          ],
+          {},
+          BUILD,
+          NODE_FLAGS,
+        );
+      controller = await start(`bench-scale-${n}`);
+      let c = controller;
       const phase = (name: string): string | undefined =>
         (rollouts as Watched<RolloutObject>).informer.get(`${NS}/${name}`)?.status?.phase;
       await waitFor(
@@ -539,6 +544,44 @@ async function main(): Promise<void> {
       }
       result.data.sizes = sizes;
       result.write(); // the idle figures, in case a later phase fails
+
+      // 3b. A restart: a fresh controller over Rollouts that are all Initialized already.
+      if (RESTART) {
+        progress(`size ${n}: restarting the controller over ${idle.length} initialised Rollouts`);
+        await c.stop();
+        const rs = performance.now();
+        controller = await start(`bench-scale-${n}-restart`);
+        c = controller;
+        const synced = performance.now();
+        // Every Rollout reconciled once (level-triggered: a restart looks at each), then quiet.
+        const reconciles = (m: readonly PromSample[]): number =>
+          m
+            .filter((x) => x.name === 'steerer_reconcile_duration_seconds_count')
+            .reduce((a, x) => a + x.value, 0);
+        await waitFor(
+          `the restarted controller to reconcile ${idle.length} Rollouts`,
+          async () => reconciles(await c.metrics()) >= idle.length,
+          600_000,
+          500,
+        );
+        const reconciled = performance.now();
+        let last = await snapshot(c);
+        for (;;) {
+          await sleep(5000);
+          const now = await snapshot(c);
+          if (Object.keys(requestDelta(last, now)).length === 0) break;
+          last = now;
+        }
+        r.restart = {
+          cachesSyncedSeconds: round((synced - rs) / 1000, 1),
+          allReconciledSeconds: round((reconciled - rs) / 1000, 1),
+          requests: requestDelta({ ...last, metrics: [] }, last),
+          controllerCpuSeconds: round(c.cpuSeconds(), 1),
+          peakRssBytes: c.memory().peak,
+          ...memoryFigures(c, last.metrics),
+        };
+        result.write();
+      }
       if (progressing.length === 0) {
         r.peakRssBytes = c.memory().peak;
         await c.stop();
@@ -715,6 +758,34 @@ function report(result: Result, n: number, r: Record<string, unknown>): void {
     'controller start to every idle Rollout Initialized',
   );
   result.figure(`${p}.start.controller_cpu_seconds`, startup.controllerCpuSeconds, 's');
+  const restart = r.restart as
+    | {
+        allReconciledSeconds: number;
+        controllerCpuSeconds: number;
+        peakRssBytes: number;
+        rssBytes: number;
+        requests: Record<string, number>;
+      }
+    | undefined;
+  if (restart) {
+    result.figure(
+      `${p}.restart.seconds_until_all_reconciled`,
+      restart.allReconciledSeconds,
+      's',
+      'a fresh controller over initialised Rollouts',
+    );
+    result.figure(`${p}.restart.controller_cpu_seconds`, restart.controllerCpuSeconds, 's');
+    result.figure(
+      `${p}.restart.writes`,
+      Object.entries(restart.requests)
+        .filter(([k]) => !/^(list|watch|get) /.test(k))
+        .reduce((a, [, v]) => a + v, 0),
+      'requests',
+      'a restart writes nothing',
+    );
+    result.figure(`${p}.restart.peak_rss`, mib(restart.peakRssBytes), 'MiB');
+    result.figure(`${p}.restart.rss_when_quiet`, mib(restart.rssBytes), 'MiB');
+  }
   result.figure(`${p}.idle.controller_rss`, mib(idle.rssBytes), 'MiB');
   const own = 'of it its own (RssAnon); the rest is the node binary, shared';
   result.figure(
