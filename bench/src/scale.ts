@@ -187,6 +187,17 @@ function clusterCores(
 }
 
 /** Kubernetes requests by "verb resource" between two snapshots (only non-zero ones). */
+/** Waits until the controller made no Kubernetes request for 5 s; the last snapshot. */
+async function untilQuiet(c: BenchController): Promise<Snapshot> {
+  let last = await snapshot(c);
+  for (;;) {
+    await sleep(5000);
+    const now = await snapshot(c);
+    if (Object.keys(requestDelta(last, now)).length === 0) return last;
+    last = now;
+  }
+}
+
 function requestDelta(a: Snapshot, b: Snapshot): Record<string, number> {
   const count = (s: Snapshot): Map<string, number> => {
     const m = new Map<string, number>();
@@ -502,14 +513,7 @@ async function main(): Promise<void> {
         500,
       );
       const initialised = performance.now();
-      // Quiet: no Kubernetes request for 5 s.
-      let last = await snapshot(c);
-      for (;;) {
-        await sleep(5000);
-        const now = await snapshot(c);
-        if (Object.keys(requestDelta(last, now)).length === 0) break;
-        last = now;
-      }
+      const last = await untilQuiet(c);
       r.startup = {
         syncAndInitialiseSeconds: round((initialised - started) / 1000, 1),
         requests: requestDelta({ ...last, metrics: [] }, last),
@@ -565,13 +569,7 @@ async function main(): Promise<void> {
           500,
         );
         const reconciled = performance.now();
-        let last = await snapshot(c);
-        for (;;) {
-          await sleep(5000);
-          const now = await snapshot(c);
-          if (Object.keys(requestDelta(last, now)).length === 0) break;
-          last = now;
-        }
+        const last = await untilQuiet(c);
         r.restart = {
           cachesSyncedSeconds: round((synced - rs) / 1000, 1),
           allReconciledSeconds: round((reconciled - rs) / 1000, 1),
