@@ -186,7 +186,6 @@ function clusterCores(
   return x.pid === undefined || x.pid !== y.pid ? null : round((y.cpu - x.cpu) / seconds, 3);
 }
 
-/** Kubernetes requests by "verb resource" between two snapshots (only non-zero ones). */
 /** Waits until the controller made no Kubernetes request for 5 s; the last snapshot. */
 async function untilQuiet(c: BenchController): Promise<Snapshot> {
   let last = await snapshot(c);
@@ -198,6 +197,7 @@ async function untilQuiet(c: BenchController): Promise<Snapshot> {
   }
 }
 
+/** Kubernetes requests by "verb resource" between two snapshots (only non-zero ones). */
 function requestDelta(a: Snapshot, b: Snapshot): Record<string, number> {
   const count = (s: Snapshot): Map<string, number> => {
     const m = new Map<string, number>();
